@@ -1,0 +1,65 @@
+"""Elementwise kernels and the fused activation epilogue shared by Conv, Gemm and MatMul."""
+
+import numpy as np
+
+
+def _sigmoid(x):
+    return (1.0 / (1.0 + np.exp(-x))).astype(x.dtype, copy=False)
+
+
+UNARY = {
+    "Relu": lambda a, x: np.maximum(x, 0, dtype=x.dtype),
+    "Sigmoid": lambda a, x: _sigmoid(x),
+    "Tanh": lambda a, x: np.tanh(x),
+    "Exp": lambda a, x: np.exp(x),
+    "Sqrt": lambda a, x: np.sqrt(x),
+    "Neg": lambda a, x: -x,
+    "Abs": lambda a, x: np.abs(x),
+    "LeakyRelu": lambda a, x: np.where(x >= 0, x, x * np.float32(a["alpha"])),
+    "Clip": lambda a, x: np.clip(x, a["min"], a["max"]).astype(x.dtype, copy=False),
+    "Identity": lambda a, x: x.copy(),
+}
+
+BINARY = {
+    "Add": np.add,
+    "Sub": np.subtract,
+    "Mul": np.multiply,
+    "Div": np.divide,
+    "Pow": np.power,
+    "Max": np.maximum,
+    "Min": np.minimum,
+}
+
+EPILOGUE = {
+    "Relu": lambda a, y: np.maximum(y, 0, out=y),
+    "Clip": lambda a, y: np.clip(y, a["act_min"], a["act_max"], out=y),
+    "Sigmoid": lambda a, y: _sigmoid(y),
+    "Tanh": lambda a, y: np.tanh(y, out=y),
+    "LeakyRelu": lambda a, y: np.where(y >= 0, y, y * np.float32(a["act_alpha"])),
+}
+
+
+def epilogue(attrs, y, residual):
+    """y = activation(y + residual), in place where numpy allows."""
+    if residual is not None:
+        y += residual
+    act = attrs.get("activation")
+    return EPILOGUE[act](attrs, y) if act else y
+
+
+def _binary(ufunc):
+    return lambda a, x, y: ufunc(x, y)
+
+
+def _sum(a, *xs):
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+KERNELS = {
+    **UNARY,
+    **{k: _binary(f) for k, f in BINARY.items()},
+    "Sum": _sum,
+}

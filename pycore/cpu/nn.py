@@ -1,0 +1,139 @@
+"""Convolution, pooling and normalisation kernels (2-d; 1-d runs as 2-d with height 1)."""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .elementwise import epilogue
+
+
+def _as_2d(a, x):
+    """Lifts 1-d attributes and input to 2-d so one kernel serves both."""
+    if x.ndim == 4:
+        return a, x
+    k = dict(a)
+    k["kernel_shape"] = [1, *a["kernel_shape"]]
+    k["strides"] = [1, *a["strides"]]
+    k["dilations"] = [1, *a.get("dilations", [1])]
+    k["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
+    return k, x[:, :, None, :]
+
+
+def _windows(x, a, pad_value=0.0):
+    """Returns (N, C, OH, OW, KH, KW) strided windows over the padded input."""
+    (kh, kw), (sh, sw), (dh, dw) = a["kernel_shape"], a["strides"], a["dilations"]
+    pt, pl, pb, pr = a["pads"]
+    n, c, h, w = x.shape
+    oh = _out(h, kh, sh, dh, pt, pb, a.get("ceil_mode"))
+    ow = _out(w, kw, sw, dw, pl, pr, a.get("ceil_mode"))
+    # ceil_mode may need room past the explicit padding; pad that too
+    eb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - (h + pt + pb))
+    er = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - (w + pl + pr))
+    if pt or pb or pl or pr or eb or er:
+        x = np.pad(x, ((0, 0), (0, 0), (pt, pb + eb), (pl, pr + er)), constant_values=pad_value)
+    s = x.strides
+    shape = (n, c, oh, ow, kh, kw)
+    return as_strided(x, shape, (s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw)), (eb, er)
+
+
+def _out(n, k, s, d, p0, p1, ceil):
+    span = n + p0 + p1 - (k - 1) * d - 1
+    if not ceil:
+        return span // s + 1
+    o = -(-span // s) + 1
+    return o - 1 if (o - 1) * s >= n + p0 else o
+
+
+def conv(a, x, w, b, residual=None):
+    lifted = x.ndim == 3
+    a2, x = _as_2d(a, x)
+    w = w.reshape(w.shape[0], w.shape[1], *a2["kernel_shape"])
+    g = a["group"]
+    m, cg, kh, kw = w.shape
+    n, c, h, wd = x.shape
+    if (kh, kw) == (1, 1) and a2["strides"] == [1, 1] and not any(a2["pads"]):
+        if g == 1:
+            y = np.matmul(w.reshape(m, c), x.reshape(n, c, h * wd)).reshape(n, m, h, wd)
+            return _finish(a, y, b, residual, lifted)
+    win, _ = _windows(x, a2)
+    oh, ow = win.shape[2:4]
+    if cg == 1 and m == g:  # depthwise: accumulate one kernel tap at a time
+        y = np.zeros((n, m, oh, ow), np.float32)
+        for i in range(kh):
+            for j in range(kw):
+                y += win[:, :, :, :, i, j] * w[None, :, 0, i, j, None, None]
+    elif g == 1:
+        y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+    else:
+        mg = m // g
+        y = np.concatenate(
+            [
+                np.tensordot(
+                    win[:, k * cg : (k + 1) * cg], w[k * mg : (k + 1) * mg], axes=([1, 4, 5], [1, 2, 3])
+                )
+                for k in range(g)
+            ],
+            axis=3,
+        ).transpose(0, 3, 1, 2)
+    return _finish(a, np.ascontiguousarray(y, dtype=np.float32), b, residual, lifted)
+
+
+def _finish(a, y, b, residual, lifted):
+    y += b.reshape(1, -1, 1, 1)
+    if lifted:
+        y = y[:, :, 0, :]
+    return epilogue(a, y, residual)
+
+
+def max_pool(a, x):
+    lifted = x.ndim == 3
+    a2, x = _as_2d(a, x)
+    win, _ = _windows(x, a2, pad_value=-np.inf)
+    y = win.max(axis=(4, 5))
+    return y[:, :, 0, :] if lifted else y
+
+
+def average_pool(a, x):
+    lifted = x.ndim == 3
+    a2, x = _as_2d(a, x)
+    win, (eb, er) = _windows(x, a2)
+    total = win.sum(axis=(4, 5), dtype=np.float32)
+    ones = np.ones((1, 1, *x.shape[2:]), np.float32)
+    pt, pl, pb, pr = a2["pads"]
+    if a["count_include_pad"]:  # explicit padding counts, ceil_mode overhang does not
+        ones = np.pad(ones, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=1.0)
+        a2 = {**a2, "pads": [0, 0, 0, 0]}
+    count, _ = _windows(ones, {**a2, "dilations": a2.get("dilations") or [1, 1]})
+    y = total / count.sum(axis=(4, 5))
+    return y[:, :, 0, :] if lifted else y
+
+
+def global_average_pool(a, x):
+    return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=np.float32)
+
+
+def global_max_pool(a, x):
+    return x.max(axis=tuple(range(2, x.ndim)), keepdims=True)
+
+
+def batch_norm(a, x, scale, bias, mean, var):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    k = scale / np.sqrt(var + a["epsilon"])
+    return (x * k.reshape(shape) + (bias - mean * k).reshape(shape)).astype(np.float32)
+
+
+def lrn(a, x):
+    size = a["size"]
+    sq = np.pad(x * x, ((0, 0), ((size - 1) // 2, size // 2)) + ((0, 0),) * (x.ndim - 2))
+    s = sum(sq[:, i : i + x.shape[1]] for i in range(size))
+    return x / (a["bias"] + a["alpha"] / size * s) ** a["beta"]
+
+
+KERNELS = {
+    "Conv": conv,
+    "MaxPool": max_pool,
+    "AveragePool": average_pool,
+    "GlobalAveragePool": global_average_pool,
+    "GlobalMaxPool": global_max_pool,
+    "BatchNormalization": batch_norm,
+    "LRN": lrn,
+}

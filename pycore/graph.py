@@ -1,0 +1,133 @@
+"""The graph IR: model.json (inputs, nodes, outputs, labels) plus named weight arrays.
+
+model.json, version 1:
+    {"format": "pycore/1", "name": str,
+     "inputs": [{"name", "shape", "dtype": "float32", "preprocess": {...}}],
+     "outputs": [str], "labels": [str] | null,
+     "nodes": [{"op", "name", "inputs": [str], "outputs": [str], "attrs": {}}]}
+Node inputs name graph inputs, weights (tensors in weights.safetensors) or outputs of earlier
+nodes; "" marks an omitted optional input. Nodes are listed in execution order.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import ops
+from .errors import GraphError
+
+FORMAT = "pycore/1"
+
+
+@dataclass
+class Node:
+    op: str
+    name: str
+    inputs: list
+    outputs: list
+    attrs: dict = field(default_factory=dict)
+
+
+@dataclass
+class Input:
+    name: str
+    shape: tuple
+    dtype: str = "float32"
+    preprocess: dict = field(default_factory=dict)
+
+
+@dataclass
+class Graph:
+    name: str
+    inputs: list
+    outputs: list
+    nodes: list
+    weights: dict
+    labels: list = None
+    shapes: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, doc, weights, source="model.json"):
+        if isinstance(doc, (str, bytes)):
+            try:
+                doc = json.loads(doc)
+            except json.JSONDecodeError as e:
+                raise GraphError(f"{source}: not valid JSON ({e})") from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise GraphError(f'{source}: expected an object with "format": "{FORMAT}"')
+        try:
+            g = cls(
+                name=doc.get("name", "model"),
+                inputs=[
+                    Input(i["name"], tuple(i["shape"]), i.get("dtype", "float32"), i.get("preprocess", {}))
+                    for i in doc["inputs"]
+                ],
+                outputs=list(doc["outputs"]),
+                nodes=[
+                    Node(
+                        n["op"],
+                        n.get("name") or f"{n['op']}_{k}",
+                        list(n["inputs"]),
+                        list(n["outputs"]),
+                        dict(n.get("attrs", {})),
+                    )
+                    for k, n in enumerate(doc["nodes"])
+                ],
+                weights=dict(weights),
+                labels=doc.get("labels"),
+            )
+        except (KeyError, TypeError) as e:
+            raise GraphError(f"{source}: malformed graph, missing or wrong field {e}") from None
+        g.check(source)
+        return g
+
+    def to_json(self):
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "inputs": [
+                {"name": i.name, "shape": list(i.shape), "dtype": i.dtype, "preprocess": i.preprocess}
+                for i in self.inputs
+            ],
+            "outputs": self.outputs,
+            "labels": self.labels,
+            "nodes": [
+                {"op": n.op, "name": n.name, "inputs": n.inputs, "outputs": n.outputs, "attrs": n.attrs}
+                for n in self.nodes
+            ],
+        }
+
+    def check(self, source="model.json"):
+        """Verifies every reference and infers every tensor's shape, in one pass over the nodes."""
+        shapes = {i.name: tuple(i.shape) for i in self.inputs}
+        for k, w in self.weights.items():
+            shapes.setdefault(k, tuple(w.shape))
+        for n in self.nodes:
+            if n.op not in ops.OPS:
+                raise GraphError(f"{source}: node {n.name!r} uses unknown op {n.op!r}")
+            for t in n.inputs:
+                if t and t not in shapes:
+                    raise GraphError(
+                        f"{source}: node {n.name!r} ({n.op}) reads tensor {t!r}, which is neither a "
+                        "graph input, a weight, nor the output of an earlier node"
+                    )
+            ins = [shapes[t] if t else None for t in n.inputs]
+            while ins and ins[-1] is None:
+                ins.pop()
+            for t, s in zip(n.outputs, ops.resolve(n, ins)):
+                shapes[t] = s
+        for t in self.outputs:
+            if t not in shapes:
+                raise GraphError(f"{source}: graph output {t!r} is never produced")
+        self.shapes = shapes
+
+    def consumers(self):
+        uses = {}
+        for n in self.nodes:
+            for t in n.inputs:
+                uses.setdefault(t, []).append(n)
+        return uses
+
+    def weight(self, name):
+        return np.asarray(self.weights[name], dtype=np.float32)

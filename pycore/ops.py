@@ -1,0 +1,249 @@
+"""One definition per op: its attributes (with defaults) and its shape inference.
+
+Semantics follow ONNX (https://onnx.ai/onnx/operators/), so converted graphs keep their meaning.
+`infer` resolves every attribute to an explicit form (pads from auto_pad, default strides, ...) and
+writes it back into the node, so kernels of every backend read attributes without defaults.
+Fused epilogues (set by passes.py) live on Conv, Gemm and MatMul: `activation` is one of
+ACTIVATIONS and an extra last input is a residual added before the activation.
+"""
+
+import math
+
+from .errors import GraphError
+
+OPS = {}
+ACTIVATIONS = {"Relu", "Clip", "Sigmoid", "LeakyRelu", "Tanh"}
+
+
+def op(name, **defaults):
+    def register(infer):
+        OPS[name] = (defaults, infer)
+        return infer
+
+    return register
+
+
+def resolve(node, shapes):
+    """Fills the node's attributes with defaults and returns the output shapes."""
+    if node.op not in OPS:
+        raise GraphError(f"node {node.name!r}: unknown op {node.op!r}")
+    defaults, infer = OPS[node.op]
+    extra = set(node.attrs) - set(defaults) - EPILOGUE_ATTRS
+    if extra:
+        raise GraphError(f"node {node.name!r} ({node.op}): unknown attribute(s) {sorted(extra)}")
+    node.attrs = {**defaults, **node.attrs}
+    try:
+        out = infer(node.attrs, *shapes)
+    except GraphError:
+        raise
+    except (ValueError, IndexError, TypeError, ZeroDivisionError) as e:
+        raise GraphError(f"node {node.name!r} ({node.op}): inputs {shapes} do not fit: {e}") from e
+    return [tuple(int(d) for d in s) for s in (out if isinstance(out, list) else [out])]
+
+
+EPILOGUE_ATTRS = {"activation", "act_alpha", "act_min", "act_max"}
+
+
+def broadcast(*shapes):
+    rank = max(len(s) for s in shapes)
+    out = []
+    for dims in zip(*[(1,) * (rank - len(s)) + tuple(s) for s in shapes]):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            raise ValueError(f"shapes {shapes} do not broadcast")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def _window(a, x, w_spatial, kind):
+    """Resolves strides/pads/dilations for conv and pooling; returns output spatial dims."""
+    k = list(w_spatial)
+    nd = len(k)
+    a["kernel_shape"] = k
+    a["strides"] = list(a["strides"] or [1] * nd)
+    a["dilations"] = list(a.get("dilations") or [1] * nd)
+    spatial = x[2:]
+    if len(spatial) != nd:
+        raise ValueError(f"{nd}-d kernel on {len(spatial)}-d input")
+    auto = a.pop("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        pads = [0] * (2 * nd)
+        for i, (n, s, d) in enumerate(zip(spatial, a["strides"], a["dilations"])):
+            total = max(0, (math.ceil(n / s) - 1) * s + (k[i] - 1) * d + 1 - n)
+            small, big = total // 2, total - total // 2
+            pads[i], pads[i + nd] = (small, big) if auto == "SAME_UPPER" else (big, small)
+        a["pads"] = pads
+    elif auto == "VALID":
+        a["pads"] = [0] * (2 * nd)
+    elif auto != "NOTSET":
+        raise GraphError(f"auto_pad {auto!r} is not supported")
+    a["pads"] = list(a["pads"] or [0] * (2 * nd))
+    out = []
+    for i, n in enumerate(spatial):
+        span = n + a["pads"][i] + a["pads"][i + nd] - (k[i] - 1) * a["dilations"][i] - 1
+        if a.get("ceil_mode"):
+            o = -(-span // a["strides"][i]) + 1
+            if (o - 1) * a["strides"][i] >= n + a["pads"][i]:
+                o -= 1
+        else:
+            o = span // a["strides"][i] + 1
+        if o < 1:
+            raise ValueError(f"{kind} window larger than the padded input")
+        out.append(o)
+    return out
+
+
+@op("Conv", strides=None, pads=None, dilations=None, group=1, auto_pad="NOTSET", kernel_shape=None)
+def _conv(a, x, w, b=None, residual=None):
+    if x[1] != w[1] * a["group"] or w[0] % a["group"]:
+        raise ValueError(f"{x[1]} input channels, weight {w}, group {a['group']}")
+    return (x[0], w[0], *_window(a, x, w[2:], "conv"))
+
+
+def _pool(a, x):
+    return (x[0], x[1], *_window(a, x, a["kernel_shape"], "pool"))
+
+
+op(
+    "MaxPool",
+    kernel_shape=None,
+    strides=None,
+    pads=None,
+    dilations=None,
+    ceil_mode=0,
+    auto_pad="NOTSET",
+    storage_order=0,
+)(_pool)
+op(
+    "AveragePool",
+    kernel_shape=None,
+    strides=None,
+    pads=None,
+    ceil_mode=0,
+    auto_pad="NOTSET",
+    count_include_pad=0,
+    dilations=None,
+)(_pool)
+
+
+@op("GlobalAveragePool")
+def _global_pool(a, x):
+    return (x[0], x[1]) + (1,) * (len(x) - 2)
+
+
+OPS["GlobalMaxPool"] = ({}, _global_pool)
+
+
+@op("Gemm", alpha=1.0, beta=1.0, transA=0, transB=0)
+def _gemm(a, x, w, c=None, residual=None):
+    m = x[1] if a["transA"] else x[0]
+    k = x[0] if a["transA"] else x[1]
+    kw, n = (w[1], w[0]) if a["transB"] else (w[0], w[1])
+    if k != kw:
+        raise ValueError(f"inner dimensions {k} and {kw} differ")
+    if c is not None:
+        broadcast(c, (m, n))
+    return (m, n)
+
+
+@op("MatMul")
+def _matmul(a, x, w, residual=None):
+    if len(x) == 1 or len(w) == 1:
+        raise ValueError("1-d MatMul operands are not supported")
+    if x[-1] != w[-2]:
+        raise ValueError(f"inner dimensions {x[-1]} and {w[-2]} differ")
+    return (*broadcast(x[:-2], w[:-2]), x[-2], w[-1])
+
+
+def _same(a, x, *rest):
+    return x
+
+
+for _name, _defaults in {
+    "Relu": {},
+    "Sigmoid": {},
+    "Tanh": {},
+    "Exp": {},
+    "Sqrt": {},
+    "Neg": {},
+    "Abs": {},
+    "LeakyRelu": {"alpha": 0.01},
+    "Clip": {"min": float("-inf"), "max": float("inf")},
+    "Dropout": {"ratio": 0.5, "seed": 0},
+    "Identity": {},
+    "LRN": {"size": None, "alpha": 1e-4, "beta": 0.75, "bias": 1.0},
+}.items():
+    OPS[_name] = (_defaults, _same)
+
+
+@op("BatchNormalization", epsilon=1e-5, momentum=0.9)
+def _bn(a, x, scale, bias, mean, var):
+    return x
+
+
+def _binary(a, x, y):
+    return broadcast(x, y)
+
+
+for _name in ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"):
+    OPS[_name] = ({}, _binary)
+
+
+@op("Sum")
+def _sum(a, *xs):
+    return broadcast(*xs)
+
+
+@op("Softmax", axis=-1)
+def _softmax(a, x):
+    a["axis"] %= len(x)
+    return x
+
+
+@op("Flatten", axis=1)
+def _flatten(a, x):
+    ax = a["axis"] % (len(x) + 1) if a["axis"] < 0 else a["axis"]
+    a["axis"] = ax
+    return (math.prod(x[:ax]), math.prod(x[ax:]))
+
+
+@op("Reshape", shape=None, allowzero=0)
+def _reshape(a, x):
+    shape = [x[i] if d == 0 and not a["allowzero"] else d for i, d in enumerate(a["shape"])]
+    if shape.count(-1) > 1:
+        raise ValueError("more than one -1 in shape")
+    if -1 in shape:
+        known = math.prod(d for d in shape if d != -1)
+        shape[shape.index(-1)] = math.prod(x) // known if known else 0
+    if math.prod(shape) != math.prod(x):
+        raise ValueError(f"cannot reshape {x} to {a['shape']}")
+    a["shape"] = shape
+    return tuple(shape)
+
+
+@op("Transpose", perm=None)
+def _transpose(a, x):
+    a["perm"] = list(a["perm"] or reversed(range(len(x))))
+    if sorted(a["perm"]) != list(range(len(x))):
+        raise ValueError(f"perm {a['perm']} for rank {len(x)}")
+    return tuple(x[p] for p in a["perm"])
+
+
+@op("Concat", axis=None)
+def _concat(a, *xs):
+    ax = a["axis"] % len(xs[0])
+    a["axis"] = ax
+    for s in xs[1:]:
+        if len(s) != len(xs[0]) or any(d != e for i, (d, e) in enumerate(zip(s, xs[0])) if i != ax):
+            raise ValueError(f"shapes {xs} differ outside axis {ax}")
+    return (*xs[0][:ax], sum(s[ax] for s in xs), *xs[0][ax + 1 :])
+
+
+@op("Pad", pads=None, mode="constant", value=0.0)
+def _pad(a, x):
+    if a["mode"] not in ("constant", "reflect", "edge"):
+        raise GraphError(f"Pad mode {a['mode']!r} is not supported")
+    p, n = a["pads"], len(x)
+    if len(p) != 2 * n:
+        raise ValueError(f"pads {p} for rank {n}")
+    return tuple(d + p[i] + p[i + n] for i, d in enumerate(x))

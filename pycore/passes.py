@@ -1,0 +1,113 @@
+"""Load-time graph rewrites, run once: every backend then executes the simpler graph.
+
+- drop no-op nodes (Identity, Dropout in inference),
+- fold BatchNormalization into the convolution that feeds it,
+- fuse a residual Add and then an activation into the producing Conv/Gemm/MatMul (the epilogue).
+"""
+
+import numpy as np
+
+from .graph import Node
+
+FUSABLE = {"Conv", "Gemm", "MatMul"}
+
+
+def optimize(graph):
+    drop_noops(graph)
+    fold_batchnorm(graph)
+    materialize_conv_bias(graph)
+    fuse_epilogues(graph)
+    graph.check(graph.name)
+    return graph
+
+
+def _rename(graph, old, new):
+    for n in graph.nodes:
+        n.inputs = [new if t == old else t for t in n.inputs]
+    graph.outputs = [new if t == old else t for t in graph.outputs]
+
+
+def _only_consumer(graph, tensor):
+    """The single node reading `tensor`, or None if it has several readers or is a graph output."""
+    uses = graph.consumers().get(tensor, [])
+    return uses[0] if len(uses) == 1 and tensor not in graph.outputs else None
+
+
+def drop_noops(graph):
+    for n in [n for n in graph.nodes if n.op in ("Identity", "Dropout")]:
+        src, dst = n.inputs[0], n.outputs[0]
+        producer = next((p for p in graph.nodes if src in p.outputs), None)
+        if dst in graph.outputs and producer is None:
+            continue  # a graph input passed straight through: keep the copy
+        graph.nodes.remove(n)
+        if dst in graph.outputs:  # keep the public output name; give it to the producer
+            producer.outputs = [dst if t == src else t for t in producer.outputs]
+            _rename(graph, src, dst)
+        else:
+            _rename(graph, dst, src)
+
+
+def fold_batchnorm(graph):
+    for bn in [n for n in graph.nodes if n.op == "BatchNormalization"]:
+        conv = next((n for n in graph.nodes if bn.inputs[0] in n.outputs), None)
+        if conv is None or conv.op != "Conv" or _only_consumer(graph, bn.inputs[0]) is not bn:
+            continue
+        if any(t not in graph.weights for t in conv.inputs[1:] + bn.inputs[1:] if t):
+            continue
+        scale, beta, mean, var = (graph.weight(t) for t in bn.inputs[1:5])
+        k = scale / np.sqrt(var + bn.attrs["epsilon"])
+        w = graph.weight(conv.inputs[1])
+        b = graph.weight(conv.inputs[2]) if len(conv.inputs) > 2 and conv.inputs[2] else 0.0
+        wname, bname = f"{conv.name}.folded_weight", f"{conv.name}.folded_bias"
+        graph.weights[wname] = (w * k.reshape(-1, *[1] * (w.ndim - 1))).astype(np.float32)
+        graph.weights[bname] = ((b - mean) * k + beta).astype(np.float32)
+        conv.inputs = [conv.inputs[0], wname, bname]
+        conv.outputs = list(bn.outputs)
+        graph.nodes.remove(bn)
+
+
+def materialize_conv_bias(graph):
+    """Gives every Conv a bias input so kernels have one form (X, W, B[, residual])."""
+    for n in graph.nodes:
+        if n.op == "Conv" and (len(n.inputs) < 3 or not n.inputs[2]):
+            name = f"{n.name}.zero_bias"
+            graph.weights[name] = np.zeros(graph.shapes[n.inputs[1]][0], np.float32)
+            n.inputs = [*n.inputs[:2], name]
+
+
+def _epilogue(node, act):
+    attrs = {"activation": act.op}
+    if act.op == "Clip":
+        attrs.update(act_min=float(act.attrs["min"]), act_max=float(act.attrs["max"]))
+    if act.op == "LeakyRelu":
+        attrs["act_alpha"] = float(act.attrs["alpha"])
+    node.attrs.update(attrs)
+
+
+def fuse_epilogues(graph):
+    for node in list(graph.nodes):
+        if node.op not in FUSABLE or "activation" in node.attrs:
+            continue
+        out = node.outputs[0]
+        nxt = _only_consumer(graph, out)
+        n_inputs = {"Conv": 3, "Gemm": 3, "MatMul": 2}[node.op]
+        if node.op == "Gemm" and len(node.inputs) < 3:
+            node.inputs.append("")
+        if nxt is not None and nxt.op == "Add" and len(node.inputs) == n_inputs:
+            other = nxt.inputs[1] if nxt.inputs[0] == out else nxt.inputs[0]
+            if other != out and graph.shapes.get(other) == graph.shapes[out]:
+                node.inputs.append(other)
+                node.outputs = list(nxt.outputs)
+                _move(graph, node, nxt)
+                out = node.outputs[0]
+                nxt = _only_consumer(graph, out)
+        if nxt is not None and nxt.op in ("Relu", "Clip", "Sigmoid", "LeakyRelu", "Tanh"):
+            _epilogue(node, nxt)
+            node.outputs = list(nxt.outputs)
+            _move(graph, node, nxt)
+
+
+def _move(graph, node: Node, replaced: Node):
+    """Puts `node` where `replaced` was (all of its inputs are defined by then) and drops `replaced`."""
+    graph.nodes.remove(node)
+    graph.nodes[graph.nodes.index(replaced)] = node
