@@ -43,7 +43,7 @@ def _out(n, k, s, d, p0, p1, ceil):
     return o - 1 if (o - 1) * s >= n + p0 else o
 
 
-def conv(a, x, w, b, residual=None):
+def conv(a, x, w, b=None, residual=None):
     lifted = x.ndim == 3
     a2, x = _as_2d(a, x)
     w = w.reshape(w.shape[0], w.shape[1], *a2["kernel_shape"])
@@ -78,7 +78,8 @@ def conv(a, x, w, b, residual=None):
 
 
 def _finish(a, y, b, residual, lifted):
-    y += b.reshape(1, -1, 1, 1)
+    if b is not None:  # ONNX makes B optional; the passes add one, a graph run as written may not
+        y += b.reshape(1, -1, 1, 1)
     if lifted:
         y = y[:, :, 0, :]
     return epilogue(a, y, residual)
