@@ -1,0 +1,1 @@
+"""Model zoo: architectures written as pycore graphs, filled from published checkpoints at build time."""
