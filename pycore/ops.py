@@ -202,7 +202,9 @@ def _softmax(a, x):
 
 @op("Flatten", axis=1)
 def _flatten(a, x):
-    ax = a["axis"] % (len(x) + 1) if a["axis"] < 0 else a["axis"]
+    ax = a["axis"] + len(x) if a["axis"] < 0 else a["axis"]  # accepted range is [-rank, rank]
+    if not 0 <= ax <= len(x):
+        raise ValueError(f"axis {a['axis']} for rank {len(x)}")
     a["axis"] = ax
     return (math.prod(x[:ax]), math.prod(x[ax:]))
 
