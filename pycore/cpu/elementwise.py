@@ -18,6 +18,7 @@ UNARY = {
     "LeakyRelu": lambda a, x: np.where(x >= 0, x, x * np.float32(a["alpha"])),
     "Clip": lambda a, x: np.clip(x, a["min"], a["max"]).astype(x.dtype, copy=False),
     "Identity": lambda a, x: x.copy(),
+    "Dropout": lambda a, x: x.copy(),  # inference: a no-op, like Identity
 }
 
 BINARY = {
