@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from . import passes, safetensors
+from . import passes, quantize, safetensors
 from .errors import PycoreError, ShapeError
 from .graph import Graph
 
@@ -20,11 +20,8 @@ def backend_class(name):
 
 
 def read_weights(data, name="weights.safetensors"):
-    """Weights as float32 arrays, whatever precision they were stored in."""
-    return {
-        k: v.astype(np.float32) if v.dtype != np.float32 else v
-        for k, v in safetensors.read(data, name).items()
-    }
+    """Weights as float32 arrays, whatever precision they were stored in (fp16, int8: see quantize.py)."""
+    return quantize.dequantize(safetensors.read(data, name), name)
 
 
 class Model:

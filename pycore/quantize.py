@@ -1,0 +1,90 @@
+"""Smaller weight files: Conv/Gemm/MatMul weights stored as fp16 or as int8 per output channel.
+
+Convention inside weights.safetensors (read back by `dequantize`, which `model.read_weights` calls):
+- fp16: the tensor keeps its name and is stored as F16.
+- int8: `<name>` holds int8 values q in [-127, 127] (symmetric, no zero point) and `<name>::scale`
+  a float32 tensor of the same rank whose dims are 1 except on the output-channel axis (axis 0 for
+  Conv weights and for Gemm with transB=1), so that weight = q * scale by plain broadcasting.
+  One scale per output channel keeps a channel of small weights from losing all its precision to
+  a neighbour's large ones.
+Biases, BatchNorm parameters and any other tensor stay float32: they are tiny, and errors in them
+shift every output of a channel at once.
+"""
+
+import numpy as np
+
+from .errors import PycoreError
+
+FORMATS = ("fp32", "fp16", "int8")
+SCALE = "::scale"  # torch and ONNX tensor names never contain "::"
+
+
+class QuantizationError(PycoreError):
+    pass
+
+
+def output_axis(node):
+    """The axis of a node's weight (input 1) that indexes output channels."""
+    attrs = node.get("attrs", {})
+    if node["op"] == "Conv":
+        return 0
+    if node["op"] == "Gemm":
+        return 0 if attrs.get("transB", 0) else 1
+    return -1  # MatMul: [..., K, N]
+
+
+def quantizable(doc, weights):
+    """{weight name: output axis} for the weights of Conv, Gemm and MatMul nodes."""
+    found = {}
+    for node in doc["nodes"]:
+        if node["op"] in ("Conv", "Gemm", "MatMul") and len(node["inputs"]) > 1:
+            name = node["inputs"][1]
+            if name in weights and np.ndim(weights[name]) >= 2:
+                found.setdefault(name, output_axis(node))
+    return found
+
+
+def int8(w, axis=0):
+    """Symmetric per-channel int8: returns (q, scale) with w ~= q * scale, |error| <= scale / 2."""
+    w = np.asarray(w, np.float32)
+    axis %= w.ndim
+    amax = np.abs(w).max(axis=tuple(i for i in range(w.ndim) if i != axis), keepdims=True)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def quantize(doc, weights, fmt):
+    """Returns the weights dict to store for `fmt` ("fp32", "fp16" or "int8")."""
+    if fmt not in FORMATS:
+        raise QuantizationError(f"unknown weight format {fmt!r}; choose one of {FORMATS}")
+    out = {k: np.asarray(v, np.float32) if np.asarray(v).dtype.kind == "f" else v for k, v in weights.items()}
+    if fmt == "fp32":
+        return out
+    for name, axis in quantizable(doc, weights).items():
+        if fmt == "fp16":
+            out[name] = out[name].astype(np.float16)
+        else:
+            out[name], out[name + SCALE] = int8(out[name], axis)
+    return out
+
+
+def dequantize(tensors, source="weights.safetensors"):
+    """Float32 arrays from stored tensors: int8 with a `::scale` partner, fp16 and others widened."""
+    out = {}
+    for k, v in tensors.items():
+        if k.endswith(SCALE):
+            if k[: -len(SCALE)] not in tensors:
+                raise QuantizationError(f"{source}: scale {k!r} has no int8 tensor beside it")
+            continue
+        scale = tensors.get(k + SCALE)
+        if scale is None:
+            out[k] = v if v.dtype == np.float32 else v.astype(np.float32)
+            continue
+        fits = scale.ndim == v.ndim and all(s in (1, d) for s, d in zip(scale.shape, v.shape))
+        if v.dtype != np.int8 or not fits:
+            raise QuantizationError(
+                f"{source}: {k!r} ({v.dtype}{list(v.shape)}) does not match its scale {list(scale.shape)}"
+            )
+        out[k] = v.astype(np.float32) * scale.astype(np.float32)
+    return out
