@@ -164,6 +164,7 @@ for _name, _defaults in {
     "Sigmoid": {},
     "Tanh": {},
     "Exp": {},
+    "Log": {},
     "Sqrt": {},
     "Neg": {},
     "Abs": {},
@@ -249,3 +250,38 @@ def _pad(a, x):
     if len(p) != 2 * n:
         raise ValueError(f"pads {p} for rank {n}")
     return tuple(d + p[i] + p[i + n] for i, d in enumerate(x))
+
+
+@op("Slice", starts=None, ends=None, axes=None, steps=None)
+def _slice(a, x):
+    """ONNX Slice-10 with constant starts/ends/axes/steps as attributes. Resolves to one clamped
+    [start, end) and a positive step for every dimension, so kernels see a plain strided copy."""
+    n = len(x)
+    axes = [ax % n if -n <= ax < n else None for ax in (a["axes"] or range(len(a["starts"])))]
+    steps = a["steps"] or [1] * len(axes)
+    if None in axes or len(set(axes)) != len(axes) or not len(a["starts"]) == len(a["ends"]) == len(axes):
+        raise ValueError(f"axes {a['axes']} / starts / ends do not fit rank {n}")
+    starts, ends, full = [0] * n, list(x), [1] * n
+    for ax, s, e, st in zip(axes, a["starts"], a["ends"], steps):
+        if st <= 0:
+            raise GraphError(f"Slice step {st} is not supported (steps must be positive)")
+        starts[ax] = min(max(s + x[ax] if s < 0 else s, 0), x[ax])
+        ends[ax] = min(max(e + x[ax] if e < 0 else e, 0), x[ax])
+        full[ax] = st
+    a.update(starts=starts, ends=ends, axes=list(range(n)), steps=full)
+    return tuple(max(0, -(-(e - s) // st)) for s, e, st in zip(starts, ends, full))
+
+
+def _reduce(a, x):
+    n = len(x)
+    axes = range(n) if a["axes"] is None else a["axes"]  # None reduces everything, [] nothing
+    if any(not -n <= ax < n for ax in axes):
+        raise ValueError(f"axes {a['axes']} for rank {n}")
+    a["axes"] = sorted({ax % n for ax in axes})
+    if a["keepdims"]:
+        return tuple(1 if i in a["axes"] else d for i, d in enumerate(x))
+    return tuple(d for i, d in enumerate(x) if i not in a["axes"])
+
+
+for _name in ("ReduceSum", "ReduceMean", "ReduceMax"):
+    OPS[_name] = ({"axes": None, "keepdims": 1}, _reduce)

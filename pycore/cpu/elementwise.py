@@ -12,6 +12,7 @@ UNARY = {
     "Sigmoid": lambda a, x: _sigmoid(x),
     "Tanh": lambda a, x: np.tanh(x),
     "Exp": lambda a, x: np.exp(x),
+    "Log": lambda a, x: np.log(x),
     "Sqrt": lambda a, x: np.sqrt(x),
     "Neg": lambda a, x: -x,
     "Abs": lambda a, x: np.abs(x),

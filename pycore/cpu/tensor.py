@@ -33,6 +33,14 @@ def pad(a, x):
     return np.pad(x, widths, mode=a["mode"])
 
 
+def slice_(a, x):
+    return np.ascontiguousarray(x[tuple(map(slice, a["starts"], a["ends"], a["steps"]))])
+
+
+def _reduce(fn):
+    return lambda a, x: fn(x, axis=tuple(a["axes"]), keepdims=bool(a["keepdims"]))
+
+
 KERNELS = {
     "Gemm": gemm,
     "MatMul": matmul,
@@ -42,4 +50,8 @@ KERNELS = {
     "Transpose": lambda a, x: np.ascontiguousarray(x.transpose(a["perm"])),
     "Concat": lambda a, *xs: np.concatenate(xs, axis=a["axis"]),
     "Pad": pad,
+    "Slice": slice_,
+    "ReduceSum": _reduce(np.sum),
+    "ReduceMean": _reduce(np.mean),
+    "ReduceMax": _reduce(np.max),
 }
