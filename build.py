@@ -229,8 +229,8 @@ def build_site(models, wheel):
     manifest = {
         "pyodide": "pyodide/",
         "prefetch": [
-            {"url": "pyodide/pyodide.asm.wasm", "label": "Python runtime"},
-            {"url": "pyodide/python_stdlib.zip", "label": "Python standard library"},
+            {"url": "pyodide/pyodide.asm.wasm", "label": "Python"},
+            {"url": "pyodide/python_stdlib.zip", "label": "Python stdlib"},
             {"url": f"pyodide/{numpy}", "label": "numpy"},
         ],
         "wheel": f"wheels/{wheel.name}",

@@ -35,9 +35,13 @@ export function bindStatus(rt) {
 
 export function showBackend(model) {
   byId("backend").textContent = model.backend;
+  showNote(model.note);
+}
+
+export function showNote(text) {
   const note = byId("note");
-  note.textContent = model.note || "";
-  note.hidden = !model.note;
+  note.textContent = text || "";
+  note.hidden = !text;
 }
 
 // The switch starts at the wanted path; changing it swaps the model's path in place and re-runs.

@@ -11,7 +11,7 @@ const progress = (stage, label, loaded = 0, total = 0) =>
   postMessage({ type: "progress", stage, label, loaded, total });
 
 // Reads a response body while reporting bytes; a failed request names the file.
-async function fetchBytes(url, label) {
+async function fetchBytes(url, label, onBytes = (loaded, total) => progress("download", label, loaded, total)) {
   let response;
   try {
     response = await fetch(url);
@@ -28,7 +28,7 @@ async function fetchBytes(url, label) {
     if (done) break;
     chunks.push(value);
     loaded += value.length;
-    progress("download", label, loaded, total);
+    onBytes(loaded, total);
   }
   const bytes = new Uint8Array(loaded);
   let at = 0;
@@ -39,19 +39,36 @@ async function fetchBytes(url, label) {
   return bytes;
 }
 
+// Downloads several files at once, reporting their summed bytes as one progress line.
+function fetchAll(items, label) {
+  const loaded = items.map(() => 0);
+  const totals = items.map((item) => item.bytes || 0);
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  return Promise.all(
+    items.map((item, i) =>
+      fetchBytes(item.url, item.label, (n, total) => {
+        loaded[i] = n;
+        totals[i] = total || totals[i];
+        progress("download", label, sum(loaded), sum(totals));
+      }),
+    ),
+  );
+}
+
 async function boot() {
   const manifest = await (await fetch(new URL("manifest.json", here))).json();
-  // Fetch the large runtime files first with byte progress; Pyodide's own requests then revalidate
+  // Fetch the large files in parallel with byte progress; Pyodide's own requests then revalidate
   // against the HTTP cache instead of downloading again.
-  for (const item of manifest.prefetch) {
-    await fetchBytes(new URL(item.url, root), item.label);
-  }
+  const files = [...manifest.prefetch, { url: manifest.wheel, label: "pycore" }];
+  const bytes = await fetchAll(
+    files.map((f) => ({ ...f, url: new URL(f.url, root) })),
+    files.map((f) => f.label).join(", "),
+  );
   progress("boot", "starting Python");
   const pyodide = await loadPyodide({ indexURL: new URL(manifest.pyodide, root).href });
   progress("boot", "loading numpy");
   await pyodide.loadPackage("numpy", { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
-  const wheel = await fetchBytes(new URL(manifest.wheel, root), "pycore");
-  pyodide.unpackArchive(wheel, "wheel");
+  pyodide.unpackArchive(bytes[bytes.length - 1], "wheel");
   progress("boot", "importing pycore");
   return { pyodide, api: pyodide.pyimport("pycore.browser") };
 }
@@ -72,18 +89,26 @@ function describe(error) {
   return error && error.message ? error.message : String(error);
 }
 
+// A model's two files, fetched while Python may still be booting.
+async function fetchModel(url) {
+  const folder = url.pathname.replace(/\/$/, "").split("/").pop();
+  const [json, weights] = await Promise.all([
+    fetchBytes(new URL("model.json", url), `${folder}/model.json`, () => {}),
+    fetchBytes(new URL("weights.safetensors", url), `${folder}/weights.safetensors`),
+  ]);
+  return { folder, json: new TextDecoder().decode(json), weights };
+}
+
 async function handle(msg) {
   booted ??= boot();
+  const files = msg.type === "load" ? fetchModel(new URL(msg.url)) : null;
+  files?.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   const { api } = await booted;
   switch (msg.type) {
     case "boot":
       return { ok: true };
     case "load": {
-      const url = new URL(msg.url);
-      const folder = url.pathname.replace(/\/$/, "").split("/").pop();
-      progress("model", `model ${folder}`);
-      const json = new TextDecoder().decode(await fetchBytes(new URL("model.json", url), `${folder}/model.json`));
-      const weights = await fetchBytes(new URL("weights.safetensors", url), `${folder}/weights.safetensors`);
+      const { folder, json, weights } = await files;
       progress("model", `preparing ${folder}`);
       return toJs(await api.load(msg.modelId, json, weights, folder, msg.backend || "auto", msg.fault || ""));
     }

@@ -1,6 +1,6 @@
 // The MNIST demo: draw with pointer events, preprocess as MNIST was made, predict in the worker.
 import { runtime } from "../../web/pycore.js";
-import { bindStatus, renderBars, wantedBackend, wantedFault, bindBackendSelect } from "../../web/ui.js";
+import { bindStatus, renderBars, wantedBackend, wantedFault, bindBackendSelect, showNote } from "../../web/ui.js";
 import { toMnist } from "./preprocess.js";
 
 const pad = document.getElementById("pad");
@@ -10,6 +10,7 @@ const predictionEl = document.getElementById("prediction");
 const barsEl = document.getElementById("probabilities");
 const latencyEl = document.getElementById("latency");
 const backendEl = document.getElementById("backend");
+const resultEl = document.getElementById("result");
 
 const LIVE_INTERVAL_MS = 100;
 let model = null;
@@ -42,6 +43,7 @@ async function predict() {
     return;
   }
   busy = true;
+  resultEl.setAttribute("aria-busy", "true");
   try {
     const image = toMnist(ctx.getImageData(0, 0, pad.width, pad.height));
     if (!image) {
@@ -55,11 +57,15 @@ async function predict() {
     predictionEl.textContent = model.labels[best];
     latencyEl.textContent = result.latencyMs.toFixed(2);
     backendEl.textContent = result.backend;
+  } catch (error) {
+    showNote(`prediction failed: ${error.message}`);
   } finally {
     busy = false;
     if (again) {
       again = false;
       predict();
+    } else {
+      resultEl.setAttribute("aria-busy", "false");
     }
   }
 }

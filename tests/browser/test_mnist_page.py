@@ -1,0 +1,110 @@
+"""The MNIST demo in real Chromium: boot, draw all ten digits with the mouse, both paths, bad files."""
+
+import numpy as np
+import pytest
+from digit_strokes import STROKES
+from pages import wait_ready
+
+
+def open_demo(page, site, backend="cpu", **params):
+    query = "&".join(f"{k}={v}" for k, v in {"backend": backend, **params}.items())
+    page.goto(f"{site}/demos/mnist/index.html?{query}")
+    return wait_ready(page)
+
+
+def draw(page, strokes, step=4.0):
+    """Moves the real mouse along each stroke, a point every `step` px, as a person would."""
+    box = page.get_by_test_id("canvas").bounding_box()
+    for stroke in strokes:
+        points = np.asarray(stroke, dtype=float)
+        dense = [points[0]]
+        for a, b in zip(points, points[1:]):
+            n = max(1, int(np.hypot(*(b - a)) // step))
+            dense += [a + (b - a) * (i / n) for i in range(1, n + 1)]
+        page.mouse.move(box["x"] + dense[0][0], box["y"] + dense[0][1])
+        page.mouse.down()
+        for x, y in dense[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.up()
+
+
+def settled_prediction(page):
+    page.wait_for_selector("#result[aria-busy=false]")
+    bars = page.get_by_test_id("probabilities").locator("li")
+    probs = {li.get_attribute("data-label"): float(li.get_attribute("data-prob")) for li in bars.all()}
+    return page.get_by_test_id("prediction").text_content(), probs
+
+
+def draw_all_digits(page):
+    results = {}
+    for digit, strokes in STROKES.items():
+        page.get_by_test_id("clear").click()
+        draw(page, strokes)
+        results[digit] = settled_prediction(page)
+    return results
+
+
+def test_cpu_path_reads_all_ten_drawn_digits(page, site):
+    assert open_demo(page, site, "cpu") == "ready"
+    assert page.get_by_test_id("backend").text_content() == "cpu"
+    for digit, (label, probs) in draw_all_digits(page).items():
+        assert label == str(digit), f"drew {digit}, page says {label} ({probs})"
+        assert sorted(probs) == [str(i) for i in range(10)]
+        assert abs(sum(probs.values()) - 1) < 1e-3
+    latency = float(page.get_by_test_id("latency-ms").text_content())
+    assert 0 < latency < 1000
+
+
+def test_webgpu_path_gives_the_same_predictions(page, site):
+    assert open_demo(page, site, "webgpu") == "ready"
+    assert page.get_by_test_id("backend").text_content() == "webgpu", page.get_by_test_id(
+        "backend-note"
+    ).text_content()
+    gpu = draw_all_digits(page)
+    page.get_by_label("Execution backend").select_option("cpu")
+    page.wait_for_function("() => document.querySelector('[data-testid=backend]').textContent === 'cpu'")
+    cpu = draw_all_digits(page)
+    for digit in STROKES:
+        assert gpu[digit][0] == cpu[digit][0] == str(digit)
+        for label, p in gpu[digit][1].items():
+            assert p == pytest.approx(cpu[digit][1][label], abs=1e-4)
+
+
+def test_empty_canvas_and_clear_show_no_prediction(page, site):
+    open_demo(page, site)
+    assert page.get_by_test_id("prediction").text_content() == ""
+    draw(page, STROKES[1])
+    assert settled_prediction(page)[0] == "1"
+    page.get_by_test_id("clear").click()
+    assert page.get_by_test_id("prediction").text_content() == ""
+    assert page.get_by_test_id("probabilities").locator("li").count() == 0
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        (lambda b: b[:5], "too short"),
+        (lambda b: b[: len(b) // 2], "truncated"),
+        (lambda b: b[:8] + b"{not json" + b[17:], "not valid JSON"),
+    ],
+)
+def test_corrupt_weights_give_a_clear_error_naming_the_file(page, site, body, why):
+    real = page.request.get(f"{site}/models/mnist/weights.safetensors").body()
+    page.route("**/models/mnist/weights.safetensors", lambda route: route.fulfill(body=body(real)))
+    status = open_demo(page, site)
+    assert status.startswith("error:") and "mnist/weights.safetensors" in status and why in status, status
+
+
+def test_missing_model_file_gives_a_clear_error(page, site):
+    page.route("**/models/mnist/model.json", lambda route: route.fulfill(status=404, body="gone"))
+    status = open_demo(page, site)
+    assert status.startswith("error:") and "mnist/model.json" in status and "404" in status, status
+    page.errors.clear()  # the browser itself logs the 404
+
+
+def test_landing_page_links_the_demos(page, site):
+    page.goto(f"{site}/index.html")
+    hrefs = [a.get_attribute("href") for a in page.locator("a.panel").all()]
+    assert "demos/mnist/index.html" in hrefs
+    for href in hrefs:
+        assert page.request.get(f"{site}/{href}").ok, href
