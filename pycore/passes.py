@@ -37,8 +37,8 @@ def drop_noops(graph):
     for n in [n for n in graph.nodes if n.op in ("Identity", "Dropout")]:
         src, dst = n.inputs[0], n.outputs[0]
         producer = next((p for p in graph.nodes if src in p.outputs), None)
-        if dst in graph.outputs and producer is None:
-            continue  # a graph input passed straight through: keep the copy
+        if dst in graph.outputs and (producer is None or src in graph.outputs):
+            continue  # a graph input passed straight through, or two public names: keep the copy
         graph.nodes.remove(n)
         if dst in graph.outputs:  # keep the public output name; give it to the producer
             producer.outputs = [dst if t == src else t for t in producer.outputs]
