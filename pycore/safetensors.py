@@ -11,6 +11,8 @@ import struct
 
 import numpy as np
 
+from .errors import PycoreError
+
 DTYPES = {
     "F64": np.float64,
     "F32": np.float32,
@@ -26,8 +28,8 @@ CODES = {np.dtype(v): k for k, v in DTYPES.items()}
 MAX_HEADER = 100 * 1024 * 1024
 
 
-class SafetensorsError(ValueError):
-    pass
+class SafetensorsError(PycoreError, ValueError):
+    """A weights file that is not valid safetensors; the message names the file."""
 
 
 def read(data, name="weights.safetensors"):
