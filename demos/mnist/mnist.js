@@ -1,7 +1,7 @@
 // The MNIST demo: draw with pointer events, preprocess as MNIST was made, predict in the worker.
 import { runtime } from "../../web/pycore.js";
 import { bindStatus, renderBars, wantedBackend, wantedFault, bindBackendSelect, showNote } from "../../web/ui.js";
-import { toMnist } from "./preprocess.js";
+import { toMnist } from "../../web/digits.js";
 
 const pad = document.getElementById("pad");
 const ctx = pad.getContext("2d", { willReadFrequently: true });
