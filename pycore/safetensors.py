@@ -7,6 +7,7 @@ way a corrupted or truncated download shows up.
 """
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -72,7 +73,7 @@ def read(data, name="weights.safetensors"):
                 f"tensor {key!r} claims bytes {start}..{end} but the data section has "
                 f"{len(body)} bytes (truncated?)"
             )
-        size = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        size = math.prod(shape) * np.dtype(dtype).itemsize  # exact: an int64 product can wrap
         if end - start != size:
             fail(
                 f"tensor {key!r} is {info['dtype']}{shape} = {size} bytes but data_offsets span {end - start}"
