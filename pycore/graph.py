@@ -77,7 +77,7 @@ class Graph:
                 weights=dict(weights),
                 labels=doc.get("labels"),
             )
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise GraphError(f"{source}: malformed graph, missing or wrong field {e}") from None
         g.check(source)
         return g
