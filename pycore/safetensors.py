@@ -95,11 +95,12 @@ def write(tensors, metadata=None):
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for key in sorted(tensors):
         arr = np.ascontiguousarray(tensors[key])
-        if arr.dtype not in CODES:
+        code = CODES.get(arr.dtype.newbyteorder("="))  # any byte order in, little-endian out
+        if code is None:
             raise SafetensorsError(f"tensor {key!r}: dtype {arr.dtype} cannot be stored")
         raw = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
         header[key] = {
-            "dtype": CODES[arr.dtype],
+            "dtype": code,
             "shape": list(arr.shape),
             "data_offsets": [offset, offset + len(raw)],
         }
