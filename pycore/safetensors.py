@@ -94,7 +94,7 @@ def write(tensors, metadata=None):
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for key in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[key])
+        arr = np.asarray(tensors[key], order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
         code = CODES.get(arr.dtype.newbyteorder("="))  # any byte order in, little-endian out
         if code is None:
             raise SafetensorsError(f"tensor {key!r}: dtype {arr.dtype} cannot be stored")
