@@ -12,7 +12,7 @@ class CPUBackend:
 
     def __init__(self, graph):
         self.graph = graph
-        self.consts = {k: np.ascontiguousarray(v) for k, v in graph.weights.items()}
+        self.consts = {k: np.asarray(v, order="C") for k, v in graph.weights.items()}  # keeps 0-d 0-d
         missing = sorted({n.op for n in graph.nodes} - KERNELS.keys())
         if missing:
             raise NotImplementedError(f"the CPU path has no kernel for {missing}")
