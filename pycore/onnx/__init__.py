@@ -1,0 +1,17 @@
+"""ONNX import: an ONNX model (via the `onnx` package, build time only) to pycore's graph IR.
+
+reader.py     load the file, external data, graph checks (cycles, dangling inputs), topo order
+registry.py   op table: ONNX op -> the function mapping it, with versions and attributes handled
+context.py    conversion state; emitting IR nodes, folding them when their inputs are constant
+elementwise.py, nn.py, conv_transpose.py, reduce.py, tensor.py   one function per ONNX op
+convert.py    convert(): check everything up front, then map node by node; save()
+
+from pycore.onnx import convert, save
+save(convert("model.onnx"), "out/")       # or: python -m pycore convert model.onnx out/
+"""
+
+from . import conv_transpose, elementwise, nn, reduce, tensor  # noqa: F401  (registers the op functions)
+from .convert import convert, save
+from .registry import ConversionError, supported
+
+__all__ = ["ConversionError", "convert", "save", "supported"]

@@ -1,0 +1,137 @@
+"""ONNX model -> pycore Graph: read, check everything up front, map op by op, assemble."""
+
+import json
+import os
+
+import numpy as np
+
+from .. import safetensors
+from ..errors import GraphError
+from ..graph import Graph, Input, Node
+from . import reader
+from .context import Context, OnnxNode
+from .registry import OPS, ConversionError
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+MAX_LISTED = 20
+
+
+def _opset(model):
+    for o in model.opset_import:
+        if o.domain in DEFAULT_DOMAINS:
+            return o.version
+    return None
+
+
+def _schema_version(op, opset):
+    """The since_version of the op's schema in force at `opset` (None if ONNX has no such op)."""
+    import onnx.defs
+
+    try:
+        return onnx.defs.get_schema(op, opset, "").since_version
+    except Exception:  # onnx raises SchemaError for unknown ops and opsets before the op existed
+        return None
+
+
+def check_support(model, names):
+    """OnnxNodes for every node, or one ConversionError listing every unsupported op and attribute."""
+    opset = _opset(model)
+    nodes, problems = [], []
+    for proto, name in zip(model.graph.node, names):
+        where = f"node {name!r} ({proto.op_type}, opset {opset})"
+        version = _schema_version(proto.op_type, opset) if opset else None
+        handler = OPS.get(proto.op_type)
+        if proto.domain not in DEFAULT_DOMAINS:
+            problems.append(f"{where}: ops of domain {proto.domain!r} are not supported")
+        elif handler is None:
+            problems.append(f"{where}: op {proto.op_type} is not supported by pycore")
+        elif version is None:
+            problems.append(f"{where}: ONNX defines no {proto.op_type} at this opset")
+        else:
+            problems += [f"{where}: {p}" for p in handler.problems(proto, version)]
+        nodes.append(OnnxNode(proto, name, opset, version))
+    if problems:
+        more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        head = f"{len(problems)} unsupported construct(s):\n  " if len(problems) > 1 else ""
+        raise ConversionError(head + "\n  ".join(problems[:MAX_LISTED]) + more)
+    return nodes
+
+
+def convert(source, shapes=None, name=None):
+    """Converts an ONNX model (path, bytes or ModelProto) to a checked pycore Graph.
+
+    `shapes` maps input names to static shapes for inputs whose dims are dynamic (key None: the
+    only input). Raises ConversionError, naming node, op and opset, for anything unsupported.
+    """
+    model = reader.load(source)
+    graph = model.graph
+    if _opset(model) is None:
+        raise ConversionError("the model imports no version of the default ONNX domain")
+    names = reader.node_names(graph)
+    order = reader.toposort(graph, names)
+    nodes = check_support(model, names)
+    inputs = reader.input_shapes(graph, shapes)
+
+    taken = {t for n in graph.node for t in (*n.input, *n.output)}
+    taken |= {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    ctx = Context(taken)
+    ctx.read = {t for n in graph.node for t in n.input} | {o.name for o in graph.output}
+    for t in graph.initializer:
+        ctx.consts[t.name] = reader.to_array(t, f"initializer {t.name!r}")
+    ctx.shapes.update(inputs)
+    for k in order:
+        ctx.node = node = nodes[k]
+        try:
+            OPS[node.op].fn(ctx, node)
+        except ConversionError:
+            raise
+        except (GraphError, ValueError, TypeError, IndexError, KeyError) as e:
+            node.fail(f"cannot convert: {e}")
+        for t in node.outputs:
+            if t in ctx.read and ctx.name(t) not in ctx.consts and ctx.name(t) not in ctx.shapes:
+                node.fail(f"output {t!r} was not produced (converter bug)")
+
+    ctx.node = None
+    outputs = [_output(ctx, o) for o in graph.output]
+    used = {t for n in ctx.nodes for t in n.inputs if t in ctx.consts}
+    weights = {t: ctx.consts[t] for t in sorted(used)}
+    g = Graph(
+        name=name or graph.name or "model",
+        inputs=[Input(k, s) for k, s in inputs.items()],
+        outputs=outputs,
+        nodes=ctx.nodes,
+        weights=weights,
+    )
+    try:
+        g.check("converted graph")
+    except GraphError as e:
+        raise ConversionError(str(e)) from None
+    return g
+
+
+def _output(ctx, o):
+    """The graph output's tensor, behind an Identity when it is a constant or an alias."""
+    t = ctx.name(o.name)
+    if t != o.name or t in ctx.consts:
+        if t in ctx.consts and ctx.consts[t].dtype != np.float32:
+            raise ConversionError(f"graph output {o.name!r} is a constant of dtype {ctx.consts[t].dtype}")
+        ctx.nodes.append(Node("Identity", f"{o.name}:output", [t], [o.name]))
+        ctx.shapes[o.name] = ctx.shape(t)
+    declared = [d.dim_value if d.HasField("dim_value") else None for d in o.type.tensor_type.shape.dim]
+    got = list(ctx.shape(o.name))
+    if o.type.tensor_type.HasField("shape") and None not in declared and declared != got:
+        raise ConversionError(f"graph output {o.name!r}: computed shape {got}, the model declares {declared}")
+    return o.name
+
+
+def save(graph, folder, labels=None):
+    """Writes model.json and weights.safetensors (float32) into `folder`."""
+    os.makedirs(folder, exist_ok=True)
+    if labels is not None:
+        graph.labels = list(labels)
+    with open(os.path.join(folder, "model.json"), "w") as f:
+        json.dump(graph.to_json(), f, indent=1)
+    data = safetensors.write({k: np.asarray(v, np.float32) for k, v in graph.weights.items()})
+    with open(os.path.join(folder, "weights.safetensors"), "wb") as f:
+        f.write(data)
+    return folder

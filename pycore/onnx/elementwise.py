@@ -1,0 +1,188 @@
+"""Elementwise ONNX ops: the ones pycore has as IR ops, and activations composed from them.
+
+Composed activations keep the IR small (every IR op needs a kernel on every backend) and are
+written in forms that stay exact where the naive formula overflows (Softplus, ELU).
+"""
+
+import numpy as np
+
+from .registry import onnx_op
+
+F32_MAX = float(np.finfo(np.float32).max)
+
+# ONNX op -> (IR op, highest schema version handled); the semantics are identical for float32.
+# https://onnx.ai/onnx/operators/onnx__Relu.html, onnx__Sigmoid.html, onnx__Tanh.html,
+# onnx__Exp.html, onnx__Log.html, onnx__Sqrt.html, onnx__Neg.html, onnx__Abs.html
+UNARY = {"Relu": 14, "Sigmoid": 13, "Tanh": 13, "Exp": 13, "Log": 13, "Sqrt": 13, "Neg": 13, "Abs": 13}
+
+
+def _unary(ctx, node):
+    ctx.emit(node.op, [node.input(0)], node.output(0))
+
+
+for _op, _hi in UNARY.items():
+    onnx_op(_op, (1, _hi))(_unary)
+
+
+def _scalar(ctx, value):
+    return ctx.constant(np.float32(value), "c")
+
+
+def legacy_broadcast(ctx, node, b):
+    """Opset < 7 binary ops broadcast B only with broadcast=1, its dims placed at `axis`."""
+    if node.version >= 7:
+        return b
+    sa, sb = ctx.shape(node.input(0)), ctx.shape(b)
+    if not node.attr("broadcast", 0):
+        if sa != sb:
+            node.fail(f"shapes {list(sa)} and {list(sb)} differ and broadcast=0")
+        return b
+    axis = node.attr("axis")
+    if axis is None or len(sb) == 0:  # without axis B aligns with A's trailing dims, as in numpy
+        return b
+    axis %= len(sa)
+    return ctx.reshape(b, (*sb, *[1] * (len(sa) - axis - len(sb))))
+
+
+# https://onnx.ai/onnx/operators/onnx__Add.html (and Sub, Mul, Div): versions 1..14;
+# 1 and 6 broadcast the legacy way (attributes broadcast, axis), 7+ like numpy.
+@onnx_op("Add", (1, 14), ["broadcast", "axis"])
+@onnx_op("Sub", (1, 14), ["broadcast", "axis"])
+@onnx_op("Mul", (1, 14), ["broadcast", "axis"])
+@onnx_op("Div", (1, 14), ["broadcast", "axis"])
+def binary(ctx, node):
+    ctx.emit(node.op, [node.input(0), legacy_broadcast(ctx, node, node.input(1))], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Pow.html: versions 1..15. An integer exponent (12+) is
+# the same power taken in float32.
+@onnx_op("Pow", (1, 15), ["broadcast", "axis"])
+def pow_(ctx, node):
+    b = legacy_broadcast(ctx, node, node.input(1))
+    e = ctx.maybe_const(b)
+    if e is not None and e.dtype != np.float32:
+        b = ctx.constant(e.astype(np.float32), "exponent")
+    ctx.emit("Pow", [node.input(0), b], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Sum.html: versions 1..13 (before 8 without broadcasting,
+# which the shape check enforces just the same).
+@onnx_op("Sum", (1, 13))
+def sum_(ctx, node):
+    xs = [t for t in node.inputs if t]
+    if len(xs) == 1:
+        return ctx.set(node.output(0), xs[0])
+    ctx.emit("Sum", xs, node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Mean.html: versions 1..13, the Sum divided by the count.
+@onnx_op("Mean", (1, 13))
+def mean(ctx, node):
+    xs = [t for t in node.inputs if t]
+    total = ctx.emit("Sum", xs) if len(xs) > 1 else xs[0]
+    ctx.emit("Mul", [total, _scalar(ctx, 1.0 / len(xs))], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Max.html and onnx__Min.html: versions 1..13, variadic;
+# pycore's Max/Min are binary, so chain them.
+@onnx_op("Max", (1, 13))
+@onnx_op("Min", (1, 13))
+def max_min(ctx, node):
+    xs = [t for t in node.inputs if t]
+    acc = xs[0]
+    for k, t in enumerate(xs[1:], 2):
+        acc = ctx.emit(node.op, [acc, t], node.output(0) if k == len(xs) else None)
+    if len(xs) == 1:
+        ctx.set(node.output(0), acc)
+
+
+# https://onnx.ai/onnx/operators/onnx__LeakyRelu.html: versions 1..16
+@onnx_op("LeakyRelu", (1, 16), ["alpha"])
+def leaky_relu(ctx, node):
+    ctx.emit("LeakyRelu", [node.input(0)], node.output(0), alpha=float(node.attr("alpha", 0.01)))
+
+
+# https://onnx.ai/onnx/operators/onnx__Clip.html: versions 1..13; min/max are attributes
+# before 11 (defaulting to the float range), optional constant inputs from 11.
+@onnx_op("Clip", (1, 13), ["min", "max"])
+def clip(ctx, node):
+    if node.version < 11:
+        lo, hi = node.attr("min", -F32_MAX), node.attr("max", F32_MAX)
+    else:
+        lo = float(ctx.const(node.input(1), "min")) if node.input(1) else float("-inf")
+        hi = float(ctx.const(node.input(2), "max")) if node.input(2) else float("inf")
+    ctx.emit("Clip", [node.input(0)], node.output(0), min=float(lo), max=float(hi))
+
+
+def _elu(ctx, x, alpha, out=None):
+    """alpha * (exp(min(x, 0)) - 1) + relu(x): exp never sees a positive argument."""
+    neg = ctx.emit("Exp", [ctx.emit("Min", [x, _scalar(ctx, 0.0)])])
+    neg = ctx.emit("Mul", [ctx.emit("Sub", [neg, _scalar(ctx, 1.0)]), _scalar(ctx, alpha)])
+    return ctx.emit("Add", [ctx.emit("Relu", [x]), neg], out)
+
+
+# https://onnx.ai/onnx/operators/onnx__Elu.html: versions 1..22
+@onnx_op("Elu", (1, 22), ["alpha"])
+def elu(ctx, node):
+    _elu(ctx, node.input(0), node.attr("alpha", 1.0), node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Selu.html: versions 1..22, gamma * elu(x, alpha)
+@onnx_op("Selu", (1, 22), ["alpha", "gamma"])
+def selu(ctx, node):
+    y = _elu(ctx, node.input(0), node.attr("alpha", 1.67326319217681884765625))
+    ctx.emit("Mul", [y, _scalar(ctx, node.attr("gamma", 1.05070102214813232421875))], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Softplus.html: versions 1..22, as
+# relu(x) + log(1 + exp(-|x|)), which does not overflow for large x like log(1 + exp(x)) does.
+@onnx_op("Softplus", (1, 22))
+def softplus(ctx, node):
+    x = node.input(0)
+    tail = ctx.emit("Exp", [ctx.emit("Neg", [ctx.emit("Abs", [x])])])
+    tail = ctx.emit("Log", [ctx.emit("Add", [tail, _scalar(ctx, 1.0)])])
+    ctx.emit("Add", [ctx.emit("Relu", [x]), tail], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Softsign.html: versions 1..22, x / (1 + |x|)
+@onnx_op("Softsign", (1, 22))
+def softsign(ctx, node):
+    x = node.input(0)
+    den = ctx.emit("Add", [ctx.emit("Abs", [x]), _scalar(ctx, 1.0)])
+    ctx.emit("Div", [x, den], node.output(0))
+
+
+def _hard_sigmoid(ctx, x, alpha, beta, out=None):
+    y = ctx.emit("Add", [ctx.emit("Mul", [x, _scalar(ctx, alpha)]), _scalar(ctx, beta)])
+    return ctx.emit("Clip", [y], out, min=0.0, max=1.0)
+
+
+# https://onnx.ai/onnx/operators/onnx__HardSigmoid.html: versions 1..22
+@onnx_op("HardSigmoid", (1, 22), ["alpha", "beta"])
+def hard_sigmoid(ctx, node):
+    _hard_sigmoid(ctx, node.input(0), node.attr("alpha", 0.2), node.attr("beta", 0.5), node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__HardSwish.html: versions 14..22, x * hardsigmoid(x, 1/6, 1/2)
+@onnx_op("HardSwish", (14, 22))
+def hard_swish(ctx, node):
+    x = node.input(0)
+    ctx.emit("Mul", [x, _hard_sigmoid(ctx, x, 1.0 / 6, 0.5)], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Reciprocal.html: versions 1..13
+@onnx_op("Reciprocal", (1, 13))
+def reciprocal(ctx, node):
+    ctx.emit("Div", [_scalar(ctx, 1.0), node.input(0)], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__PRelu.html: versions 1..16, as relu(x) + slope * min(x, 0).
+# Before 7 the slope is per channel (shape [C] or [1]); from 7 it broadcasts like numpy.
+@onnx_op("PRelu", (1, 16))
+def prelu(ctx, node):
+    x, slope = node.input(0), node.input(1)
+    sx, ss = ctx.shape(x), ctx.shape(slope)
+    if node.version < 7 and len(ss) == 1 and len(sx) >= 2 and ss[0] == sx[1]:
+        slope = ctx.reshape(slope, (ss[0], *[1] * (len(sx) - 2)))
+    neg = ctx.emit("Mul", [ctx.emit("Min", [x, _scalar(ctx, 0.0)]), slope])
+    ctx.emit("Add", [ctx.emit("Relu", [x]), neg], node.output(0))

@@ -1,0 +1,257 @@
+"""Constants, shapes and layout. Shapes are static in pycore, so Shape, Size, ConstantOfShape,
+Cast and Gather on constants become constants, and the layout ops that only move dimensions
+(Squeeze, Unsqueeze, Split, Tile, Expand) become Reshape, Slice and Concat."""
+
+import math
+
+import numpy as np
+import onnx
+from onnx import TensorProto
+
+from ..ops import broadcast
+from .registry import onnx_op
+
+LATEST = 25  # the newest version of the shape ops below; their semantics did not change since 13
+
+
+def _ints(ctx, node, k, what):
+    return [int(v) for v in ctx.const(node.input(k), what).reshape(-1)]
+
+
+# https://onnx.ai/onnx/operators/onnx__Constant.html: versions 1..25 (dense values only)
+@onnx_op("Constant", (1, LATEST), ["value", "value_float", "value_floats", "value_int", "value_ints"])
+def constant(ctx, node):
+    if "value" in node.attrs:
+        v = ctx.read_tensor(node.attrs["value"], "value")
+    elif "value_float" in node.attrs or "value_floats" in node.attrs:
+        v = np.array(node.attrs.get("value_float", node.attrs.get("value_floats")), np.float32)
+    elif "value_int" in node.attrs or "value_ints" in node.attrs:
+        v = np.array(node.attrs.get("value_int", node.attrs.get("value_ints")), np.int64)
+    else:
+        node.fail("has no value")
+    ctx.consts[node.output(0)] = v
+
+
+# https://onnx.ai/onnx/operators/onnx__ConstantOfShape.html: versions 9..25
+@onnx_op("ConstantOfShape", (9, LATEST), ["value"])
+def constant_of_shape(ctx, node):
+    shape = _ints(ctx, node, 0, "shape")
+    fill = ctx.read_tensor(node.attrs["value"], "value") if "value" in node.attrs else np.float32(0)
+    ctx.consts[node.output(0)] = np.full(shape, fill.reshape(-1)[0] if fill.ndim else fill, fill.dtype)
+
+
+# https://onnx.ai/onnx/operators/onnx__Shape.html: versions 1..25 (start/end from 15)
+@onnx_op("Shape", (1, LATEST), ["start", "end"])
+def shape(ctx, node):
+    dims = ctx.shape(node.input(0))
+    end = node.attr("end", len(dims))
+    ctx.consts[node.output(0)] = np.array(dims[node.attr("start", 0) : end], np.int64)
+
+
+# https://onnx.ai/onnx/operators/onnx__Size.html: versions 1..25
+@onnx_op("Size", (1, LATEST))
+def size(ctx, node):
+    ctx.consts[node.output(0)] = np.array(math.prod(ctx.shape(node.input(0))), np.int64)
+
+
+# https://onnx.ai/onnx/operators/onnx__Cast.html: versions 1..28. Constants convert; a tensor
+# computed at run time is float32 already, so only a cast to float32 is possible there.
+@onnx_op("Cast", (1, 28), ["to", "saturate", "round_mode"])
+def cast(ctx, node):
+    to = node.attr("to")
+    to = TensorProto.DataType.Value(to.upper()) if isinstance(to, str) else to
+    value = ctx.maybe_const(node.input(0))
+    if value is not None:
+        ctx.consts[node.output(0)] = value.astype(onnx.helper.tensor_dtype_to_np_dtype(to))
+    elif to == TensorProto.FLOAT:
+        ctx.set(node.output(0), node.input(0))
+    else:
+        node.fail(f"cast of a run-time tensor to {TensorProto.DataType.Name(to)} (pycore runs float32)")
+
+
+# https://onnx.ai/onnx/operators/onnx__Identity.html: versions 1..25 (tensors only)
+@onnx_op("Identity", (1, LATEST))
+def identity(ctx, node):
+    ctx.set(node.output(0), node.input(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Reshape.html: versions 1..25; the shape is an attribute
+# before 5 and a constant input from 5; allowzero from 14.
+@onnx_op("Reshape", (1, LATEST), ["shape", "allowzero"])
+def reshape(ctx, node):
+    target = node.attr("shape") if node.version < 5 else _ints(ctx, node, 1, "shape")
+    zero = node.attr("allowzero", 0)
+    ctx.emit("Reshape", [node.input(0)], node.output(0), shape=list(target), allowzero=zero)
+
+
+# https://onnx.ai/onnx/operators/onnx__Flatten.html: versions 1..25
+@onnx_op("Flatten", (1, LATEST), ["axis"])
+def flatten(ctx, node):
+    ctx.emit("Flatten", [node.input(0)], node.output(0), axis=node.attr("axis", 1))
+
+
+def _axes(ctx, node, since):
+    """Axes from the attribute (before `since`) or the optional constant input (from `since`)."""
+    if node.version < since:
+        return node.attr("axes")
+    return _ints(ctx, node, 1, "axes") if node.input(1) else None
+
+
+# https://onnx.ai/onnx/operators/onnx__Squeeze.html: versions 1..25, as a Reshape
+@onnx_op("Squeeze", (1, LATEST), ["axes"])
+def squeeze(ctx, node):
+    dims = ctx.shape(node.input(0))
+    axes = _axes(ctx, node, 13)
+    axes = [k for k, d in enumerate(dims) if d == 1] if axes is None else [a % len(dims) for a in axes]
+    if any(dims[a] != 1 for a in axes):
+        node.fail(f"cannot squeeze axes {axes} of shape {list(dims)}")
+    ctx.reshape(node.input(0), [d for k, d in enumerate(dims) if k not in axes], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Unsqueeze.html: versions 1..25, as a Reshape
+@onnx_op("Unsqueeze", (1, LATEST), ["axes"])
+def unsqueeze(ctx, node):
+    dims = list(ctx.shape(node.input(0)))
+    axes = _axes(ctx, node, 13) or []
+    rank = len(dims) + len(axes)
+    for a in sorted(a % rank for a in axes):
+        dims.insert(a, 1)
+    ctx.reshape(node.input(0), dims, node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Transpose.html: versions 1..25
+@onnx_op("Transpose", (1, LATEST), ["perm"])
+def transpose(ctx, node):
+    ctx.emit("Transpose", [node.input(0)], node.output(0), perm=node.attr("perm"))
+
+
+# https://onnx.ai/onnx/operators/onnx__Concat.html: versions 1..13 (axis defaults to 1 before 4)
+@onnx_op("Concat", (1, 13), ["axis"])
+def concat(ctx, node):
+    ins = [t for t in node.inputs if t]
+    if len(ins) == 1:
+        return ctx.set(node.output(0), ins[0])
+    ctx.emit("Concat", ins, node.output(0), axis=node.attr("axis", 1 if node.version < 4 else None))
+
+
+def _slice(ctx, x, axis, start, end, out=None):
+    return ctx.emit("Slice", [x], out, starts=[start], ends=[end], axes=[axis])
+
+
+# https://onnx.ai/onnx/operators/onnx__Split.html: versions 1..18, one Slice per output. Sizes
+# come from the `split` attribute (< 13), the second input (1 and 13+) or an even split.
+@onnx_op("Split", (1, 18), ["axis", "split", "num_outputs"])
+def split(ctx, node):
+    x = node.input(0)
+    dims = ctx.shape(x)
+    axis = node.attr("axis", 0) % len(dims)
+    sizes = node.attr("split") or (_ints(ctx, node, 1, "split") if node.input(1) else None)
+    if not sizes:
+        n = len(node.outputs)
+        chunk = -(-dims[axis] // n)  # 18+ lets the last chunk be smaller
+        sizes = [min(chunk, dims[axis] - k * chunk) for k in range(n)]
+    if sum(sizes) != dims[axis] or len(sizes) != len(node.outputs):
+        node.fail(f"split {list(sizes)} does not fit dimension {dims[axis]} into {len(node.outputs)} outputs")
+    start = 0
+    for out, n in zip(node.outputs, sizes):
+        if out:
+            _slice(ctx, x, axis, start, start + n, out)
+        start += n
+
+
+# https://onnx.ai/onnx/operators/onnx__Slice.html: versions 1..13 (attributes before 10,
+# constant inputs from 10; positive steps only)
+@onnx_op("Slice", (1, 13), ["starts", "ends", "axes"])
+def slice_(ctx, node):
+    if node.version < 10:
+        starts, ends, axes, steps = node.attr("starts"), node.attr("ends"), node.attr("axes"), None
+    else:
+        starts, ends = _ints(ctx, node, 1, "starts"), _ints(ctx, node, 2, "ends")
+        axes = _ints(ctx, node, 3, "axes") if node.input(3) else None
+        steps = _ints(ctx, node, 4, "steps") if node.input(4) else None
+    attrs = {"starts": list(starts), "ends": list(ends), "axes": axes and list(axes), "steps": steps}
+    ctx.emit("Slice", [node.input(0)], node.output(0), **attrs)
+
+
+# https://onnx.ai/onnx/operators/onnx__Gather.html: versions 1..13. Indices must be constant;
+# on a run-time tensor each index becomes a Slice (runs of consecutive indices one Slice).
+@onnx_op("Gather", (1, 13), ["axis"])
+def gather(ctx, node):
+    data, out = node.input(0), node.output(0)
+    dims = ctx.shape(data)
+    axis = node.attr("axis", 0) % len(dims)
+    idx = ctx.const(node.input(1), "indices").astype(np.int64)
+    if ((idx < -dims[axis]) | (idx >= dims[axis])).any():
+        node.fail(f"indices {idx.tolist()} out of range for dimension {dims[axis]}")
+    idx = np.where(idx < 0, idx + dims[axis], idx)
+    value = ctx.maybe_const(data)
+    if value is not None:
+        ctx.consts[out] = np.take(value, idx, axis=axis)
+        return
+    runs, flat = [], idx.reshape(-1).tolist()
+    for i in flat:
+        if runs and runs[-1][1] == i:
+            runs[-1][1] += 1
+        else:
+            runs.append([i, i + 1])
+    pieces = [_slice(ctx, data, axis, s, e) for s, e in runs]
+    joined = ctx.emit("Concat", pieces, axis=axis) if len(pieces) > 1 else pieces[0]
+    ctx.reshape(joined, (*dims[:axis], *idx.shape, *dims[axis + 1 :]), out)
+
+
+def _tile(ctx, x, repeats, out):
+    for axis, r in enumerate(repeats):
+        if r != 1:
+            x = ctx.emit("Concat", [x] * r, axis=axis)
+    ctx.set(out, x)
+
+
+# https://onnx.ai/onnx/operators/onnx__Tile.html: versions 6..13, as Concat of copies
+@onnx_op("Tile", (6, 13))
+def tile(ctx, node):
+    repeats = _ints(ctx, node, 1, "repeats")
+    if len(repeats) != len(ctx.shape(node.input(0))) or min(repeats, default=1) < 1:
+        node.fail(f"repeats {repeats} for shape {list(ctx.shape(node.input(0)))}")
+    _tile(ctx, node.input(0), repeats, node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Expand.html: versions 8..13, as Reshape + Tile
+@onnx_op("Expand", (8, 13))
+def expand(ctx, node):
+    dims = ctx.shape(node.input(0))
+    try:
+        target = broadcast(dims, _ints(ctx, node, 1, "shape"))
+    except ValueError as e:
+        node.fail(str(e))
+    dims = (1,) * (len(target) - len(dims)) + tuple(dims)
+    x = ctx.reshape(node.input(0), dims)
+    _tile(ctx, x, [t if d == 1 else 1 for d, t in zip(dims, target)], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Pad.html: versions 1..25 (`paddings` attribute in 1,
+# `pads` attribute in 2, constant inputs from 11, `axes` from 18). Negative pads crop, via Slice.
+@onnx_op("Pad", (1, LATEST), ["mode", "pads", "paddings", "value"])
+def pad(ctx, node):
+    x, rank = node.input(0), len(ctx.shape(node.input(0)))
+    if node.version < 11:
+        pads, value = node.attr("pads", node.attr("paddings")), node.attr("value", 0.0)
+    else:
+        pads = _ints(ctx, node, 1, "pads")
+        value = float(ctx.const(node.input(2), "constant_value").reshape(-1)[0]) if node.input(2) else 0.0
+        if node.input(3):  # pads given for some axes only: spread them over all
+            axes = [a % rank for a in _ints(ctx, node, 3, "axes")]
+            full = [0] * (2 * rank)
+            for k, a in enumerate(axes):
+                full[a], full[a + rank] = pads[k], pads[k + len(axes)]
+            pads = full
+    if len(pads) != 2 * rank:
+        node.fail(f"{len(pads)} pads for rank {rank}")
+    if min(pads) < 0:
+        dims = ctx.shape(x)
+        ends = [dims[a] + min(pads[a + rank], 0) for a in range(rank)]
+        x = ctx.emit("Slice", [x], starts=[max(-p, 0) for p in pads[:rank]], ends=ends)
+        pads = [max(p, 0) for p in pads]
+    mode = node.attr("mode", "constant")
+    if not any(pads):
+        return ctx.set(node.output(0), x)
+    ctx.emit("Pad", [x], node.output(0), pads=list(pads), mode=mode, value=float(value))
