@@ -130,7 +130,7 @@ def save(graph, folder, labels=None):
     if labels is not None:
         graph.labels = list(labels)
     with open(os.path.join(folder, "model.json"), "w") as f:
-        json.dump(graph.to_json(), f, indent=1)
+        json.dump(graph.to_json(), f, separators=(",", ":"))
     data = safetensors.write({k: np.asarray(v, np.float32) for k, v in graph.weights.items()})
     with open(os.path.join(folder, "weights.safetensors"), "wb") as f:
         f.write(data)

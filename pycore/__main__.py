@@ -1,0 +1,97 @@
+"""Command line: python -m pycore convert MODEL.onnx OUT_DIR | list | ops
+
+Errors pycore raises on purpose are printed as `error: <message>` with exit status 2, never as a
+traceback: they describe the user's file, not a bug in pycore.
+"""
+
+import argparse
+import os
+import sys
+
+from .errors import PycoreError
+
+
+def _shape(text):
+    """`name=1,3,224,224`, or `1,3,224,224` for a model with one input."""
+    name, _, dims = text.rpartition("=")
+    try:
+        shape = tuple(int(d) for d in dims.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad shape {text!r}; write NAME=1,3,224,224") from None
+    if any(d <= 0 for d in shape):
+        raise argparse.ArgumentTypeError(f"bad shape {text!r}; dimensions must be positive")
+    return name or None, shape
+
+
+def light_models():
+    """{name: path} of the classic CNNs shipped with the onnx wheel (onnx/backend/test/data/light)."""
+    import onnx
+
+    folder = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
+    names = sorted(f for f in os.listdir(folder) if f.startswith("light_") and f.endswith(".onnx"))
+    return {f[len("light_") : -len(".onnx")]: os.path.join(folder, f) for f in names}
+
+
+def cmd_convert(args):
+    from .onnx import convert, save
+
+    labels = None
+    if args.labels:
+        with open(args.labels, encoding="utf-8") as f:
+            labels = [line.strip() for line in f if line.strip()]
+    graph = convert(args.model, shapes=dict(args.shape), name=args.name)
+    save(graph, args.out, labels=labels)
+    size = sum(w.size for w in graph.weights.values()) * 4
+    print(f"{args.out}: {len(graph.nodes)} nodes, {len(graph.weights)} weights ({size / 1e6:.1f} MB)")
+
+
+def cmd_list(args):
+    for name, path in light_models().items():
+        print(f"{name}\t{path}")
+
+
+def cmd_ops(args):
+    from .onnx import supported
+
+    for op, lo, hi in supported():
+        print(f"{op:24} versions {lo}..{hi}  https://onnx.ai/onnx/operators/onnx__{op}.html")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m pycore", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("convert", help="convert an ONNX model to model.json + weights.safetensors")
+    c.add_argument("model", help="the .onnx file")
+    c.add_argument("out", help="output folder")
+    c.add_argument(
+        "--shape", type=_shape, action="append", default=[], help="static input shape, NAME=1,3,224,224"
+    )
+    c.add_argument("--name", help="model name (default: the ONNX graph's name)")
+    c.add_argument("--labels", help="text file with one class label per line")
+    c.set_defaults(run=cmd_convert)
+    sub.add_parser("list", help="ONNX models shipped with the onnx wheel: NAME<TAB>PATH").set_defaults(
+        run=cmd_list
+    )
+    sub.add_parser("ops", help="ONNX ops the converter supports").set_defaults(run=cmd_ops)
+    args = p.parse_args(argv)
+    try:
+        args.run(args)
+    except PycoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ImportError as e:
+        print(
+            f"error: {e.name or e} is needed for this command (pip install {e.name or 'onnx'})",
+            file=sys.stderr,
+        )
+        return 2
+    except BrokenPipeError:  # output piped into head & co.
+        return 0
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
