@@ -1,0 +1,104 @@
+"""Benchmarks pycore against onnxruntime-web in one headless Chromium run and prints the ratios.
+
+    python3 tools/bench/run.py [--models mnist,efficientnet-lite0] [--runs 10]
+
+Builds the site, adds dist/bench/ (this page, onnxruntime-web from node_modules, ONNX exports of
+the same models and weights), serves it on 127.0.0.1 and reads the page's JSON. pycore times are
+measured two ways: wall (page → worker → page, what an app sees) and inner (the worker's own
+input-in to probabilities-out, the `latency-ms` hook); onnxruntime-web runs on the page itself.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import build  # noqa: E402
+from tests.browser.conftest import CHROMIUM, FLAGS, serve  # noqa: E402
+from tools.bench.to_onnx import check, export  # noqa: E402
+
+BENCH = build.DIST / "bench"
+ORT = build.NODE / "onnxruntime-web" / "dist"
+
+
+def prepare(models):
+    build.build()
+    for name in ("index.html", "bench.js"):
+        build.copy_if_changed(ROOT / "tools" / "bench" / name, BENCH / name)
+    for f in ORT.iterdir():
+        if f.suffix in (".mjs", ".wasm") and (
+            f.name.startswith("ort-wasm") or f.name.startswith("ort.all.bundle")
+        ):
+            build.copy_if_changed(f, BENCH / "ort" / f.name)
+    for name in models:
+        target = BENCH / "models" / f"{name}.onnx"
+        export(build.DIST / "models" / name, target)
+        check(build.DIST / "models" / name, target)
+
+
+def measure(models, runs):
+    from playwright.sync_api import sync_playwright
+
+    server, url = serve(build.DIST)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page()
+            page.goto(f"{url}/bench/index.html?models={','.join(models)}&runs={runs}")
+            page.wait_for_function(
+                "document.getElementById('status').textContent === 'done'", timeout=1_800_000
+            )
+            results = json.loads(page.text_content("#results"))
+            adapter = page.evaluate(
+                "async () => { const a = await navigator.gpu?.requestAdapter(); return a ? "
+                "`${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'none'; }"
+            )
+            browser.close()
+    finally:
+        server.shutdown()
+    return results, adapter
+
+
+def report(results, adapter):
+    print(f"WebGPU adapter: {adapter}")
+    cols = ["pycore cpu", "pycore webgpu", "ort wasm-1thread", "ort webgpu"]
+    print(f"{'model':20}" + "".join(f"{c:>20}" for c in cols) + "   (median ms: wall / inner)")
+    for r in results:
+        cells = []
+        for c in cols:
+            v = r[c]
+            cells.append(
+                "n/a"
+                if "unavailable" in v
+                else f"{v['wallMs']:.1f}" + (f" / {v['innerMs']:.1f}" if v["innerMs"] else "")
+            )
+        print(f"{r['model']:20}" + "".join(f"{c:>20}" for c in cells))
+    for r in results:
+        for ours, peer in (("pycore cpu", "ort wasm-1thread"), ("pycore webgpu", "ort webgpu")):
+            a, b = r[ours], r[peer]
+            if "unavailable" in a or "unavailable" in b:
+                why = a.get("unavailable") or b.get("unavailable")
+                print(f"{r['model']}: {ours} / {peer}: not measured ({why})")
+            else:
+                print(f"{r['model']}: {ours} / {peer} = {a['wallMs'] / b['wallMs']:.2f} (wall)")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", default="mnist,efficientnet-lite0")
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    models = args.models.split(",")
+    prepare(models)
+    results, adapter = measure(models, args.runs)
+    report(results, adapter)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
