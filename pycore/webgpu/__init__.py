@@ -1,0 +1,7 @@
+"""The WebGPU path: WGSL kernels from shaders/, one backend over two bindings (browser, wgpu-py)."""
+
+from .backend import WebGPUBackend
+from .device import DeviceLost, GPUUnavailable
+from .kernels import KERNELS
+
+__all__ = ["KERNELS", "DeviceLost", "GPUUnavailable", "WebGPUBackend"]

@@ -1,0 +1,193 @@
+"""The WebGPU execution path. create(): device, pipelines (async, cached by shader, template values,
+dtype and overrides), buffers planned from tensor lifetimes, weights uploaded once, the dispatch
+list built for the model's input shapes. run(): write the inputs, encode every dispatch into one
+command encoder, submit once, read all outputs back with one mapping.
+"""
+
+import asyncio
+import math
+
+import numpy as np
+
+from .. import ops
+from ..errors import PycoreError
+from . import shaders
+from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, DeviceLost, open_device
+from .kernels import KERNELS
+from .plan import plan_buffers
+from .step import View
+
+ITEM = 4  # bytes per float32
+
+
+def _bytes(shape):
+    # bindings need a non-zero size and 4-byte multiples; 16 keeps vec4 loads in bounds too
+    return max(16, -(-math.prod(shape) * ITEM // 16) * 16)
+
+
+class Context:
+    """What a kernel planner may ask while planning: shapes, and scratch tensors of its own."""
+
+    def __init__(self, graph):
+        self.shapes = dict(graph.shapes)
+        self.consts = {}
+
+    def const(self, array, name):
+        """A constant tensor of the planner's own, uploaded once with the weights."""
+        self.consts[name] = np.ascontiguousarray(array, np.float32)
+        self.shapes[name] = self.consts[name].shape
+        return name
+
+    def shape(self, name):
+        return self.shapes[name] if name else ()
+
+    def temp(self, shape, name):
+        self.shapes[name] = tuple(shape)
+        return name
+
+    def broadcast_shape(self, names):
+        return ops.broadcast(*[self.shapes[t] for t in names])
+
+
+def missing_ops(graph):
+    return sorted({n.op for n in graph.nodes} - KERNELS.keys())
+
+
+class WebGPUBackend:
+    name = "webgpu"
+
+    @classmethod
+    async def create(cls, graph, fault=None, dtype="float32", device=None):
+        """device: an open device to share (several models, or a test suite); default a new one."""
+        missing = missing_ops(graph)
+        if missing:
+            raise PycoreError(f"the WebGPU path has no kernel for {missing}")
+        self = cls()
+        self.graph, self.dtype = graph, dtype
+        self.dev = device if device is not None and fault is None else await open_device(fault)
+        self.steps, self.roots = self._plan_steps(graph)
+        await self._compile(broken=fault == "shader-fail")
+        self._allocate()
+        self._bind()
+        return self
+
+    def _plan_steps(self, graph):
+        ctx = Context(graph)
+        steps, roots = [], {t: t for t in ctx.shapes}
+        for node in graph.nodes:
+            out = KERNELS[node.op](node, ctx)
+            if isinstance(out, View):
+                roots[node.outputs[0]] = roots[out.source]
+            else:
+                steps.extend(out)
+        roots.update({t: t for t in ctx.shapes if t not in roots})
+        self.shapes, self.consts = ctx.shapes, {**graph.weights, **ctx.consts}
+        return steps, roots
+
+    async def _compile(self, broken=False):
+        cache = self.dev.pipelines  # lives as long as the device, shared by its backends
+        keys = {shaders.key(s, self.dtype) for s in self.steps}
+        if broken:  # test hook: a real compile of a shader with a bad expression in its op slot
+            keys.add((("unary",), (("op", "x +"),), self.dtype, ()))
+        order = [k for k in keys if k not in cache]
+
+        async def build(k):
+            files, fill, dtype, overrides = k
+            code = shaders.render(files, dict(fill), dtype)
+            return await self.dev.create_compute_pipeline(code, dict(overrides), shaders.label(k))
+
+        cache.update(zip(order, await asyncio.gather(*[build(k) for k in order])))
+        self.pipelines = cache
+
+    def _allocate(self):
+        g, dev = self.graph, self.dev
+        storage = STORAGE | COPY_SRC | COPY_DST
+        used = {self.roots[t] for s in self.steps for t in [*s.reads, s.writes] if t}
+        used |= {self.roots[t] for t in g.outputs} | {i.name for i in g.inputs}
+        pinned = {i.name for i in g.inputs} | set(g.outputs) | (set(self.consts) & used)
+        pinned = {self.roots[t] for t in pinned}
+        sizes = {t: _bytes(self.shapes[t]) for t in used}
+        slot_of, slot_size = plan_buffers(
+            [(s.reads, s.writes) for s in self.steps], sizes, self.roots, pinned
+        )
+        slots = [dev.create_buffer(size, storage) for size in slot_size]
+        self.buffers = {t: slots[k] for t, k in slot_of.items()}
+        for t in pinned:
+            self.buffers[t] = dev.create_buffer(sizes[t], storage)
+            if t in self.consts:  # uploaded once, here
+                dev.write_buffer(self.buffers[t], 0, np.ascontiguousarray(self.consts[t], np.float32))
+        self.dummy = dev.create_buffer(16, storage)  # bound where an optional input is absent
+        self.owned = [*slots, *(self.buffers[t] for t in pinned), self.dummy]
+        # one uniform buffer for every step's parameters, written once
+        align = self.dev.limits.get("min_uniform_buffer_offset_alignment", 256)
+        self.param_offsets, at = [], 0
+        for s in self.steps:
+            self.param_offsets.append(at)
+            at += -(-len(s.params) // align) * align
+        self.params = dev.create_buffer(max(at, 16), UNIFORM | COPY_DST)
+        blob = bytearray(max(at, 16))
+        for s, off in zip(self.steps, self.param_offsets):
+            blob[off : off + len(s.params)] = s.params
+        dev.write_buffer(self.params, 0, np.frombuffer(bytes(blob), np.uint8))
+        # outputs are copied into one mappable buffer so a run maps once
+        self.readback, at = [], 0
+        for t in g.outputs:
+            n = math.prod(self.shapes[t]) * ITEM
+            self.readback.append((t, at, n))
+            at += -(-n // 16) * 16
+        self.staging = dev.create_buffer(max(at, 16), MAP_READ | COPY_DST)
+        self.staging_size = max(at, 16)
+        self.owned += [self.params, self.staging]
+
+    def _binding(self, t):
+        if not t:
+            return (self.dummy, 0, 16)
+        return (self.buffers[self.roots[t]], 0, _bytes(self.shapes[t]))
+
+    def _bind(self):
+        self.dispatches = []
+        for s, off in zip(self.steps, self.param_offsets):
+            pipeline = self.pipelines[shaders.key(s, self.dtype)]
+            entries = [(self.params, off, len(s.params))] + [self._binding(t) for t in [*s.reads, s.writes]]
+            self.dispatches.append((pipeline, self.dev.create_bind_group(pipeline, entries), s.groups))
+        self.copies = [
+            (self.buffers[self.roots[t]], 0, self.staging, at, n) for t, at, n in self.readback if n
+        ]
+        self.inputs = [(i.name, tuple(self.shapes[i.name]), self.buffers[i.name]) for i in self.graph.inputs]
+
+    async def run(self, feeds):
+        if self.dev.lost:
+            raise DeviceLost(f"the GPU device was lost ({self.dev.lost}); create the backend again")
+        try:
+            for name, shape, buffer in self.inputs:
+                x = np.ascontiguousarray(feeds[name], np.float32)
+                if x.shape != shape:
+                    raise PycoreError(f"input {name!r} must have shape {list(shape)}, got {list(x.shape)}")
+                self.dev.write_buffer(buffer, 0, x)
+            self.dev.submit(self.dispatches, self.copies)
+            data = await self.dev.read_buffer(self.staging, self.staging_size)
+        except PycoreError:
+            raise
+        except Exception as e:
+            if self.dev.check_lost(e):
+                raise DeviceLost(
+                    f"the GPU device was lost ({self.dev.lost}); create the backend again"
+                ) from e
+            raise
+        return {
+            t: np.frombuffer(data, np.float32, n // ITEM, at).reshape(self.shapes[t]).copy()
+            for t, at, n in self.readback
+        }
+
+    def lose_device(self):
+        """Test hook: destroys the device, as a driver reset would."""
+        self.dev.destroy()
+
+    def stats(self):
+        """Live GPU buffers created through this backend's device: count and bytes."""
+        return self.dev.stats()
+
+    def close(self):
+        for b in self.owned:
+            self.dev.destroy_buffer(b)
+        self.owned = []

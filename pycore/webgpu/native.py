@@ -1,0 +1,111 @@
+"""The wgpu-py binding (CPython: Vulkan, Metal, D3D12; lavapipe in CI).
+
+Where the browser is asynchronous this binding blocks instead (`map_sync`, plain pipeline
+creation): in CPython that is honest, wgpu-native creates pipelines synchronously anyway, and
+the backend's coroutines then finish without needing an event loop.
+"""
+
+from .device import GPUUnavailable, Tally
+
+
+class NativeDevice:
+    def __init__(self, adapter, device):
+        self.raw = device
+        self.info = f"{adapter.info['device']} ({adapter.info['backend_type']}, wgpu-py)"
+        self.limits = {k.replace("-", "_"): v for k, v in device.limits.items()}
+        self.lost = None
+        self.tally = Tally()
+        self.pipelines = {}  # the backend's pipeline cache, as long-lived as the device
+
+    @classmethod
+    async def open(cls, fault=None):
+        try:
+            import wgpu
+        except ImportError as e:
+            raise GPUUnavailable(f"no WebGPU API: the wgpu package cannot be imported ({e})") from None
+        gpu = None if fault == "no-gpu" else wgpu.gpu
+        if gpu is None:
+            raise GPUUnavailable("no WebGPU API: wgpu.gpu is missing")
+        adapter = None
+        if fault != "no-adapter":
+            try:
+                adapter = gpu.request_adapter_sync(power_preference="high-performance")
+            except RuntimeError:  # wgpu-py raises where the browser resolves to null
+                adapter = None
+        if adapter is None:
+            raise GPUUnavailable("no WebGPU adapter: request_adapter found no usable GPU")
+        limits = {}
+        if fault == "device-reject":  # ask for more than the adapter has: a genuine refusal
+            limits["max-compute-workgroup-storage-size"] = (
+                adapter.limits["max-compute-workgroup-storage-size"] + 1
+            )
+        try:
+            device = adapter.request_device_sync(required_limits=limits)
+        except Exception as e:
+            raise GPUUnavailable(f"request_device was rejected: {e}") from None
+        return cls(adapter, device)
+
+    def create_buffer(self, size, usage):
+        return self.tally.add(self.raw.create_buffer(size=size, usage=usage), size)
+
+    def destroy_buffer(self, buffer):
+        self.tally.remove(buffer)
+        buffer.destroy()
+
+    def stats(self):
+        return self.tally.stats()
+
+    def write_buffer(self, buffer, offset, data):
+        self.raw.queue.write_buffer(buffer, offset, data)
+
+    async def create_compute_pipeline(self, code, constants, label):
+        import wgpu
+
+        try:
+            module = self.raw.create_shader_module(label=label, code=code)
+            return self.raw.create_compute_pipeline(
+                label=label,
+                layout="auto",
+                compute={"module": module, "entry_point": "main", "constants": constants},
+            )
+        except wgpu.GPUError as e:
+            raise GPUUnavailable(f"shader {label} failed to compile: {e}") from None
+
+    def create_bind_group(self, pipeline, buffers):
+        entries = [
+            {"binding": i, "resource": {"buffer": b, "offset": off, "size": size}}
+            for i, (b, off, size) in enumerate(buffers)
+        ]
+        return self.raw.create_bind_group(layout=pipeline.get_bind_group_layout(0), entries=entries)
+
+    def submit(self, dispatches, copies):
+        encoder = self.raw.create_command_encoder()
+        compute = encoder.begin_compute_pass()
+        current = None
+        for pipeline, bind_group, (x, y, z) in dispatches:
+            if pipeline is not current:
+                compute.set_pipeline(pipeline)
+                current = pipeline
+            compute.set_bind_group(0, bind_group)
+            compute.dispatch_workgroups(x, y, z)
+        compute.end()
+        for src, src_offset, dst, dst_offset, size in copies:
+            encoder.copy_buffer_to_buffer(src, src_offset, dst, dst_offset, size)
+        self.raw.queue.submit([encoder.finish()])
+
+    async def read_buffer(self, buffer, size):
+        buffer.map_sync("READ", 0, size)
+        try:
+            return buffer.read_mapped(0, size)
+        finally:
+            buffer.unmap()
+
+    def destroy(self):
+        self.lost = self.lost or "destroyed"
+        self.raw.destroy()
+
+    def check_lost(self, error):
+        """wgpu-native has no `lost` promise; it reports a lost device in the failing call's error."""
+        if self.lost is None and "lost" in str(error).lower():
+            self.lost = str(error).strip().splitlines()[-1]
+        return self.lost

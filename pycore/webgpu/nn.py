@@ -1,0 +1,96 @@
+"""Convolution, pooling and normalisation planners (2-d; 1-d runs as 2-d with height 1, as on the CPU)."""
+
+import math
+
+import numpy as np
+
+from .step import Step, epilogue, flat, pack
+
+GEMM_TILE = {"WG_M": 8, "WG_N": 8, "RM": 4, "RN": 4, "TK": 16}  # a 32 x 32 output tile per workgroup
+WG64 = {"WG": 64}
+WG256 = {"WG": 256}
+
+# pool2d.wgsl's accumulator per op: initial value, step (acc, v), finish (acc, valid, padded)
+POOL = {
+    "MaxPool": {"init": "-3.4028235e38", "step": "max(acc, v)", "finish": "acc"},
+    "AveragePool": {
+        "init": "0.0",
+        "step": "acc + v",
+        "finish": "acc / f32(select(valid, padded, p.include_pad == 1u))",
+    },
+}
+
+
+def window_2d(a, x_shape):
+    """(h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw) with 1-d windows lifted to height 1."""
+    k, s, p = a["kernel_shape"], a["strides"], a["pads"]
+    d = a.get("dilations") or [1] * len(k)
+    if len(x_shape) == 3:
+        return (1, x_shape[2], 1, k[0], 1, s[0], 0, p[0], 0, p[1], 1, d[0])
+    return (*x_shape[2:], *k, *s, p[0], p[1], p[2], p[3], *d)
+
+
+def conv(node, ctx):
+    x, w, b, *rest = [*node.inputs, ""][: max(3, len(node.inputs))]
+    a = node.attrs
+    xs, out = ctx.shape(x), ctx.shape(node.outputs[0])
+    if not b:  # the passes always add a bias; a graph run as written may lack one
+        b = ctx.const(np.zeros(out[1], np.float32), f"{node.name}.zero_bias")
+    h, wd, kh, kw, sh, sw, pt, pl, _, _, dh, dw = window_2d(a, xs)
+    n, c, m, g = xs[0], xs[1], out[1], a["group"]
+    oh, ow = (1, out[2]) if len(out) == 3 else out[2:]
+    residual = rest[0] if rest else ""
+    reads = [x, w, b, residual]
+    if c == g:  # every output channel reads one input channel
+        total = n * m * oh * ow
+        params = pack(total, c, h, wd, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, bool(residual), epilogue(a))
+        return [Step(("depthwise_conv2d",), params, reads, node.outputs[0], flat(total, 64), overrides=WG64)]
+    t = GEMM_TILE
+    params = pack(
+        c // g, h, wd, m // g, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, g, bool(residual), epilogue(a)
+    )
+    groups = (
+        math.ceil(oh * ow / (t["WG_N"] * t["RN"])),
+        math.ceil(m // g / (t["WG_M"] * t["RM"])),
+        n * g,
+    )
+    return [Step(("conv2d", "gemm"), params, reads, node.outputs[0], groups, overrides=t)]
+
+
+def pool(node, ctx):
+    a = node.attrs
+    x = node.inputs[0]
+    xs, out = ctx.shape(x), ctx.shape(node.outputs[0])
+    h, wd, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw = window_2d(a, xs)
+    oh, ow = (1, out[2]) if len(out) == 3 else out[2:]
+    total = math.prod(out)
+    include = int(a.get("count_include_pad", 0))
+    params = pack(total, h, wd, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, include)
+    step = Step(("pool2d",), params, [x], node.outputs[0], flat(total, 64), POOL[node.op], WG64)
+    return [step]
+
+
+def per_channel(xs):
+    return math.prod(xs), xs[1] if len(xs) > 1 else 1, math.prod(xs[2:])
+
+
+def batch_norm(node, ctx):
+    total, c, spatial = per_channel(ctx.shape(node.inputs[0]))
+    params = pack(total, c, spatial, float(node.attrs["epsilon"]))
+    return [Step(("batchnorm",), params, node.inputs[:5], node.outputs[0], flat(total, 256), overrides=WG256)]
+
+
+def lrn(node, ctx):
+    a = node.attrs
+    total, c, spatial = per_channel(ctx.shape(node.inputs[0]))
+    params = pack(total, c, spatial, int(a["size"]), float(a["alpha"]), float(a["beta"]), float(a["bias"]))
+    return [Step(("lrn",), params, node.inputs[:1], node.outputs[0], flat(total, 256), overrides=WG256)]
+
+
+KERNELS = {
+    "Conv": conv,
+    "MaxPool": pool,
+    "AveragePool": pool,
+    "BatchNormalization": batch_norm,
+    "LRN": lrn,
+}

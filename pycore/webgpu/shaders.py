@@ -1,0 +1,51 @@
+"""WGSL sources: found next to the package (wheel) or at the repository's top level, rendered by
+filling `{{ name }}` placeholders, never by generating code. A shader is a tuple of file stems
+compiled after the shared prelude, e.g. ("matmul", "gemm") puts the tiled core after its hooks.
+"""
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pycore
+
+PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+DTYPES = {"float32": "f32"}
+
+
+@cache
+def folder():
+    here = Path(pycore.__file__).resolve()
+    for candidate in (here.parent / "shaders", here.parents[1] / "shaders"):
+        if (candidate / "prelude.wgsl").is_file():
+            return candidate
+    raise FileNotFoundError(f"no shaders/ folder next to {here.parent} or in {here.parents[1]}")
+
+
+@cache
+def source(stem):
+    return (folder() / f"{stem}.wgsl").read_text()
+
+
+def render(files, fill, dtype="float32"):
+    """The prelude then each file, with placeholders filled; a missing value is an error, not ''."""
+    values = {"dtype": DTYPES[dtype], **fill}
+    text = "\n".join(source(f) for f in ("prelude", *files))
+
+    def value(m):
+        if m.group(1) not in values:
+            raise KeyError(f"shader {files}: no value for placeholder {{{{ {m.group(1)} }}}}")
+        return str(values[m.group(1)])
+
+    return PLACEHOLDER.sub(value, text)
+
+
+def key(step, dtype="float32"):
+    """Pipelines are cached by (shader, template values, dtype, overrides)."""
+    return (step.shader, tuple(sorted(step.fill.items())), dtype, tuple(sorted(step.overrides.items())))
+
+
+def label(k):
+    files, fill, dtype, overrides = k
+    parts = ["+".join(files), dtype, *(f"{n}={v}" for n, v in fill + overrides)]
+    return " ".join(parts)

@@ -1,0 +1,131 @@
+"""Matrix products and layout planners: reshapes are views, transposes and concats strided copies."""
+
+import math
+
+from .step import Arr8, Step, Vec4, View, broadcast_strides, epilogue, flat, grid, merge_dims, pack, strides
+
+WIDE = {"WG_M": 8, "WG_N": 8, "RM": 4, "RN": 4, "TK": 16}  # 32 x 32 output tiles
+ROW = {"WG_M": 1, "WG_N": 64, "RM": 1, "RN": 4, "TK": 16}  # 1 x 256 tiles for matrix-vector shapes
+WG64 = {"WG": 64}
+WG256 = {"WG": 256}
+PAD_MODES = {"constant": 0, "reflect": 1, "edge": 2}
+
+
+def _matmul_step(node, ctx, m, n, k, a_strides, b_strides, bias, c_strides, alpha, beta, batch):
+    """batch: (dims, a_batch_strides, b_batch_strides), at most four dims after merging."""
+    dims, a_b, b_b = batch
+    if len(dims) > 4:
+        raise ValueError(f"{node.name}: MatMul with more than 4 batch dimensions")
+    fused = 3 if node.op == "Gemm" else 2  # where the fused residual input sits, if any
+    residual = node.inputs[fused] if len(node.inputs) > fused else ""
+    a = node.attrs
+    params = pack(
+        m, n, k, bool(bias), *a_strides, *b_strides, *c_strides, bool(residual), float(alpha),
+        Vec4(dims), Vec4(a_b), Vec4(b_b), float(beta), epilogue(a),
+    )  # fmt: skip
+    tile = ROW if m <= 4 else WIDE
+    groups = (
+        math.ceil(n / (tile["WG_N"] * tile["RN"])),
+        math.ceil(m / (tile["WG_M"] * tile["RM"])),
+        math.prod(dims),
+    )
+    reads = [node.inputs[0], node.inputs[1], bias, residual]
+    return Step(("matmul", "gemm"), params, reads, node.outputs[0], groups, overrides=tile)
+
+
+def gemm(node, ctx):
+    a = node.attrs
+    xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+    m, n = ctx.shape(node.outputs[0])
+    k = xs[0] if a["transA"] else xs[1]
+    a_strides = (1, xs[1]) if a["transA"] else (xs[1], 1)
+    b_strides = (1, ws[1]) if a["transB"] else (ws[1], 1)
+    bias = node.inputs[2] if len(node.inputs) > 2 else ""
+    c_strides = broadcast_strides(ctx.shape(bias), (m, n)) if bias else (0, 0)
+    batch = ([1], [0], [0])
+    step = _matmul_step(
+        node, ctx, m, n, k, a_strides, b_strides, bias, c_strides, a["alpha"], a["beta"], batch
+    )
+    return [step]
+
+
+def matmul(node, ctx):
+    xs, ws, out = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1]), ctx.shape(node.outputs[0])
+    m, k, n = xs[-2], xs[-1], ws[-1]
+    lead = out[:-2]
+    a_b = broadcast_strides(xs[:-2], lead) if lead else []
+    b_b = broadcast_strides(ws[:-2], lead) if lead else []
+    # broadcast_strides counts in batch elements; scale to floats
+    a_b, b_b = [s * m * k for s in a_b], [s * k * n for s in b_b]
+    dims, (a_b, b_b) = merge_dims(lead, a_b, b_b) if lead else ([1], ([0], [0]))
+    return [_matmul_step(node, ctx, m, n, k, (k, 1), (n, 1), "", (0, 0), 1.0, 0.0, (dims, a_b, b_b))]
+
+
+def softmax(node, ctx):
+    shape, axis = ctx.shape(node.inputs[0]), node.attrs["axis"]
+    outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    params = pack(outer * inner, length, inner)
+    return [Step(("softmax",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), overrides=WG64)]
+
+
+def copy_step(src, dst, shape, src_strides, dst_strides, src_offset=0, dst_offset=0):
+    dims, (ss, ds) = merge_dims(shape, src_strides, dst_strides)
+    n = math.prod(shape)
+    params = pack(n, len(dims), src_offset, dst_offset, Arr8(dims), Arr8(ss), Arr8(ds))
+    return Step(("copy",), params, [src], dst, flat(n, 256), overrides=WG256)
+
+
+def transpose(node, ctx):
+    shape, perm = ctx.shape(node.inputs[0]), node.attrs["perm"]
+    moved = [p for p in perm if shape[p] != 1]
+    if moved == sorted(moved):  # only size-1 axes move: the bytes are already in order
+        return View(node.inputs[0])
+    out = ctx.shape(node.outputs[0])
+    src = strides(shape)
+    return [copy_step(node.inputs[0], node.outputs[0], out, [src[p] for p in perm], strides(out))]
+
+
+def concat(node, ctx):
+    out, axis = ctx.shape(node.outputs[0]), node.attrs["axis"]
+    dst, steps, at = strides(out), [], 0
+    for x in node.inputs:
+        shape = ctx.shape(x)
+        if math.prod(shape):
+            steps.append(copy_step(x, node.outputs[0], shape, strides(shape), dst, 0, at * dst[axis]))
+        at += shape[axis]
+    return steps
+
+
+def slice_(node, ctx):
+    a, shape, out = node.attrs, ctx.shape(node.inputs[0]), ctx.shape(node.outputs[0])
+    st = strides(shape)
+    offset = sum(b * s for b, s in zip(a["starts"], st))
+    src = [s * k for s, k in zip(st, a["steps"])]
+    if not math.prod(out):
+        return []
+    return [copy_step(node.inputs[0], node.outputs[0], out, src, strides(out), offset)]
+
+
+def pad(node, ctx):
+    a, shape = node.attrs, ctx.shape(node.inputs[0])
+    out, rank = ctx.shape(node.outputs[0]), len(shape)
+    if any(p < 0 for p in a["pads"]):
+        raise ValueError(f"{node.name}: negative pads are not supported")
+    n = math.prod(out)
+    params = pack(
+        n, rank, PAD_MODES[a["mode"]], float(a["value"]), Arr8(shape), Arr8(out), Arr8(a["pads"][:rank])
+    )
+    return [Step(("pad",), params, node.inputs[:1], node.outputs[0], flat(n, 256), overrides=WG256)]
+
+
+KERNELS = {
+    "Gemm": gemm,
+    "MatMul": matmul,
+    "Softmax": softmax,
+    "Flatten": lambda node, ctx: View(node.inputs[0]),
+    "Reshape": lambda node, ctx: View(node.inputs[0]),
+    "Transpose": transpose,
+    "Concat": concat,
+    "Pad": pad,
+    "Slice": slice_,
+}

@@ -1,0 +1,67 @@
+// Shared prelude: the loader puts this in front of every kernel before compiling it.
+// Placeholders ({{ dtype }}) are filled by pycore/webgpu/shaders.py; nothing else is templated.
+
+alias T = {{ dtype }};
+
+// Bias, activation and residual that Conv/Gemm/MatMul apply to each result before storing it.
+// `act` uses the codes of pycore/webgpu/params.py ACTIVATION (0 = none).
+struct Epilogue {
+    act: u32,
+    alpha: f32,  // LeakyRelu slope
+    lo: f32,     // Clip bounds (finite: WGSL compilers may assume no infinities)
+    hi: f32,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    // exp(-x) overflows to +inf for x < -88, and 1 / inf = 0 is the right limit
+    return 1.0 / (1.0 + exp(-x));
+}
+
+fn tanh_safe(x: f32) -> f32 {
+    // some backends compute tanh as a ratio of exponentials that is inf / inf for large |x|
+    return tanh(clamp(x, -15.0, 15.0));
+}
+
+fn activate(x: f32, e: Epilogue) -> f32 {
+    switch e.act {
+        case 1u: { return max(x, 0.0); }
+        case 2u: { return min(max(x, e.lo), e.hi); }
+        case 3u: { return sigmoid(x); }
+        case 4u: { return select(x * e.alpha, x, x >= 0.0); }
+        case 5u: { return tanh_safe(x); }
+        default: { return x; }
+    }
+}
+
+// Shapes and strides of up to 8 dimensions travel as two vec4s (uniform arrays need 16-byte strides).
+fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
+    return v[i / 4u][i % 4u];
+}
+
+// Dispatches larger than 65535 workgroups in x spill into y; this is the flat invocation index.
+fn flat_index(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 {
+    return gid.x + gid.y * nwg.x * wg;
+}
+
+// Infinity and NaN cannot be WGSL constants (const evaluation rejects them); build them at run time.
+fn inf_or_nan(x: f32, bits: u32) -> f32 {
+    return bitcast<f32>(bits | (bitcast<u32>(x) & 0u));
+}
+
+// ONNX Pow: WGSL pow() is undefined for negative bases and for 0, yet x ** 2 and x ** 3 are common.
+fn pow_onnx(a: f32, b: f32) -> f32 {
+    if a == 0.0 {
+        if b > 0.0 {
+            return 0.0;
+        }
+        return select(1.0, inf_or_nan(a, 0x7f800000u), b < 0.0);
+    }
+    let r = pow(abs(a), b);
+    if a > 0.0 {
+        return r;
+    }
+    if b == floor(b) {
+        return select(r, -r, b - 2.0 * floor(b * 0.5) == 1.0);
+    }
+    return inf_or_nan(a, 0x7fc00000u);  // a negative base to a fractional power, as numpy: NaN
+}

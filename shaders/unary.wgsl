@@ -1,0 +1,27 @@
+// y = op(x) elementwise; `{{ op }}` is an expression in `x` (and p.alpha, p.lo, p.hi) taken from
+// the op table in pycore/webgpu/elementwise.py.
+
+struct Params {
+    n: u32,
+    alpha: f32,
+    lo: f32,
+    hi: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<T>;
+@group(0) @binding(2) var<storage, read_write> dst: array<T>;
+
+override WG: u32 = 256;
+
+fn op(x: T) -> T {
+    return {{ op }};
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg, WG);
+    if i < p.n {
+        dst[i] = op(src[i]);
+    }
+}
