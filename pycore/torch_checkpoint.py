@@ -191,6 +191,9 @@ def _load_zip(data, source):
                 name = f"{prefix}data/{st.key}"
                 if name not in names:
                     raise CheckpointError(f"{source}: storage file {name} is missing")
+                size, want = zf.getinfo(name).file_size, st.numel * st.type.dtype.itemsize
+                if size > want:  # checked before inflating, so a zip bomb is never expanded
+                    raise CheckpointError(f"{source}: {name} is {size} bytes, its storage needs {want}")
                 _bytes(st, zf.read(name), order, source)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as e:
         raise CheckpointError(f"{source}: damaged zip archive ({e}); truncated download?") from None

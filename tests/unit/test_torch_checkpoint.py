@@ -222,3 +222,11 @@ def test_real_efficientnet_checkpoint():
         return
     for k, v in torch.load(io.BytesIO(data), weights_only=True).items():
         np.testing.assert_array_equal(sd[k], v.numpy(), err_msg=k)
+
+
+def test_storage_file_larger_than_its_storage_is_refused():
+    s = Storage("0", np.zeros(4, np.float32))
+    pkl = dumps({"w": Tensor(s, 0, (4,), (1,))})  # the pickle says 4 elements, the file holds 400
+    data = zip_checkpoint({}, [Storage("0", np.zeros(400, np.float32))], data_pkl=pkl)
+    with pytest.raises(CheckpointError, match="its storage needs 16"):
+        state_dict(data)
