@@ -197,6 +197,8 @@ def _sum(a, *xs):
 
 @op("Softmax", axis=-1)
 def _softmax(a, x):
+    if not -len(x) <= a["axis"] < len(x):
+        raise ValueError(f"axis {a['axis']} for rank {len(x)}")
     a["axis"] %= len(x)
     return x
 
@@ -234,6 +236,8 @@ def _transpose(a, x):
 
 @op("Concat", axis=None)
 def _concat(a, *xs):
+    if not -len(xs[0]) <= a["axis"] < len(xs[0]):
+        raise ValueError(f"axis {a['axis']} for rank {len(xs[0])}")
     ax = a["axis"] % len(xs[0])
     a["axis"] = ax
     for s in xs[1:]:
@@ -247,7 +251,7 @@ def _pad(a, x):
     if a["mode"] not in ("constant", "reflect", "edge"):
         raise GraphError(f"Pad mode {a['mode']!r} is not supported")
     p, n = a["pads"], len(x)
-    if len(p) != 2 * n:
+    if len(p) != 2 * n or min(p, default=0) < 0:  # the importer turns negative pads into Slice
         raise ValueError(f"pads {p} for rank {n}")
     return tuple(d + p[i] + p[i + n] for i, d in enumerate(x))
 
