@@ -316,6 +316,23 @@ def test_unsupported_pad_mode():
     graph_error(small(nodes), {}, "'wrap'")
 
 
+@pytest.mark.parametrize(
+    "bad_node",
+    [
+        node("Softmax", ["x"], name="bad", axis=4),
+        node("Softmax", ["x"], name="bad", axis=-5),
+        node("Concat", ["x", "x"], name="bad", axis=4),
+        node("Concat", ["x", "x"], name="bad"),  # axis is required
+        node("Flatten", ["x"], name="bad", axis=5),
+        node("Flatten", ["x"], name="bad", axis=-5),
+        node("Pad", ["x"], name="bad", pads=[0, 0, -1, 0, 0, 0, 1, 0]),  # cropping: Slice's job
+        node("Pad", ["x"], name="bad", pads=[1, 1]),
+    ],
+)
+def test_attribute_out_of_range_names_the_node(bad_node):
+    graph_error(small([bad_node]), {}, "'bad'")
+
+
 def test_graph_error_through_model_from_bytes():
     nodes = [node("Conv", ["x", "conv.weights"], name="conv1")]
     blob = safetensors.write(WEIGHTS)
