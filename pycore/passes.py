@@ -17,8 +17,15 @@ def optimize(graph):
     fold_batchnorm(graph)
     materialize_conv_bias(graph)
     fuse_epilogues(graph)
+    prune_weights(graph)
     graph.check(graph.name)
     return graph
+
+
+def prune_weights(graph):
+    """Forgets weights no node reads any more (the originals of folded BatchNorms, say)."""
+    used = {t for n in graph.nodes for t in n.inputs}
+    graph.weights = {k: v for k, v in graph.weights.items() if k in used}
 
 
 def _rename(graph, old, new):
@@ -38,7 +45,8 @@ def drop_noops(graph):
         src, dst = n.inputs[0], n.outputs[0]
         producer = next((p for p in graph.nodes if src in p.outputs), None)
         if dst in graph.outputs and (producer is None or src in graph.outputs):
-            continue  # a graph input passed straight through, or two public names: keep the copy
+            n.op, n.inputs, n.attrs = "Identity", n.inputs[:1], {}  # keep the copy, as its simplest op
+            continue  # a graph input passed straight through, or two public names
         graph.nodes.remove(n)
         if dst in graph.outputs:  # keep the public output name; give it to the producer
             producer.outputs = [dst if t == src else t for t in producer.outputs]

@@ -4,7 +4,8 @@ import numpy as np
 
 
 def _sigmoid(x):
-    return (1.0 / (1.0 + np.exp(-x))).astype(x.dtype, copy=False)
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -88: the result, 0, is right
+        return (1.0 / (1.0 + np.exp(-x))).astype(x.dtype, copy=False)
 
 
 UNARY = {
