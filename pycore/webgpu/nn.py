@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from .step import Step, epilogue, flat, pack
+from .tensor import product_step
 
 GEMM_TILE = {"WG_M": 8, "WG_N": 8, "RM": 4, "RN": 4, "TK": 16}  # a 32 x 32 output tile per workgroup
 WG64 = {"WG": 64}
@@ -36,11 +37,17 @@ def conv(node, ctx):
     xs, out = ctx.shape(x), ctx.shape(node.outputs[0])
     if not b:  # the passes always add a bias; a graph run as written may lack one
         b = ctx.const(np.zeros(out[1], np.float32), f"{node.name}.zero_bias")
-    h, wd, kh, kw, sh, sw, pt, pl, _, _, dh, dw = window_2d(a, xs)
+    h, wd, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw = window_2d(a, xs)
     n, c, m, g = xs[0], xs[1], out[1], a["group"]
     oh, ow = (1, out[2]) if len(out) == 3 else out[2:]
     residual = rest[0] if rest else ""
     reads = [x, w, b, residual]
+    if (kh, kw, sh, sw, pt, pl, pb, pr, g) == (1, 1, 1, 1, 0, 0, 0, 0, 1):
+        # pointwise: per image, W (m, c) @ X (c, pixels) is already NCHW; a plain matrix product
+        hw = oh * ow
+        strides = (c, 1, hw, 1, 1, 0)  # W row-major, X row-major, bias per row
+        batch = ([n], [0], [c * hw])
+        return [product_step([w, x, b, residual], node.outputs[0], (m, hw, c), strides, batch, a)]
     if c == g:  # every output channel reads one input channel
         total = n * m * oh * ow
         params = pack(total, c, h, wd, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, bool(residual), epilogue(a))

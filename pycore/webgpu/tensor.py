@@ -11,17 +11,16 @@ WG256 = {"WG": 256}
 PAD_MODES = {"constant": 0, "reflect": 1, "edge": 2}
 
 
-def _matmul_step(node, ctx, m, n, k, a_strides, b_strides, bias, c_strides, alpha, beta, batch):
-    """batch: (dims, a_batch_strides, b_batch_strides), at most four dims after merging."""
-    dims, a_b, b_b = batch
+def product_step(reads, out, mnk, strides, batch, attrs, alpha=1.0, beta=1.0):
+    """One dispatch of matmul.wgsl. reads: [A, B, bias, residual] ("" where absent); mnk: (M, N, K);
+    strides: A over (m, k), B over (k, n), bias over (m, n) (0 where broadcast); batch: (dims,
+    A strides, B strides), at most four dims after merging."""
+    (m, n, k), (dims, a_b, b_b) = mnk, batch
     if len(dims) > 4:
-        raise ValueError(f"{node.name}: MatMul with more than 4 batch dimensions")
-    fused = 3 if node.op == "Gemm" else 2  # where the fused residual input sits, if any
-    residual = node.inputs[fused] if len(node.inputs) > fused else ""
-    a = node.attrs
+        raise ValueError(f"{out}: matrix product with more than 4 batch dimensions")
     params = pack(
-        m, n, k, bool(bias), *a_strides, *b_strides, *c_strides, bool(residual), float(alpha),
-        Vec4(dims), Vec4(a_b), Vec4(b_b), float(beta), epilogue(a),
+        m, n, k, bool(reads[2]), *strides, bool(reads[3]), float(alpha),
+        Vec4(dims), Vec4(a_b), Vec4(b_b), float(beta), epilogue(attrs),
     )  # fmt: skip
     tile = ROW if m <= 4 else WIDE
     groups = (
@@ -29,36 +28,38 @@ def _matmul_step(node, ctx, m, n, k, a_strides, b_strides, bias, c_strides, alph
         math.ceil(m / (tile["WG_M"] * tile["RM"])),
         math.prod(dims),
     )
-    reads = [node.inputs[0], node.inputs[1], bias, residual]
-    return Step(("matmul", "gemm"), params, reads, node.outputs[0], groups, overrides=tile)
+    return Step(("matmul", "gemm"), params, reads, out, groups, overrides=tile)
 
 
 def gemm(node, ctx):
     a = node.attrs
-    xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+    x, w, bias, residual = [*node.inputs, "", ""][:4]
+    xs, ws = ctx.shape(x), ctx.shape(w)
     m, n = ctx.shape(node.outputs[0])
     k = xs[0] if a["transA"] else xs[1]
     a_strides = (1, xs[1]) if a["transA"] else (xs[1], 1)
     b_strides = (1, ws[1]) if a["transB"] else (ws[1], 1)
-    bias = node.inputs[2] if len(node.inputs) > 2 else ""
     c_strides = broadcast_strides(ctx.shape(bias), (m, n)) if bias else (0, 0)
-    batch = ([1], [0], [0])
-    step = _matmul_step(
-        node, ctx, m, n, k, a_strides, b_strides, bias, c_strides, a["alpha"], a["beta"], batch
-    )
+    step = product_step(
+        [x, w, bias, residual], node.outputs[0], (m, n, k), (*a_strides, *b_strides, *c_strides),
+        ([1], [0], [0]), a, a["alpha"], a["beta"],
+    )  # fmt: skip
     return [step]
 
 
 def matmul(node, ctx):
-    xs, ws, out = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1]), ctx.shape(node.outputs[0])
+    x, w, residual = [*node.inputs, ""][:3]
+    xs, ws, out = ctx.shape(x), ctx.shape(w), ctx.shape(node.outputs[0])
     m, k, n = xs[-2], xs[-1], ws[-1]
     lead = out[:-2]
     a_b = broadcast_strides(xs[:-2], lead) if lead else []
     b_b = broadcast_strides(ws[:-2], lead) if lead else []
     # broadcast_strides counts in batch elements; scale to floats
     a_b, b_b = [s * m * k for s in a_b], [s * k * n for s in b_b]
-    dims, (a_b, b_b) = merge_dims(lead, a_b, b_b) if lead else ([1], ([0], [0]))
-    return [_matmul_step(node, ctx, m, n, k, (k, 1), (n, 1), "", (0, 0), 1.0, 0.0, (dims, a_b, b_b))]
+    batch = merge_dims(lead, a_b, b_b) if lead else ([1], ([0], [0]))
+    batch = (batch[0], *batch[1])
+    reads = [x, w, "", residual]
+    return [product_step(reads, node.outputs[0], (m, n, k), (k, 1, n, 1, 0, 0), batch, node.attrs)]
 
 
 def softmax(node, ctx):

@@ -1,0 +1,28 @@
+"""Checks that need no GPU: every CPU op has a WebGPU kernel, and WGSL lives only in shaders/."""
+
+import re
+from pathlib import Path
+
+from pycore.cpu import KERNELS as CPU_KERNELS
+from pycore.webgpu import KERNELS as GPU_KERNELS
+from pycore.webgpu import shaders
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_cpu_op_has_a_gpu_kernel():
+    missing = sorted(set(CPU_KERNELS) - set(GPU_KERNELS))
+    assert missing == [], f"ops with a CPU kernel but no WebGPU kernel: {missing}"
+
+
+def test_wgsl_lives_in_shader_files():
+    wgsl = re.compile(r"@compute|@workgroup_size|var<storage|@group\(")
+    for path in (ROOT / "pycore/webgpu").glob("*.py"):
+        assert not wgsl.search(path.read_text()), f"{path.name} holds WGSL; put it in shaders/"
+
+
+def test_every_shader_renders_with_its_placeholders_only():
+    """Each file's placeholders are plain names; render() refuses a missing value."""
+    for path in shaders.folder().glob("*.wgsl"):
+        for name in shaders.PLACEHOLDER.findall(path.read_text()):
+            assert name in {"dtype", "op", "init", "step", "finish"}, f"{path.name}: {{{{ {name} }}}}"
