@@ -56,11 +56,8 @@ def conv(a, x, w, b=None, residual=None):
             return _finish(a, y, b, residual, lifted)
     win, _ = _windows(x, a2)
     oh, ow = win.shape[2:4]
-    if cg == 1 and m == g:  # depthwise: accumulate one kernel tap at a time
-        y = np.zeros((n, m, oh, ow), np.float32)
-        for i in range(kh):
-            for j in range(kw):
-                y += win[:, :, :, :, i, j] * w[None, :, 0, i, j, None, None]
+    if cg == 1 and m == g:
+        y = _depthwise(win, w)
     elif g == 1:
         y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
     else:
@@ -75,6 +72,22 @@ def conv(a, x, w, b=None, residual=None):
             axis=3,
         ).transpose(0, 3, 1, 2)
     return _finish(a, np.ascontiguousarray(y, dtype=np.float32), b, residual, lifted)
+
+
+def _depthwise(win, w):
+    """Accumulates one kernel tap at a time, in channel blocks of ~128 KB of output so the block and
+    its scratch buffer stay in cache across all taps; out= avoids a temporary per tap."""
+    n, m, oh, ow, kh, kw = win.shape
+    y = np.zeros((n, m, oh, ow), np.float32)
+    step = max(1, 32768 // (oh * ow))
+    tmp = np.empty((n, min(step, m), oh, ow), np.float32)
+    for c0 in range(0, m, step):
+        c1 = min(m, c0 + step)
+        block, scratch = y[:, c0:c1], tmp[:, : c1 - c0]
+        for i in range(kh):
+            for j in range(kw):
+                block += np.multiply(win[:, c0:c1, :, :, i, j], w[c0:c1, 0, i, j, None, None], out=scratch)
+    return y
 
 
 def _finish(a, y, b, residual, lifted):
