@@ -3,15 +3,16 @@
 import numpy as np
 
 from .registry import onnx_op
+from .volumetric import conv3d, pool3d
 
 WINDOW = ["auto_pad", "dilations", "kernel_shape", "pads", "strides"]
 
 
-def _spatial(ctx, node, x):
-    """pycore convolves and pools over 1 or 2 spatial dims (a 1-d input runs as 2-d of height 1)."""
+def _spatial(ctx, node, x, most=2):
+    """The IR convolves and pools over 1 or 2 spatial dims; 3-d is rewritten onto 2-d here."""
     rank = len(ctx.shape(x))
-    if rank not in (3, 4):
-        node.fail(f"{rank - 2}-d {node.op} is not supported (pycore handles 1-d and 2-d)")
+    if not 3 <= rank <= most + 2:
+        node.fail(f"{rank - 2}-d {node.op} is not supported (pycore handles 1-d to {most}-d)")
     return rank - 2
 
 
@@ -29,10 +30,12 @@ def _only_first_output(ctx, node):
 @onnx_op("Conv", (1, 22), [*WINDOW, "group"])
 def conv(ctx, node):
     x, w, b = node.input(0), node.input(1), node.input(2)
-    _spatial(ctx, node, x)
+    nd = _spatial(ctx, node, x, most=3)
     k = node.attr("kernel_shape")
     if k is not None and list(k) != list(ctx.shape(w)[2:]):
         node.fail(f"kernel_shape {list(k)} disagrees with the weight's shape {list(ctx.shape(w))}")
+    if nd == 3:
+        return conv3d(ctx, node, x, w, b)
     attrs = _given(node, ["auto_pad", "dilations", "pads", "strides", "group"])
     ctx.emit("Conv", [x, w, b] if b else [x, w], node.output(0), **attrs)
 
@@ -42,7 +45,8 @@ def conv(ctx, node):
 @onnx_op("MaxPool", (1, 22), [*WINDOW, "ceil_mode", "storage_order"])
 def max_pool(ctx, node):
     _only_first_output(ctx, node)
-    _spatial(ctx, node, node.input(0))
+    if _spatial(ctx, node, node.input(0), most=3) == 3:
+        return pool3d(ctx, node, node.input(0), {})
     attrs = _given(node, [*WINDOW, "ceil_mode"])
     ctx.emit("MaxPool", [node.input(0)], node.output(0), **attrs)
 
@@ -50,7 +54,8 @@ def max_pool(ctx, node):
 # https://onnx.ai/onnx/operators/onnx__AveragePool.html: versions 1..22
 @onnx_op("AveragePool", (1, 22), [*WINDOW, "ceil_mode", "count_include_pad"])
 def average_pool(ctx, node):
-    _spatial(ctx, node, node.input(0))
+    if _spatial(ctx, node, node.input(0), most=3) == 3:
+        return pool3d(ctx, node, node.input(0), {"count_include_pad": node.attr("count_include_pad", 0)})
     attrs = _given(node, [*WINDOW, "ceil_mode", "count_include_pad"])
     ctx.emit("AveragePool", [node.input(0)], node.output(0), **attrs)
 
