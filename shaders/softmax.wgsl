@@ -53,7 +53,7 @@ fn main(
     let wrow = wid.x + wid.y * nwg.x;  // uniform across the workgroup, so barriers below are legal
     let row = min(wrow, p.rows - 1u);  // surplus workgroups (2-d dispatch rounding) only read
     let base = (row / p.inner) * p.len * p.inner + row % p.inner;
-    var m = -3.4028235e38;
+    var m = -3.402823e38;
     for (var i = li; i < p.len; i += WG) {
         m = max(m, f32(x[base + i * p.inner]));
     }

@@ -7,6 +7,23 @@ the backend's coroutines then finish without needing an event loop.
 
 from .device import GPUUnavailable, Tally
 
+# WebGPU's default limits, which is what a browser device has unless it asks for more: wgpu-py
+# would otherwise hand out the adapter's (larger) limits and hide shaders that break in browsers.
+SPEC_LIMITS = {
+    "max-compute-workgroup-storage-size": 16384,
+    "max-compute-invocations-per-workgroup": 256,
+    "max-compute-workgroup-size-x": 256,
+    "max-compute-workgroup-size-y": 256,
+    "max-compute-workgroup-size-z": 64,
+    "max-compute-workgroups-per-dimension": 65535,
+    "max-storage-buffers-per-shader-stage": 8,
+    "max-storage-buffer-binding-size": 134217728,
+    "max-uniform-buffer-binding-size": 65536,
+    "max-buffer-size": 268435456,
+    "min-uniform-buffer-offset-alignment": 256,
+    "min-storage-buffer-offset-alignment": 256,
+}
+
 
 class NativeDevice:
     def __init__(self, adapter, device):
@@ -34,7 +51,7 @@ class NativeDevice:
                 adapter = None
         if adapter is None:
             raise GPUUnavailable("no WebGPU adapter: request_adapter found no usable GPU")
-        limits = {}
+        limits = dict(SPEC_LIMITS)
         if fault == "device-reject":  # ask for more than the adapter has: a genuine refusal
             limits["max-compute-workgroup-storage-size"] = (
                 adapter.limits["max-compute-workgroup-storage-size"] + 1

@@ -13,7 +13,7 @@ WG256 = {"WG": 256}
 
 # pool2d.wgsl's accumulator per op: initial value, step (acc, v), finish (acc, valid, padded)
 POOL = {
-    "MaxPool": {"init": "-3.4028235e38", "step": "max(acc, v)", "finish": "acc"},
+    "MaxPool": {"init": "-3.402823e38", "step": "max(acc, v)", "finish": "acc"},
     "AveragePool": {
         "init": "0.0",
         "step": "acc + v",

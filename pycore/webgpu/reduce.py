@@ -10,7 +10,7 @@ WG64 = {"WG": 64}
 # reduce.wgsl per op: initial value, combine (a, b), finish (acc, count)
 SUM = {"init": "0.0", "step": "a + b", "finish": "acc"}
 MEAN = {**SUM, "finish": "acc / count"}
-MAX = {"init": "-3.4028235e38", "step": "max(a, b)", "finish": "acc"}
+MAX = {"init": "-3.402823e38", "step": "max(a, b)", "finish": "acc"}
 REDUCE = {
     "ReduceSum": SUM,
     "ReduceMean": MEAN,

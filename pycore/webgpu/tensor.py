@@ -5,7 +5,7 @@ import math
 from .step import Arr8, Step, Vec4, View, broadcast_strides, epilogue, flat, grid, merge_dims, pack, strides
 
 WIDE = {"WG_M": 8, "WG_N": 8, "RM": 4, "RN": 4, "TK": 16}  # 32 x 32 output tiles
-ROW = {"WG_M": 1, "WG_N": 64, "RM": 1, "RN": 4, "TK": 16}  # 1 x 256 tiles for matrix-vector shapes
+ROW = {"WG_M": 1, "WG_N": 64, "RM": 1, "RN": 4, "TK": 8}  # 1 x 256 tiles for matrix-vector shapes
 WG64 = {"WG": 64}
 WG256 = {"WG": 256}
 PAD_MODES = {"constant": 0, "reflect": 1, "edge": 2}

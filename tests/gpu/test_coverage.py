@@ -26,3 +26,13 @@ def test_every_shader_renders_with_its_placeholders_only():
     for path in shaders.folder().glob("*.wgsl"):
         for name in shaders.PLACEHOLDER.findall(path.read_text()):
             assert name in {"dtype", "op", "init", "step", "finish"}, f"{path.name}: {{{{ {name} }}}}"
+
+
+def test_gemm_tiles_fit_default_workgroup_memory():
+    """Browsers give 16 KiB of workgroup memory by default; wgpu-native does not check it."""
+    from pycore.webgpu import nn, tensor
+
+    for tile in (nn.GEMM_TILE, tensor.WIDE, tensor.ROW):
+        floats = tile["TK"] * (tile["WG_M"] * tile["RM"] + tile["WG_N"] * tile["RN"])
+        assert floats * 4 <= 16384, tile
+        assert tile["WG_M"] * tile["WG_N"] <= 256 and max(tile["RM"], tile["RN"]) <= 4, tile
