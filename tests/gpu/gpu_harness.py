@@ -31,6 +31,12 @@ def _open():
 
 DEVICE = _open()
 RTOL = 1e-4
+WORST = {}  # op type -> largest relative error seen, for the summary conftest.py prints
+
+
+def record(ops, error):
+    for op in ops:
+        WORST[op] = max(WORST.get(op, 0.0), error)
 
 
 def rand(*shape, seed=0):
@@ -88,5 +94,6 @@ def check(nodes, feeds, weights=None, outputs=("y",), optimize=False, rtol=RTOL)
     for t in outputs:
         assert got[t].shape == want[t].shape, f"{t}: GPU shape {got[t].shape}, CPU {want[t].shape}"
         errors[t] = max_rel_error(got[t], want[t])
+        record({n.op for n in g.nodes}, errors[t])
         assert errors[t] <= rtol, f"{t}: max error {errors[t]:.3g} relative to max |CPU| exceeds {rtol}"
     return errors
