@@ -4,6 +4,7 @@ reader.py     load the file, external data, graph checks (cycles, dangling input
 registry.py   op table: ONNX op -> the function mapping it, with versions and attributes handled
 context.py    conversion state; emitting IR nodes, folding them when their inputs are constant
 elementwise.py, nn.py, conv_transpose.py, reduce.py, tensor.py   one function per ONNX op
+volumetric.py 3-d Conv and pooling rewritten onto the 2-d IR ops
 convert.py    convert(): check everything up front, then map node by node; save()
 
 from pycore.onnx import convert, save

@@ -1,0 +1,194 @@
+"""Broken or unsupported ONNX input: a clear ConversionError at conversion time, and in the CLI an
+`error: ...` line with exit status 2 and no traceback."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from pycore.__main__ import main
+from pycore.onnx import ConversionError, convert
+
+LIGHT = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
+
+
+def model(nodes, inputs=(("x", [1, 4]),), outputs=("y",), inits=(), opset=13, dtype=TensorProto.FLOAT):
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, dtype, s) for n, s in inputs],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs],
+        list(inits),
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def write(tmp_path, data, name="m.onnx"):
+    p = tmp_path / name
+    p.write_bytes(data if isinstance(data, bytes) else data.SerializeToString())
+    return str(p)
+
+
+def test_truncated_file(tmp_path):
+    data = open(os.path.join(LIGHT, "light_squeezenet.onnx"), "rb").read()
+    with pytest.raises(ConversionError, match="truncated"):
+        convert(write(tmp_path, data[: len(data) // 2]))
+
+
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        (b"", "empty"),
+        (b"hello, this is not a model\n" * 20, "not a readable ONNX model|not an ONNX model"),
+        (b"PK\x03\x04" + bytes(100), "zip archive"),
+        (bytes(range(256)) * 4, "not a readable ONNX model|not an ONNX model"),
+    ],
+)
+def test_not_onnx(tmp_path, data, why):
+    with pytest.raises(ConversionError, match=why):
+        convert(write(tmp_path, data))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConversionError, match="no such file"):
+        convert(str(tmp_path / "absent.onnx"))
+
+
+def test_cycle():
+    m = model(
+        [
+            helper.make_node("Relu", ["b"], ["a"], name="A"),
+            helper.make_node("Add", ["x", "a"], ["b"], name="B"),
+        ]
+    )
+    m.graph.output[0].name = "b"
+    with pytest.raises(ConversionError, match="cycle.*'A'.*'B'|cycle.*'B'.*'A'"):
+        convert(m)
+
+
+def test_dangling_input():
+    m = model([helper.make_node("Add", ["x", "ghost"], ["y"], name="add1")])
+    with pytest.raises(ConversionError, match="'add1'.*'ghost'.*dangling"):
+        convert(m)
+
+
+def test_output_nobody_produces():
+    m = model([helper.make_node("Relu", ["x"], ["z"])])
+    with pytest.raises(ConversionError, match="output 'y' is produced by no node"):
+        convert(m)
+
+
+def _external_model(tmp_path):
+    w = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    m = model([helper.make_node("MatMul", ["x", "w"], ["y"])], inits=[w])
+    path = str(tmp_path / "ext.onnx")
+    onnx.save_model(m, path, save_as_external_data=True, location="ext.bin", size_threshold=0)
+    return path, tmp_path / "ext.bin"
+
+
+def test_external_data_present_converts(tmp_path):
+    path, _ = _external_model(tmp_path)
+    g = convert(path)
+    assert g.weights["w"].shape == (4, 4) and float(g.weights["w"].sum()) == 16.0
+
+
+def test_external_data_missing(tmp_path):
+    path, data = _external_model(tmp_path)
+    data.unlink()
+    with pytest.raises(ConversionError, match="'w'.*external file 'ext.bin'.*missing"):
+        convert(path)
+
+
+def test_external_data_truncated(tmp_path):
+    path, data = _external_model(tmp_path)
+    data.write_bytes(data.read_bytes()[:10])
+    with pytest.raises(ConversionError, match="'ext.bin'.*truncated"):
+        convert(path)
+
+
+def test_unsupported_op_names_op_node_and_opset():
+    m = model([helper.make_node("Erf", ["x"], ["y"], name="gelu_erf")], opset=13)
+    with pytest.raises(ConversionError, match=r"node 'gelu_erf' \(Erf, opset 13\).*Erf is not supported"):
+        convert(m)
+
+
+def test_every_problem_is_listed_up_front():
+    nodes = [
+        helper.make_node("Erf", ["x"], ["a"], name="n1"),
+        helper.make_node("Relu", ["a"], ["b"], name="n2", flavour=3),
+        helper.make_node("TopK", ["b", "k"], ["y", "i"], name="n3"),
+    ]
+    with pytest.raises(ConversionError) as e:
+        convert(model(nodes, inputs=(("x", [1, 4]), ("k", [1]))))
+    msg = str(e.value)
+    assert (
+        msg.startswith("3 unsupported")
+        and "'n1' (Erf" in msg
+        and "['flavour']" in msg
+        and "'n3' (TopK" in msg
+    )
+
+
+def test_unsupported_version():
+    nodes = [helper.make_node("Tile", ["x", "t", "a"], ["y"], name="tile")]
+    m = model(nodes, inputs=(("x", [1, 4]), ("t", [1]), ("a", [1])), opset=5)
+    with pytest.raises(ConversionError, match=r"'tile' \(Tile, opset 5\): Tile-1 is not supported"):
+        convert(m)
+
+
+def test_foreign_domain():
+    node = helper.make_node("FusedGemm", ["x"], ["y"], name="f", domain="com.microsoft")
+    with pytest.raises(ConversionError, match="domain 'com.microsoft'"):
+        convert(model([node]))
+
+
+def test_unsupported_dtype():
+    with pytest.raises(ConversionError, match="input 'x' has dtype INT64"):
+        convert(model([helper.make_node("Relu", ["x"], ["y"])], dtype=TensorProto.INT64))
+
+
+def test_runtime_shape_is_refused_at_conversion():
+    nodes = [helper.make_node("Reshape", ["x", "s"], ["y"], name="r")]
+    with pytest.raises(ConversionError, match=r"'r' \(Reshape, opset 13\): shape must be a constant"):
+        convert(model(nodes, inputs=(("x", [1, 4]), ("s", [2]))))
+
+
+def test_dynamic_input_needs_a_shape():
+    m = model([helper.make_node("Relu", ["x"], ["y"])], inputs=(("x", ["N", 4]),))
+    with pytest.raises(ConversionError, match="dynamic.*--shape x=1,4"):
+        convert(m)
+    assert convert(m, shapes={"x": (3, 4)}).inputs[0].shape == (3, 4)
+    assert convert(m, shapes={None: (2, 4)}).inputs[0].shape == (2, 4)
+    with pytest.raises(ConversionError, match="fixed at 4"):
+        convert(m, shapes={"x": (3, 5)})
+
+
+def test_cli_prints_error_and_exits_2(tmp_path, capsys):
+    bad = write(tmp_path, b"\x08\x07garbage" * 10)
+    assert main(["convert", bad, str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_cli_subprocess_has_no_traceback(tmp_path):
+    bad = write(tmp_path, b"PK\x03\x04 not really a zip")
+    r = subprocess.run(
+        [sys.executable, "-m", "pycore", "convert", bad, str(tmp_path / "o")], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+
+
+def test_cli_converts_and_loads(tmp_path):
+    import pycore
+
+    m = model([helper.make_node("Relu", ["x"], ["y"])], inputs=(("x", ["N", 4]),))
+    src = write(tmp_path, m)
+    assert main(["convert", src, str(tmp_path / "out"), "--shape", "x=2,4"]) == 0
+    out = pycore.load(str(tmp_path / "out")).run(np.array([[-1, 2, -3, 4]] * 2, np.float32))
+    assert out.tolist() == [[0, 2, 0, 4]] * 2

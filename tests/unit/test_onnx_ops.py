@@ -1,0 +1,221 @@
+"""ONNX ops that the converter rewrites (rather than mapping 1:1) against onnxruntime: one-node
+models at several opsets, converted, run on the CPU path and compared."""
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from pycore import passes
+from pycore.cpu import CPUBackend
+from pycore.onnx import convert
+
+ort = pytest.importorskip("onnxruntime")
+RNG = np.random.default_rng(0)
+
+
+def check(op, inputs, consts=None, opset=13, attrs=None, n_out=1, rtol=1e-4, atol=1e-5):
+    """Builds op(inputs + consts) as a model, checks pycore against onnxruntime; returns the graph."""
+    consts = consts or {}
+    names = list(inputs) + list(consts)
+    outs = [f"y{k}" for k in range(n_out)]
+    g = helper.make_graph(
+        [helper.make_node(op, [n if n[0] != "_" else "" for n in names], outs, name="n", **(attrs or {}))],
+        "g",
+        [helper.make_tensor_value_info(k, TensorProto.FLOAT, v.shape) for k, v in inputs.items()],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in consts.items() if k[0] != "_"],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, inputs)
+    graph = passes.optimize(convert(m))
+    got = CPUBackend(graph).run_sync(inputs)
+    for o, w in zip(outs, want):
+        np.testing.assert_allclose(got[o], w, rtol=rtol, atol=atol)
+    return graph
+
+
+def x(*shape, scale=1.0):
+    return {"x": (RNG.standard_normal(shape) * scale).astype(np.float32)}
+
+
+CONV_T = [
+    ((1, 3, 5, 6), (3, 4, 3, 3), {}),
+    ((2, 3, 5, 6), (3, 4, 3, 2), {"strides": [2, 3], "pads": [1, 0, 2, 1], "output_padding": [1, 2]}),
+    ((1, 4, 5, 6), (4, 2, 3, 3), {"strides": [2, 2], "group": 2, "dilations": [2, 1]}),
+    ((1, 3, 5, 6), (3, 4, 3, 3), {"strides": [2, 2], "pads": [3, 3, 3, 3]}),
+    ((1, 3, 7), (3, 4, 3), {"strides": [3], "pads": [1, 2], "output_padding": [2]}),
+    ((1, 3, 5, 6), (3, 4, 3, 3), {"strides": [2, 2], "output_shape": [10, 12]}),
+    ((1, 3, 5, 6), (3, 4, 4, 4), {"strides": [2, 2], "auto_pad": "SAME_UPPER"}),
+    ((1, 3, 5, 6), (3, 4, 3, 3), {"strides": [2, 2], "auto_pad": "SAME_LOWER"}),
+]
+
+
+@pytest.mark.parametrize("xs, ws, attrs", CONV_T)
+def test_conv_transpose(xs, ws, attrs):
+    w = RNG.standard_normal(ws).astype(np.float32)
+    b = RNG.standard_normal(ws[1] * attrs.get("group", 1)).astype(np.float32)
+    check("ConvTranspose", x(*xs), {"w": w, "b": b}, attrs=attrs)
+
+
+@pytest.mark.parametrize("opset, axis", [(11, 1), (11, 0), (11, -1), (13, 1), (13, 0)])
+def test_softmax_and_log_softmax_coercion(opset, axis):
+    check("Softmax", x(2, 3, 4, scale=3), opset=opset, attrs={"axis": axis})
+    check("LogSoftmax", x(2, 3, 4, scale=30), opset=opset, attrs={"axis": axis})
+
+
+@pytest.mark.parametrize(
+    "idx, axis", [(np.int64(-1), 1), (np.array([2, 0, 0]), 0), (np.array([[1, 2], [3, 0]]), 2)]
+)
+def test_gather_constant_indices(idx, axis):
+    check("Gather", x(4, 3, 5), {"i": idx}, attrs={"axis": axis})
+
+
+def test_elu_selu_softplus_at_extremes():
+    big = {"x": np.array([[-100, -10, -1e-3, 0, 1e-3, 10, 100]], np.float32)}
+    for op in ("Elu", "Selu", "Softplus", "Softsign", "HardSigmoid", "Relu", "Sigmoid"):
+        check(op, big)
+    check("Elu", big, attrs={"alpha": 0.3})
+    check("HardSwish", big, opset=14)
+
+
+@pytest.mark.parametrize("opset, slope", [(9, (3, 1, 1)), (9, (1,)), (16, (5,))])
+def test_prelu(opset, slope):
+    check("PRelu", x(2, 3, 4, 5), {"s": RNG.standard_normal(slope).astype(np.float32)}, opset=opset)
+
+
+@pytest.mark.parametrize("a, b", [((4,), (4, 3)), ((2, 5, 4), (4,)), ((4,), (4,)), ((2, 1, 3, 4), (5, 4, 2))])
+def test_matmul_shapes(a, b):
+    check(
+        "MatMul",
+        {"x": RNG.standard_normal(a).astype(np.float32), "w": RNG.standard_normal(b).astype(np.float32)},
+    )
+
+
+def test_reductions_and_instance_norm():
+    for op in ("ReduceSum", "ReduceMean", "ReduceMax"):
+        check(op, x(2, 3, 4), {"axes": np.array([0, -1])}, opset=18, attrs={"keepdims": 0})
+        check(op, x(2, 3, 4), opset=18)
+        check(op, x(2, 3, 4), {"_": 0}, opset=18, attrs={"noop_with_empty_axes": 1})
+        check(op, x(2, 3, 4), opset=11, attrs={"axes": [1]})
+    w = {"s": RNG.standard_normal(3).astype(np.float32), "b": RNG.standard_normal(3).astype(np.float32)}
+    check("InstanceNormalization", x(2, 3, 4, 5), w)
+
+
+def test_layout_ops():
+    check("Split", x(2, 7), opset=18, attrs={"axis": 1, "num_outputs": 3}, n_out=3)
+    check("Split", x(6, 2), {"s": np.array([1, 5])}, opset=13, n_out=2)
+    check("Slice", x(5, 6), {"s": np.array([4, 1]), "e": np.array([0, 100]), "a": np.array([1, 0])})
+    check(
+        "Slice", x(5, 6), {"s": np.array([-4]), "e": np.array([-1]), "a": np.array([1]), "st": np.array([2])}
+    )
+    check("Squeeze", x(1, 3, 1, 2), {"a": np.array([-2])})
+    check("Unsqueeze", x(3, 2), {"a": np.array([0, -1])})
+    check("Expand", x(3, 1), {"s": np.array([2, 1, 4])})
+    check("Tile", x(2, 3), {"r": np.array([2, 3])})
+    check("Pad", x(1, 2, 4, 4), {"p": np.array([0, 0, 1, -1, 0, 0, -2, 2])}, attrs={"mode": "constant"})
+    check(
+        "Pad",
+        x(1, 2, 4, 4),
+        {"p": np.array([1, 2, 2, 1]), "v": np.float32(3), "a": np.array([2, 3])},
+        opset=18,
+    )
+    check("Pad", x(1, 2, 4, 4), {"p": np.array([0, 0, 2, 1, 0, 0, 1, 2])}, attrs={"mode": "reflect"})
+
+
+def test_elementwise_variants():
+    two = {
+        "x": RNG.standard_normal((2, 3)).astype(np.float32),
+        "z": RNG.standard_normal((3,)).astype(np.float32),
+    }
+    check("Max", two)
+    check("Mean", two)
+    check("Sum", two)
+    check("Clip", x(3, 4), {"lo": np.float32(-0.5), "hi": np.float32(0.2)})
+    check("Clip", x(3, 4), {"_": 0, "hi": np.float32(0.2)})
+    check("Pow", {"x": np.abs(x(3, 4)["x"])}, {"e": np.int64(3)}, opset=15)
+    check("Reciprocal", {"x": np.abs(x(3, 4)["x"]) + 0.5})
+
+
+def test_shape_subgraph_folds_away():
+    """Shape -> Gather -> Unsqueeze -> Concat -> Reshape: only the Reshape is left, as in exports."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "ax"], ["n1"]),
+        helper.make_node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["y"]),
+    ]
+    consts = [
+        numpy_helper.from_array(np.int64(0), "zero"),
+        numpy_helper.from_array(np.array([0], np.int64), "ax"),
+        numpy_helper.from_array(np.array([-1], np.int64), "minus1"),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 12])],
+        consts,
+    )
+    graph = convert(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
+    assert [n.op for n in graph.nodes] == ["Reshape"] and graph.nodes[0].attrs["shape"] == [2, 12]
+    assert graph.weights == {}
+
+
+def test_constant_of_shape_weights_fold_into_float32():
+    nodes = [
+        helper.make_node(
+            "ConstantOfShape", ["ws"], ["w"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.5])
+        ),
+        helper.make_node("MatMul", ["x", "w"], ["y"]),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
+        [numpy_helper.from_array(np.array([3, 4], np.int64), "ws")],
+    )
+    graph = convert(helper.make_model(g, opset_imports=[helper.make_opsetid("", 9)]))
+    assert list(graph.weights) == ["w"] and graph.weights["w"].dtype == np.float32
+    assert float(graph.weights["w"].sum()) == 6.0
+
+
+def test_supported_table_links_every_op():
+    from pycore.onnx import supported
+
+    table = supported()
+    assert len(table) > 50 and all(lo <= hi for _, lo, hi in table)
+    for op, _, hi in table:  # every op named exists in ONNX at its highest handled version
+        assert onnx.defs.get_schema(op, hi).since_version == hi, op
+
+
+CONV3D = [
+    ((1, 4, 5, 6, 7), (6, 2, 3, 2, 3), {"group": 2, "pads": [1, 0, 2, 2, 1, 0], "strides": [2, 1, 2]}),
+    ((2, 3, 6, 5, 5), (4, 3, 2, 3, 3), {"dilations": [2, 1, 2], "pads": [0, 2, 1, 1, 0, 2]}),
+    ((1, 3, 5, 6, 5), (4, 3, 2, 3, 3), {"strides": [2, 2, 1], "auto_pad": "SAME_UPPER"}),
+]
+
+
+@pytest.mark.parametrize("xs, ws, attrs", CONV3D)
+def test_conv3d_as_conv2d(xs, ws, attrs):
+    w = {"w": RNG.standard_normal(ws).astype(np.float32), "b": RNG.standard_normal(ws[0]).astype(np.float32)}
+    check("Conv", x(*xs), w, attrs=attrs)
+
+
+POOL3D = [
+    {"kernel_shape": [2, 3, 2], "pads": [1, 1, 0, 1, 0, 1], "strides": [2, 2, 1], "ceil_mode": 1},
+    {"kernel_shape": [3, 2, 2], "pads": [1, 0, 1, 1, 1, 0], "strides": [2, 1, 2], "count_include_pad": 1},
+    {"kernel_shape": [3, 3, 3], "auto_pad": "SAME_LOWER", "strides": [2, 2, 2]},
+    {"kernel_shape": [2, 2, 2], "dilations": [2, 1, 2]},
+]
+
+
+@pytest.mark.parametrize("attrs", POOL3D)
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+def test_pool3d_is_separable(op, attrs):
+    if op == "MaxPool":
+        attrs = {k: v for k, v in attrs.items() if k != "count_include_pad"}
+    check(op, x(1, 2, 6, 7, 5), attrs=attrs, opset=19)

@@ -1,0 +1,325 @@
+"""ONNX conformance: convert every model the onnx wheel ships for backend tests, run it on each
+execution path, compare with the shipped reference outputs, and write docs/onnx-conformance.md.
+
+    python tools/onnx_conformance.py                      # native paths, writes the doc
+    python tools/onnx_conformance.py --only Conv --print  # a subset, to the terminal only
+    python tools/onnx_conformance.py --export DIR         # converted cases for the browser runner
+    python tools/onnx_conformance.py --merge R.json ...   # add results a browser run produced
+
+Cases: onnx/backend/test/data/light (nine classic CNNs; their reference output was computed on the
+input onnx's test runner makes, arange(n) / n in the input's shape) and pytorch-converted/ and
+pytorch-operator/ (model.onnx + test_data_set_0/{input,output}_k.pb). Tolerances are the runner's:
+rtol 1e-3 (DenseNet-121 2e-3), atol 1e-7.
+
+Paths: cpu-native and webgpu-native run here; webgpu-native only when pycore.webgpu imports and an
+adapter opens, otherwise it is reported "not run", never "pass". The browser paths (cpu-pyodide,
+webgpu-chromium) are run by the site's browser tests on the cases written by --export and merged
+back with --merge, from JSON of this form:
+    {"path": "cpu-pyodide", "results": {"<case>": {"status": "pass"|"fail",
+                                                   "max_error": float|null, "error": str|null}}}
+"""
+
+import argparse
+import asyncio
+import glob
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import pycore  # noqa: E402
+from pycore import safetensors  # noqa: E402
+from pycore.onnx import convert  # noqa: E402
+
+DATA = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
+KINDS = ("light", "pytorch-converted", "pytorch-operator")
+PATHS = {
+    "cpu-native": "CPU path, CPython + numpy",
+    "webgpu-native": "WebGPU path, CPython + wgpu-py",
+    "cpu-pyodide": "CPU path, Pyodide in Chromium (browser tests, merged with --merge)",
+    "webgpu-chromium": "WebGPU path in Chromium (browser tests, merged with --merge)",
+}
+NATIVE = ("cpu-native", "webgpu-native")
+DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "onnx-conformance.md")
+
+
+class Case:
+    def __init__(self, kind, name, model, data=None, rtol=1e-3, atol=1e-7):
+        self.kind, self.name, self.model, self.data, self.rtol, self.atol = (
+            kind,
+            name,
+            model,
+            data,
+            rtol,
+            atol,
+        )
+
+    def ops(self):
+        return sorted({n.op_type for n in onnx.load(self.model, load_external_data=False).graph.node})
+
+    def feeds(self, graph):
+        """Input arrays by name, in the order of the graph's (non-initializer) inputs."""
+        if self.data is None:  # onnx.backend.test.runner.generate_dummy_data(random=False)
+            return {
+                i.name: (np.arange(np.prod(i.shape)).reshape(i.shape) / np.prod(i.shape)).astype(np.float32)
+                for i in graph.inputs
+            }
+        files = sorted(glob.glob(os.path.join(self.data, "input_*.pb")), key=_index)
+        return {i.name: _read(f) for i, f in zip(graph.inputs, files)}
+
+    def expected(self):
+        if self.data is None:
+            return [_read(self.model[: -len(".onnx")] + "_output_0.pb")]
+        return [_read(f) for f in sorted(glob.glob(os.path.join(self.data, "output_*.pb")), key=_index)]
+
+
+def _index(path):
+    return int(os.path.basename(path).split("_")[1].split(".")[0])
+
+
+def _read(path):
+    return numpy_helper.to_array(onnx.load_tensor(path))
+
+
+def cases(kinds=KINDS, only=None):
+    out = []
+    for kind in kinds:
+        if kind == "light":
+            for m in sorted(glob.glob(os.path.join(DATA, "light", "light_*.onnx"))):
+                name = os.path.basename(m)[len("light_") : -len(".onnx")]
+                out.append(Case(kind, name, m, rtol=2e-3 if name == "densenet121" else 1e-3))
+        else:
+            for d in sorted(glob.glob(os.path.join(DATA, kind, "test_*"))):
+                out.append(
+                    Case(kind, os.path.basename(d), os.path.join(d, "model.onnx"), d + "/test_data_set_0")
+                )
+    return [c for c in out if not only or only in c.name]
+
+
+def compare(got, expected, rtol, atol):
+    """(passed, max abs error, why) over all outputs; NaN where the reference has NaN is a match."""
+    worst = 0.0
+    for k, (y, r) in enumerate(zip(got, expected)):
+        y = np.asarray(y)
+        if y.shape != r.shape:
+            return False, None, f"output {k}: shape {list(y.shape)}, expected {list(r.shape)}"
+        r = r.astype(np.float32)
+        both_nan = np.isnan(y) & np.isnan(r)
+        err = np.where(both_nan, 0.0, np.abs(y - r))
+        worst = max(worst, float(np.nan_to_num(err, nan=np.inf).max(initial=0.0)))
+        if not np.allclose(y, r, rtol=rtol, atol=atol, equal_nan=True):
+            return False, worst, f"output {k} differs beyond rtol {rtol}, atol {atol}"
+    return len(got) == len(expected), worst, None if len(got) == len(expected) else "output count"
+
+
+def serialise(graph):
+    """The two files a browser would download, as bytes: what every path loads from."""
+    return json.dumps(graph.to_json()), safetensors.write(
+        {k: np.asarray(v, np.float32) for k, v in graph.weights.items()}
+    )
+
+
+async def open_webgpu():
+    """(device, None) or (None, why the native WebGPU path cannot run here)."""
+    try:
+        from pycore.webgpu.device import open_device
+    except ImportError as e:
+        return None, f"pycore.webgpu is not available ({e})"
+    try:
+        return await open_device(), None
+    except Exception as e:  # GPUUnavailable, or wgpu itself missing a native library
+        return None, f"no WebGPU adapter ({e})"
+
+
+async def run_path(path, files, feeds, outputs, device):
+    model = pycore.Model.from_bytes(*files, source="conformance")
+    if path == "webgpu-native":
+        await model.use("webgpu", device=device)
+    start = time.perf_counter()
+    with np.errstate(all="ignore"):  # some cases feed sqrt/pow negatives on purpose (NaN references)
+        got = await model.backend.run(feeds)
+    return [got[t] for t in outputs], (time.perf_counter() - start) * 1e3
+
+
+async def run(selected, paths=NATIVE, log=print):
+    """{case: {"kind", "ops", "conversion": error|None, path: {"status", "max_error", "error", "ms"}}}"""
+    device, why_not = (await open_webgpu()) if "webgpu-native" in paths else (None, None)
+    results = {}
+    for case in selected:
+        res = results[case.name] = {"kind": case.kind, "ops": case.ops(), "conversion": None}
+        try:
+            graph = convert(case.model)
+        except pycore.PycoreError as e:
+            res["conversion"] = str(e)
+        files = serialise(graph) if res["conversion"] is None else None
+        for path in PATHS:
+            if path not in paths or (path == "webgpu-native" and device is None):
+                res[path] = {"status": "not run", "error": why_not if path == "webgpu-native" else None}
+            elif files is None:
+                res[path] = {"status": "fail", "error": "conversion failed", "max_error": None}
+            else:
+                try:
+                    got, ms = await run_path(path, files, case.feeds(graph), graph.outputs, device)
+                    ok, err, why = compare(got, case.expected(), case.rtol, case.atol)
+                    res[path] = {"status": "pass" if ok else "fail", "max_error": err, "error": why, "ms": ms}
+                except Exception as e:  # a crash on one path is that path's failure, not the sweep's
+                    res[path] = {"status": "fail", "max_error": None, "error": f"{type(e).__name__}: {e}"}
+        log(f"{case.kind}/{case.name}: " + ", ".join(f"{p} {res[p]['status']}" for p in paths))
+    return results
+
+
+def totals(results):
+    out = {p: {"pass": 0, "fail": 0, "not run": 0} for p in PATHS}
+    for res in results.values():
+        for p in PATHS:
+            out[p][res[p]["status"]] += 1
+    return out
+
+
+def merge(results, report):
+    path = report["path"]
+    if path not in PATHS or path in NATIVE:
+        raise SystemExit(f"--merge: {path!r} is not a browser path ({[p for p in PATHS if p not in NATIVE]})")
+    for name, r in report["results"].items():
+        if name in results:
+            results[name][path] = {
+                "status": r["status"],
+                "max_error": r.get("max_error"),
+                "error": r.get("error"),
+            }
+
+
+def export(selected, folder):
+    """Converted cases for a browser runner: <case>/model.json, weights.safetensors, data.safetensors
+    (input/<name>, expected/<k>), and index.json with tolerances and names."""
+    index = []
+    for case in selected:
+        try:
+            graph = convert(case.model)
+        except pycore.PycoreError:
+            continue
+        doc, weights = serialise(graph)
+        os.makedirs(os.path.join(folder, case.name), exist_ok=True)
+        data = {f"input/{k}": v for k, v in case.feeds(graph).items()}
+        data.update({f"expected/{k}": v.astype(np.float32) for k, v in enumerate(case.expected())})
+        for fname, blob in [
+            ("model.json", doc.encode()),
+            ("weights.safetensors", weights),
+            ("data.safetensors", safetensors.write(data)),
+        ]:
+            with open(os.path.join(folder, case.name, fname), "wb") as f:
+                f.write(blob)
+        index.append(
+            {
+                "name": case.name,
+                "kind": case.kind,
+                "rtol": case.rtol,
+                "atol": case.atol,
+                "inputs": [i.name for i in graph.inputs],
+                "outputs": graph.outputs,
+            }
+        )
+    with open(os.path.join(folder, "index.json"), "w") as f:
+        json.dump({"cases": index}, f, indent=1)
+    return index
+
+
+def _cell(r):
+    if r["status"] == "not run":
+        return "not run"
+    err = "" if r.get("max_error") is None else f" ({r['max_error']:.1e})"
+    why = " ".join(str(r.get("error") or "").split())  # one line: it goes into a table cell
+    return f"{r['status']}{err}" + (f": {why}" if r["status"] == "fail" and why else "")
+
+
+def _reason(message):
+    """A conversion error without its node prefix, to group failures by cause."""
+    return message.split("): ", 1)[-1].split("\n")[0] if "): " in message else message
+
+
+def write_doc(results, out=DOC):
+    t = totals(results)
+    lines = [
+        "# ONNX conformance",
+        "",
+        "Generated by `python tools/onnx_conformance.py` (do not edit by hand); "
+        f"onnx {onnx.__version__}, numpy {np.__version__}. Cases are the models the onnx wheel ships "
+        "in `onnx/backend/test/data/{light,pytorch-converted,pytorch-operator}`, compared with their "
+        "reference outputs at the onnx test runner's tolerances. Max abs error in brackets.",
+        "",
+        "| path | pass | fail | not run |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {p}: {PATHS[p]} | {c['pass']} | {c['fail']} | {c['not run']} |" for p, c in t.items()]
+    lines += ["", f"<!-- totals: {json.dumps(t)} -->", "", "## Why conversions fail", ""]
+    reasons = {}
+    for name, r in results.items():
+        if r["conversion"]:
+            reasons.setdefault(_reason(r["conversion"]), []).append(name)
+    lines += [
+        f"- {why} ({len(n)}): {', '.join(n)}" for why, n in sorted(reasons.items(), key=lambda x: -len(x[1]))
+    ]
+    for kind in KINDS:
+        lines += [
+            "",
+            f"## {kind}",
+            "",
+            "| case | ONNX ops | conversion | " + " | ".join(PATHS) + " |",
+            "|---" * (3 + len(PATHS)) + "|",
+        ]
+        for name, r in results.items():
+            if r["kind"] == kind:
+                conv = (
+                    "ok" if r["conversion"] is None else r["conversion"].replace("\n", " ").replace("|", "/")
+                )
+                cells = " | ".join(_cell(r[p]).replace("|", "/") for p in PATHS)
+                lines.append(f"| {name} | {' '.join(r['ops'])} | {conv} | {cells} |")
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def recorded_totals(path=DOC):
+    """The totals committed in the doc, which tests hold as minimum pass counts."""
+    with open(path) as f:
+        for line in f:
+            if line.startswith("<!-- totals: "):
+                return json.loads(line[len("<!-- totals: ") : -len(" -->\n")])
+    raise ValueError(f"{path}: no totals line")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--only", help="run only cases whose name contains this")
+    p.add_argument("--paths", default=",".join(NATIVE), help=f"comma-separated, of {list(NATIVE)}")
+    p.add_argument("--print", action="store_true", help="print results, do not write the doc")
+    p.add_argument("--out", default=DOC)
+    p.add_argument("--json", help="also write the raw results here")
+    p.add_argument("--merge", nargs="*", default=[], help="browser results JSON to add")
+    p.add_argument("--export", help="write converted cases for the browser runner here and stop")
+    args = p.parse_args(argv)
+    selected = cases(only=args.only)
+    if args.export:
+        print(f"{len(export(selected, args.export))} cases written to {args.export}")
+        return 0
+    results = asyncio.run(run(selected, [s for s in args.paths.split(",") if s]))
+    for m in args.merge:
+        with open(m) as f:
+            merge(results, json.load(f))
+    for path, c in totals(results).items():
+        print(f"{path}: {c['pass']} pass, {c['fail']} fail, {c['not run']} not run")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    if not args.print:
+        write_doc(results, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
