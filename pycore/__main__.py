@@ -40,8 +40,8 @@ def cmd_convert(args):
         with open(args.labels, encoding="utf-8") as f:
             labels = [line.strip() for line in f if line.strip()]
     graph = convert(args.model, shapes=dict(args.shape), name=args.name)
-    save(graph, args.out, labels=labels)
-    size = sum(w.size for w in graph.weights.values()) * 4
+    save(graph, args.out, labels=labels, weights=args.weights)
+    size = os.path.getsize(os.path.join(args.out, "weights.safetensors"))
     print(f"{args.out}: {len(graph.nodes)} nodes, {len(graph.weights)} weights ({size / 1e6:.1f} MB)")
 
 
@@ -68,6 +68,9 @@ def main(argv=None):
     )
     c.add_argument("--name", help="model name (default: the ONNX graph's name)")
     c.add_argument("--labels", help="text file with one class label per line")
+    c.add_argument(
+        "--weights", choices=("fp32", "fp16", "int8"), default="fp32", help="storage of conv/matmul weights"
+    )
     c.set_defaults(run=cmd_convert)
     sub.add_parser("list", help="ONNX models shipped with the onnx wheel: NAME<TAB>PATH").set_defaults(
         run=cmd_list

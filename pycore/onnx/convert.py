@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from .. import safetensors
+from .. import quantize, safetensors
 from ..errors import GraphError
 from ..graph import Graph, Input, Node
 from . import reader
@@ -124,14 +124,17 @@ def _output(ctx, o):
     return o.name
 
 
-def save(graph, folder, labels=None):
-    """Writes model.json and weights.safetensors (float32) into `folder`."""
+def save(graph, folder, labels=None, weights="fp32"):
+    """Writes model.json and weights.safetensors into `folder`; `weights` "fp16" or "int8" stores
+    Conv/Gemm/MatMul weights smaller (pycore.quantize), dequantised to float32 on load."""
     os.makedirs(folder, exist_ok=True)
     if labels is not None:
         graph.labels = list(labels)
+    doc = graph.to_json()
+    stored = quantize.quantize(doc, graph.weights, weights)
     with open(os.path.join(folder, "model.json"), "w") as f:
-        json.dump(graph.to_json(), f, separators=(",", ":"))
-    data = safetensors.write({k: np.asarray(v, np.float32) for k, v in graph.weights.items()})
+        json.dump(doc, f, separators=(",", ":"))
+    data = safetensors.write(stored, metadata={"source": "onnx", "weights": weights})
     with open(os.path.join(folder, "weights.safetensors"), "wb") as f:
         f.write(data)
     return folder

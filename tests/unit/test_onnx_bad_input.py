@@ -184,11 +184,13 @@ def test_cli_subprocess_has_no_traceback(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
 
 
-def test_cli_converts_and_loads(tmp_path):
+@pytest.mark.parametrize("weights", ["fp32", "fp16", "int8"])
+def test_cli_converts_and_loads(tmp_path, weights):
     import pycore
 
-    m = model([helper.make_node("Relu", ["x"], ["y"])], inputs=(("x", ["N", 4]),))
-    src = write(tmp_path, m)
-    assert main(["convert", src, str(tmp_path / "out"), "--shape", "x=2,4"]) == 0
+    w = numpy_helper.from_array(np.diag([1.0, 2.0, 0.5, -1.0]).astype(np.float32), "w")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Relu", ["h"], ["y"])]
+    src = write(tmp_path, model(nodes, inputs=(("x", ["N", 4]),), inits=[w]))
+    assert main(["convert", src, str(tmp_path / "out"), "--shape", "x=2,4", "--weights", weights]) == 0
     out = pycore.load(str(tmp_path / "out")).run(np.array([[-1, 2, -3, 4]] * 2, np.float32))
-    assert out.tolist() == [[0, 2, 0, 4]] * 2
+    np.testing.assert_allclose(out, [[0, 4, 0, 0]] * 2, rtol=1e-2)
