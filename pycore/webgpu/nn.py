@@ -7,7 +7,7 @@ import numpy as np
 from .step import Step, epilogue, flat, pack
 from .tensor import product_step
 
-GEMM_TILE = {"WG_M": 8, "WG_N": 8, "RM": 4, "RN": 4, "TK": 16}  # a 32 x 32 output tile per workgroup
+GEMM_TILE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # a 32 x 32 output tile per workgroup
 WG64 = {"WG": 64}
 WG256 = {"WG": 256}
 
@@ -57,8 +57,8 @@ def conv(node, ctx):
         c // g, h, wd, m // g, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, g, bool(residual), epilogue(a)
     )
     groups = (
-        math.ceil(oh * ow / (t["WG_N"] * t["RN"])),
-        math.ceil(m // g / (t["WG_M"] * t["RM"])),
+        math.ceil(oh * ow / (t["WG_N"] * 4)),
+        math.ceil(m // g / (t["WG_M"] * 4)),
         n * g,
     )
     return [Step(("conv2d", "gemm"), params, reads, node.outputs[0], groups, overrides=t)]

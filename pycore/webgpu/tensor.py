@@ -4,8 +4,8 @@ import math
 
 from .step import Arr8, Step, Vec4, View, broadcast_strides, epilogue, flat, grid, merge_dims, pack, strides
 
-WIDE = {"WG_M": 8, "WG_N": 8, "RM": 4, "RN": 4, "TK": 16}  # 32 x 32 output tiles
-ROW = {"WG_M": 1, "WG_N": 64, "RM": 1, "RN": 4, "TK": 8}  # 1 x 256 tiles for matrix-vector shapes
+WIDE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # 32 x 32 output tiles (4 x 4 per thread)
+ROW = {"WG_M": 1, "WG_N": 64, "TK": 8}  # 4 x 256 tiles for matrix-vector shapes
 WG64 = {"WG": 64}
 WG256 = {"WG": 256}
 PAD_MODES = {"constant": 0, "reflect": 1, "edge": 2}
@@ -24,8 +24,8 @@ def product_step(reads, out, mnk, strides, batch, attrs, alpha=1.0, beta=1.0):
     )  # fmt: skip
     tile = ROW if m <= 4 else WIDE
     groups = (
-        math.ceil(n / (tile["WG_N"] * tile["RN"])),
-        math.ceil(m / (tile["WG_M"] * tile["RM"])),
+        math.ceil(n / (tile["WG_N"] * 4)),
+        math.ceil(m / (tile["WG_M"] * 4)),
         math.prod(dims),
     )
     return Step(("matmul", "gemm"), params, reads, out, groups, overrides=tile)
