@@ -36,6 +36,7 @@ export class PycoreWidget extends HTMLElement {
   static observedAttributes = ["model", "backend", "top-k"];
 
   #model = null;
+  #url = null; // the loaded model's folder
   #loading = null; // the promise of the model being loaded, or null
   #generation = 0; // bumped by every (re)load, so a superseded load drops its result
   #queue = Promise.resolve();
@@ -135,9 +136,8 @@ export class PycoreWidget extends HTMLElement {
       const model = await loading;
       if (generation !== this.#generation) return model.unload();
       this.#model = model;
-      this.#showBackend();
-      this.#setStatus("ready");
-      this.#fire("ready", { model: url.href, backend: model.backend, note: model.note, labels: model.labels });
+      this.#url = url;
+      this.#becomeReady();
     } catch (error) {
       if (generation !== this.#generation) return;
       this.#fail(`could not load the model at ${url.href}: ${error.message}`);
@@ -150,17 +150,27 @@ export class PycoreWidget extends HTMLElement {
     }
   }
 
-  async #switchBackend() {
+  // Queued like a run, so no prediction is in flight while the worker swaps the model's path.
+  #switchBackend() {
     const model = this.#model;
     this.#setStatus("switching");
-    try {
-      await model.setBackend(this.backend);
-      if (model !== this.#model) return;
-      this.#showBackend();
-      this.#setStatus("ready");
-    } catch (error) {
-      this.#fail(error.message);
-    }
+    this.#queue = this.#queue.then(async () => {
+      try {
+        await model.setBackend(this.backend);
+        if (model === this.#model) this.#becomeReady();
+      } catch (error) {
+        if (model === this.#model) this.#fail(error.message);
+      }
+    });
+  }
+
+  // After a load or a backend switch: show it, tell the page, and run again on what is shown.
+  #becomeReady() {
+    const model = this.#model;
+    this.#showBackend();
+    this.#setStatus("ready");
+    this.#fire("ready", { model: this.#url.href, backend: model.backend, note: model.note, labels: model.labels });
+    this.rerun();
   }
 
   #showBackend() {
@@ -173,6 +183,9 @@ export class PycoreWidget extends HTMLElement {
     if (this.#loading) return this.#loading;
     throw new Error(this.part("status").textContent.replace(/^error: /, "") || "no model is loaded");
   }
+
+  /** Runs the model again on what the widget shows, after a swap; subclasses fill it in. */
+  rerun() {}
 
   /**
    * Queues one model run: `makeInput(model)` gives the input tensor (a Float32Array) when its turn

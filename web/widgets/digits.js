@@ -74,6 +74,10 @@ export class PycoreDigits extends PycoreWidget {
     });
   }
 
+  rerun() {
+    this.#predictPad();
+  }
+
   // At most one pad reading waits in the queue; it reads the pad when its turn comes.
   #predictPad() {
     if (this.#queued) return;
