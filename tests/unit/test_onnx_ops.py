@@ -219,3 +219,19 @@ def test_pool3d_is_separable(op, attrs):
     if op == "MaxPool":
         attrs = {k: v for k, v in attrs.items() if k != "count_include_pad"}
     check(op, x(1, 2, 6, 7, 5), attrs=attrs, opset=19)
+
+
+def test_handlers_cover_their_schemas():
+    """Each op function accepts every attribute its ONNX versions define (bar deliberate refusals)
+    and reaches the op's newest version, so a model at today's opset is never refused by accident."""
+    from pycore.onnx.registry import IGNORED_ATTRS, OPS
+
+    refused = {"Constant": {"sparse_value", "value_string", "value_strings"}}
+    newest = onnx.defs.onnx_opset_version()
+    for op, h in OPS.items():
+        assert onnx.defs.get_schema(op, newest).since_version <= h.since[1], op
+        for opset in range(h.since[0], newest + 1):
+            schema = onnx.defs.get_schema(op, opset)
+            if h.since[0] <= schema.since_version:
+                missing = set(schema.attributes) - h.attrs - IGNORED_ATTRS - refused.get(op, set())
+                assert not missing, f"{op}-{schema.since_version}: {sorted(missing)}"
