@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
@@ -49,16 +50,14 @@ NATIVE = ("cpu-native", "webgpu-native")
 DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "onnx-conformance.md")
 
 
+@dataclass
 class Case:
-    def __init__(self, kind, name, model, data=None, rtol=1e-3, atol=1e-7):
-        self.kind, self.name, self.model, self.data, self.rtol, self.atol = (
-            kind,
-            name,
-            model,
-            data,
-            rtol,
-            atol,
-        )
+    kind: str
+    name: str
+    model: str
+    data: str = None  # test_data_set_0 folder; None for light models
+    rtol: float = 1e-3
+    atol: float = 1e-7
 
     def ops(self):
         return sorted({n.op_type for n in onnx.load(self.model, load_external_data=False).graph.node})
