@@ -154,12 +154,14 @@ for (const button of document.querySelectorAll("[data-sample]")) {
 
 const rt = runtime();
 const status = bindStatus(rt);
+$("backend-select").value = wantedBackend();
 try {
   model = await rt.load(new URL("../../models/efficientnet-lite0/", import.meta.url), {
     backend: wantedBackend(),
     fault: wantedFault(),
   });
   bindBackendSelect(model, rerun);
+  $("backend-select").disabled = false;
   status.ready(model);
   if (queued) classify(queued); // a photo chosen while the model was loading
 } catch (error) {
