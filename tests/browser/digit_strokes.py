@@ -7,16 +7,16 @@ bar last, "7" is one stroke (bar, then diagonal), "0" one loop that overlaps whe
 Each stroke is written as a few key points a hand would pass through, joined by a Catmull-Rom
 spline (pieces meet at sharp corners), so the ink is smooth the way a dragged mouse is.
 
-The page draws each stroke as white ink on black, lineWidth 20, round caps and joins, then:
-`preprocess_canvas` below is the reference algorithm, which the page must compute too:
-  1. ink = canvas intensity in [0, 1], shape (280, 280);
+The page draws each stroke as white ink on black, lineWidth 20, round caps and joins, then
+web/digits.js (toMnist) turns the canvas into the model input; `preprocess_canvas` mirrors it:
+  1. ink = canvas intensity in [0, 1] (the page reads the red channel / 255);
   2. crop to the bounding box of pixels with ink > 0.05;
-  3. s = 20 / max(crop height, crop width)  (the longer side becomes 20 px, aspect kept);
-  4. centre of mass (cy, cx) of the crop, pixel i having centre i + 0.5, weighted by ink;
-  5. place the scaled crop in a 28x28 image with its top-left corner at (14 - cy*s, 14 - cx*s),
-     so the centre of mass lands on coordinate 14.0, resampling by area averaging: output pixel i
-     is the mean of the crop over the source interval [(i - oy) / s, (i + 1 - oy) / s].
-Doing placement and scaling in one resampling keeps the sub-pixel offset instead of rounding it.
+  3. s = 20 / max(crop height, crop width); resize the crop to round(h*s) x round(w*s) (so the
+     longer side is 20 px, aspect kept) by area averaging: each output pixel is the mean of the
+     source pixels it covers, weighted by overlap;
+  4. centre of mass (cy, cx) of the resized crop, pixel i having centre i + 0.5;
+  5. paste it into a black 28x28 image at the whole-pixel offset round(14 - c) (JS Math.round,
+     halves round up), so the centre of mass lands within half a pixel of coordinate 14.0.
 """
 
 import numpy as np
@@ -161,27 +161,31 @@ def render_strokes(strokes, size=280, width=20):
     return np.clip(width / 2 + 0.5 - dist, 0.0, 1.0)
 
 
-def _area_matrix(n_out, n_in, offset, scale):
-    """R[i, j]: share of output pixel i covered by source pixel j, times the scale (a mean)."""
-    lo = (np.arange(n_out)[:, None] - offset) / scale
-    hi = lo + 1.0 / scale
-    j = np.arange(n_in)[None, :]
-    return np.clip(np.minimum(hi, j + 1) - np.maximum(lo, j), 0.0, None) * scale
+def _area_matrix(n_in, n_out):
+    """R[o, i]: weight of source sample i in output sample o when shrinking n_in to n_out."""
+    step = n_in / n_out
+    lo = np.arange(n_out)[:, None] * step
+    i = np.arange(n_in)[None, :]
+    return np.clip(np.minimum(lo + step, i + 1) - np.maximum(lo, i), 0.0, None) / step
 
 
 def preprocess_canvas(ink, size=28, fit=20, threshold=0.05):
     """Canvas ink (H, W) in [0, 1] -> (size, size) MNIST-style image in [0, 1] (see module doc)."""
     ink = np.asarray(ink, np.float64)
     rows, cols = np.nonzero(ink > threshold)
+    out = np.zeros((size, size), np.float32)
     if rows.size == 0:
-        return np.zeros((size, size), np.float32)
+        return out
     crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     h, w = crop.shape
     scale = fit / max(h, w)
-    mass = crop.sum()
-    cy = (crop.sum(axis=1) @ (np.arange(h) + 0.5)) / mass
-    cx = (crop.sum(axis=0) @ (np.arange(w) + 0.5)) / mass
-    centre = size / 2
-    ry = _area_matrix(size, h, centre - cy * scale, scale)
-    rx = _area_matrix(size, w, centre - cx * scale, scale)
-    return np.clip(ry @ crop @ rx.T, 0.0, 1.0).astype(np.float32)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = _area_matrix(h, nh) @ crop @ _area_matrix(w, nw).T
+    mass = small.sum()
+    cy = small.sum(axis=1) @ (np.arange(nh) + 0.5) / mass
+    cx = small.sum(axis=0) @ (np.arange(nw) + 0.5) / mass
+    oy, ox = (int(np.floor(size / 2 - c + 0.5)) for c in (cy, cx))  # Math.round: halves go up
+    # paste with clipping, as the page does for a digit pushed past the border
+    ys, xs = slice(max(0, -oy), min(nh, size - oy)), slice(max(0, -ox), min(nw, size - ox))
+    out[ys.start + oy : ys.stop + oy, xs.start + ox : xs.stop + ox] = np.minimum(small[ys, xs], 1.0)
+    return out
