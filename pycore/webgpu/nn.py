@@ -49,9 +49,9 @@ def conv(node, ctx):
         batch = ([n], [0], [c * hw])
         return [product_step([w, x, b, residual], node.outputs[0], (m, hw, c), strides, batch, a)]
     if c == g:  # every output channel reads one input channel
-        total = n * m * oh * ow
-        params = pack(total, c, h, wd, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, bool(residual), epilogue(a))
-        return [Step(("depthwise_conv2d",), params, reads, node.outputs[0], flat(total, 64), overrides=WG64)]
+        quads = n * m * oh * math.ceil(ow / 4)  # each invocation writes four outputs of a row
+        params = pack(quads, c, h, wd, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, bool(residual), epilogue(a))
+        return [Step(("depthwise_conv2d",), params, reads, node.outputs[0], flat(quads, 64), overrides=WG64)]
     t = GEMM_TILE
     params = pack(
         c // g, h, wd, m // g, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, g, bool(residual), epilogue(a)
