@@ -42,7 +42,10 @@ class Model:
 
     async def use(self, backend, **options):
         """Switches the execution path; raises if it cannot be set up (the caller falls back)."""
-        self.backend = await backend_class(backend).create(self.graph, **options)
+        new = await backend_class(backend).create(self.graph, **options)
+        old, self.backend = self.backend, new
+        if old is not new and hasattr(old, "close"):  # GPU buffers go now, not at garbage collection
+            old.close()
         return self
 
     def check_input(self, x):

@@ -156,6 +156,8 @@ class WebGPUBackend:
         self.inputs = [(i.name, tuple(self.shapes[i.name]), self.buffers[i.name]) for i in self.graph.inputs]
 
     async def run(self, feeds):
+        if not self.owned:
+            raise PycoreError("this WebGPU backend was closed; create it again")
         if self.dev.lost:
             raise DeviceLost(f"the GPU device was lost ({self.dev.lost}); create the backend again")
         try:
@@ -188,6 +190,11 @@ class WebGPUBackend:
         return self.dev.stats()
 
     def close(self):
-        for b in self.owned:
-            self.dev.destroy_buffer(b)
-        self.owned = []
+        """Frees this backend's GPU buffers now (also after the device was lost)."""
+        owned, self.owned = self.owned, []
+        for b in owned:
+            try:
+                self.dev.destroy_buffer(b)
+            except Exception:  # a lost device has already dropped them
+                if not self.dev.lost:
+                    raise

@@ -135,3 +135,19 @@ def test_model_use_webgpu():
     np.testing.assert_allclose(model.run(x), want, rtol=1e-4, atol=1e-6)
     with pytest.raises(PycoreError, match="shape"):
         model.run(rand(1, 1, 27, 28))
+
+
+def test_close_frees_buffers_even_after_device_loss_and_model_use_closes_the_old_path():
+    g = small_cnn()
+    backend = asyncio.run(WebGPUBackend.create(g))
+    backend.lose_device()
+    backend.close()
+    assert backend.stats()["buffers"] == 0
+    with pytest.raises(PycoreError, match="closed"):
+        run(backend, {"x": rand(1, 1, 28, 28)})
+    model = Model.from_bytes(json.dumps(g.to_json()), safetensors.write(g.weights))
+    before = DEVICE.stats()["buffers"]
+    asyncio.run(model.use("webgpu", device=DEVICE))
+    assert DEVICE.stats()["buffers"] > before
+    asyncio.run(model.use("cpu"))
+    assert DEVICE.stats()["buffers"] == before
