@@ -12,7 +12,7 @@ export class PycoreClassifier extends PycoreWidget {
     </div>
     <input type="file" accept="image/*" data-testid="file-input" hidden>
     <div class="row">
-      <span class="hint">Photos stay on your device</span>
+      <span class="hint">Never uploaded</span>
       <button type="button" class="choose">Choose image…</button>
     </div>`;
 
