@@ -210,3 +210,14 @@ def test_swapping_models_and_a_bad_model_url(page, host):
         )
     pasted, dropped = wait_events(page, "prediction", 3, "pycore-classifier")[1:]
     assert pasted["detail"]["label"] in CATS and dropped["detail"]["label"] in CATS
+
+
+def test_the_example_page_shows_the_snippet_and_links_home(page, host):
+    url, _ = host
+    page.goto(f"{url}/vendor/pycore/embed/index.html")
+    shown_snippet = page.locator("#snippet").text_content()
+    assert shown_snippet == SNIPPET.replace("/vendor/pycore/", "/pycore/")
+    assert page.locator("a.home").get_attribute("href") == "../index.html"
+    assert page.request.get(f"{url}/vendor/pycore/index.html").ok
+    for widget in ("pycore-digits", "pycore-classifier"):  # defined, with their hooks in place
+        assert hook(page, widget, "status").text_content() in ("loading", "ready")
