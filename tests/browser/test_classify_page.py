@@ -110,6 +110,29 @@ def test_webgpu_request_falls_back_with_a_visible_note_when_webgpu_fails(page, s
     assert_classified(classify(page, str(build.DIST / "demos/classify/samples/chelsea.png")), CATS)
 
 
+CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'"
+
+
+def test_page_works_under_a_strict_content_security_policy(page, site):
+    """No inline scripts or styles: the page boots and classifies with the CSP the site is meant for."""
+
+    def with_csp(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
+
+    page.route("**/demos/classify/index.html*", with_csp)
+    assert open_demo(page, site) == "ready"
+    assert_classified(classify(page, str(build.DIST / "demos/classify/samples/chelsea.png")), CATS)
+    assert page.get_by_test_id("probabilities").locator("li .bar").first.evaluate("e => e.style.width") != ""
+    blocked = """() => new Promise((done) => {
+      document.addEventListener('securitypolicyviolation', () => done(true));
+      document.head.append(Object.assign(document.createElement('style'), {textContent: 'p {}'}));
+      setTimeout(() => done(false), 2000); })"""
+    assert page.evaluate(blocked), "the policy was not in force"
+    assert all("Content Security Policy" in e for e in page.errors)
+    page.errors.clear()  # the browser logs the violation provoked just above
+
+
 def bad_files():
     rocket = photo("rocket.jpg")
     return [
