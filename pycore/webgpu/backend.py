@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import ops
-from ..errors import PycoreError
+from ..errors import PycoreError, ShapeError
 from . import shaders
 from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, DeviceLost, open_device
 from .kernels import KERNELS
@@ -159,12 +159,12 @@ class WebGPUBackend:
         if not self.owned:
             raise PycoreError("this WebGPU backend was closed; create it again")
         if self.dev.lost:
-            raise DeviceLost(f"the GPU device was lost ({self.dev.lost}); create the backend again")
+            raise self._lost()
         try:
             for name, shape, buffer in self.inputs:
                 x = np.ascontiguousarray(feeds[name], np.float32)
                 if x.shape != shape:
-                    raise PycoreError(f"input {name!r} must have shape {list(shape)}, got {list(x.shape)}")
+                    raise ShapeError(f"input {name!r} must have shape {list(shape)}, got {list(x.shape)}")
                 self.dev.write_buffer(buffer, 0, x)
             self.dev.submit(self.dispatches, self.copies)
             data = await self.dev.read_buffer(self.staging, self.staging_size)
@@ -172,14 +172,15 @@ class WebGPUBackend:
             raise
         except Exception as e:
             if self.dev.check_lost(e):
-                raise DeviceLost(
-                    f"the GPU device was lost ({self.dev.lost}); create the backend again"
-                ) from e
+                raise self._lost() from e
             raise
         return {
             t: np.frombuffer(data, np.float32, n // ITEM, at).reshape(self.shapes[t]).copy()
             for t, at, n in self.readback
         }
+
+    def _lost(self):
+        return DeviceLost(f"the GPU device was lost ({self.dev.lost}); create the backend again")
 
     def lose_device(self):
         """Test hook: destroys the device, as a driver reset would."""
