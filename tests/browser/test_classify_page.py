@@ -358,11 +358,7 @@ def test_second_visit_downloads_nothing_large(browser, site, tmp_path):
     assert warm < 200_000, biggest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an in-memory HTTP cache (a private window; playwright's new_context) does not keep the "
-    "10 MB pyodide.asm.wasm: each visit downloads it again, twice (worker prefetch + Pyodide's fetch)",
-)
 def test_second_visit_in_a_private_window_downloads_nothing_large(browser, site):
+    """An in-memory HTTP cache forgets the 10 MB wasm; the worker's Cache API copy does not."""
     _, (warm, biggest) = visit_twice(browser.new_context(), site)
     assert warm < 200_000, biggest
