@@ -12,7 +12,7 @@ import numpy as np
 from .. import ops
 from ..errors import PycoreError, ShapeError
 from . import shaders
-from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, DeviceLost, open_device
+from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, DeviceLost, GPUUnavailable, open_device
 from .kernels import KERNELS
 from .plan import plan_buffers
 from .step import View
@@ -64,12 +64,30 @@ class WebGPUBackend:
             raise PycoreError(f"the WebGPU path has no kernel for {missing}")
         self = cls()
         self.graph, self.dtype = graph, dtype
-        self.dev = device if device is not None and fault is None else await open_device(fault)
         self.steps, self.roots = self._plan_steps(graph)
-        await self._compile(broken=fault == "shader-fail")
-        self._allocate()
-        self._bind()
+        self.dev = device if device is not None and fault is None else await open_device(fault)
+        self.owned = []
+        # browsers report most setup errors asynchronously, through error scopes
+        self.dev.push_error_scope()
+        try:
+            await self._compile(broken=fault == "shader-fail")
+            self._allocate()
+            self._bind()
+        except Exception as e:
+            await self.dev.pop_error_scope()
+            self.close()
+            if isinstance(e, PycoreError):
+                raise
+            raise GPUUnavailable(f"setting up the model on the GPU failed: {e}") from e
+        error = await self.dev.pop_error_scope()
+        if error:
+            self.close()
+            raise GPUUnavailable(f"setting up the model on the GPU failed: {error}")
         return self
+
+    def _buffer(self, size, usage):
+        self.owned.append(self.dev.create_buffer(size, usage))
+        return self.owned[-1]
 
     def _plan_steps(self, graph):
         ctx = Context(graph)
@@ -107,24 +125,29 @@ class WebGPUBackend:
         pinned = {i.name for i in g.inputs} | set(g.outputs) | (set(self.consts) & used)
         pinned = {self.roots[t] for t in pinned}
         sizes = {t: _bytes(self.shapes[t]) for t in used}
+        biggest = max(sizes, key=sizes.get)
+        limit = min(dev.limits["max_storage_buffer_binding_size"], dev.limits["max_buffer_size"])
+        if sizes[biggest] > limit:
+            raise GPUUnavailable(
+                f"tensor {biggest!r} needs {sizes[biggest]} bytes; this device binds at most {limit}"
+            )
         slot_of, slot_size = plan_buffers(
             [(s.reads, s.writes) for s in self.steps], sizes, self.roots, pinned
         )
-        slots = [dev.create_buffer(size, storage) for size in slot_size]
+        slots = [self._buffer(size, storage) for size in slot_size]
         self.buffers = {t: slots[k] for t, k in slot_of.items()}
         for t in pinned:
-            self.buffers[t] = dev.create_buffer(sizes[t], storage)
+            self.buffers[t] = self._buffer(sizes[t], storage)
             if t in self.consts:  # uploaded once, here
                 dev.write_buffer(self.buffers[t], 0, np.ascontiguousarray(self.consts[t], np.float32))
-        self.dummy = dev.create_buffer(16, storage)  # bound where an optional input is absent
-        self.owned = [*slots, *(self.buffers[t] for t in pinned), self.dummy]
+        self.dummy = self._buffer(16, storage)  # bound where an optional input is absent
         # one uniform buffer for every step's parameters, written once
         align = self.dev.limits.get("min_uniform_buffer_offset_alignment", 256)
         self.param_offsets, at = [], 0
         for s in self.steps:
             self.param_offsets.append(at)
             at += -(-len(s.params) // align) * align
-        self.params = dev.create_buffer(max(at, 16), UNIFORM | COPY_DST)
+        self.params = self._buffer(max(at, 16), UNIFORM | COPY_DST)
         blob = bytearray(max(at, 16))
         for s, off in zip(self.steps, self.param_offsets):
             blob[off : off + len(s.params)] = s.params
@@ -135,9 +158,8 @@ class WebGPUBackend:
             n = math.prod(self.shapes[t]) * ITEM
             self.readback.append((t, at, n))
             at += -(-n // 16) * 16
-        self.staging = dev.create_buffer(max(at, 16), MAP_READ | COPY_DST)
+        self.staging = self._buffer(max(at, 16), MAP_READ | COPY_DST)
         self.staging_size = max(at, 16)
-        self.owned += [self.params, self.staging]
 
     def _binding(self, t):
         if not t:

@@ -80,6 +80,16 @@ class BrowserDevice:
             raise GPUUnavailable(f"request_device was rejected: {_message(e)}") from None
         return cls(adapter, device)
 
+    def push_error_scope(self):
+        self.raw.pushErrorScope("out-of-memory")
+        self.raw.pushErrorScope("validation")
+
+    async def pop_error_scope(self):
+        """The first error the scopes caught, as text, or None."""
+        pending = [self.raw.popErrorScope(), self.raw.popErrorScope()]  # popped in order, awaited after
+        errors = [await p for p in pending]
+        return next((_message(e) for e in errors if e is not None), None)
+
     def create_buffer(self, size, usage):
         return self.tally.add(self.raw.createBuffer(js_desc(size=size, usage=usage)), size)
 

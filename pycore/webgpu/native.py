@@ -62,6 +62,12 @@ class NativeDevice:
             raise GPUUnavailable(f"request_device was rejected: {e}") from None
         return cls(adapter, device)
 
+    def push_error_scope(self):
+        """wgpu-py raises validation and memory errors where they happen; nothing to collect."""
+
+    async def pop_error_scope(self):
+        return None
+
     def create_buffer(self, size, usage):
         return self.tally.add(self.raw.create_buffer(size=size, usage=usage), size)
 

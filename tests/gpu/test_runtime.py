@@ -151,3 +151,12 @@ def test_close_frees_buffers_even_after_device_loss_and_model_use_closes_the_old
     assert DEVICE.stats()["buffers"] > before
     asyncio.run(model.use("cpu"))
     assert DEVICE.stats()["buffers"] == before
+
+
+def test_a_tensor_past_the_binding_limit_is_refused_before_allocating():
+    before = DEVICE.stats()
+    g = graph([node("Relu", ["x"])], {"x": np.zeros((1, 1, 1), np.float32)})
+    g.inputs[0].shape = g.shapes["x"] = g.shapes["y"] = (2, 2**24 + 1)  # 128 MiB + 8 bytes
+    with pytest.raises(GPUUnavailable, match="binds at most"):
+        gpu(g)
+    assert DEVICE.stats() == before
