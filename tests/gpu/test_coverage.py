@@ -36,3 +36,18 @@ def test_gemm_tiles_fit_default_workgroup_memory():
         floats = tile["TK"] * (tile["WG_M"] + tile["WG_N"]) * 4  # vec4 slices of A and B
         assert floats * 4 <= 16384, tile
         assert tile["WG_M"] * tile["WG_N"] <= 256, tile
+
+
+def test_shaders_are_found_inside_the_package_first(tmp_path):
+    """The site's wheel carries shaders/ as pycore/shaders/; that copy wins over the repo's."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "pycore", tmp_path / "pycore", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "shaders", tmp_path / "pycore/shaders")
+    code = "from pycore.webgpu import shaders; print(shaders.folder())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == str(tmp_path / "pycore/shaders")
