@@ -78,6 +78,33 @@ async def predict(model_id, data):
     }
 
 
+async def run(model_id, names, arrays):
+    """Runs named inputs (JS Float32Arrays) and returns every graph output by name, as
+    {"shape", "data": Float32Array}, with the latency and the path. Unlike predict there is no
+    fallback: a failure is the caller's, who compares paths and must know which one ran."""
+    model = MODELS[model_id]
+    shapes = {i.name: tuple(i.shape) for i in model.graph.inputs}
+    feeds = {}
+    for name, data in zip(names, arrays):
+        if name not in shapes:
+            raise ShapeError(f"the model has no input {name!r}; its inputs are {list(shapes)}")
+        x = np.frombuffer(data.to_py(), dtype=np.float32)
+        if x.size != int(np.prod(shapes[name])):
+            raise ShapeError(f"input {name!r} must have {list(shapes[name])} values, got {x.size}")
+        feeds[name] = x.reshape(shapes[name])
+    if feeds.keys() != shapes.keys():
+        raise ShapeError(f"inputs {sorted(shapes.keys() - feeds.keys())} are missing")
+    start = time.perf_counter()
+    with np.errstate(all="ignore"):  # NaN/inf from the data are results, not warnings
+        out = await model.backend.run(feeds)
+    latency = (time.perf_counter() - start) * 1000
+    outputs = {}
+    for t in model.graph.outputs:
+        y = np.ascontiguousarray(out[t], dtype=np.float32)
+        outputs[t] = {"shape": list(y.shape), "data": memoryview(y.reshape(-1))}  # -> Float32Array
+    return {"outputs": outputs, "latencyMs": latency, "backend": model.backend.name}
+
+
 def unload(model_id):
     MODELS.pop(model_id, None)
 

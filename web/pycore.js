@@ -69,6 +69,13 @@ class Model {
     return result;
   }
 
+  /** Runs named inputs ({name: Float32Array}) and resolves to every graph output by name:
+   *  {outputs: {name: {shape, data: Float32Array}}, latencyMs, backend}. No fallback to the CPU. */
+  async run(inputs) {
+    const copies = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, Float32Array.from(v)]));
+    return this.rt.call("run", { modelId: this.id, inputs: copies }, Object.values(copies).map((c) => c.buffer));
+  }
+
   /** Switches the execution path (auto | cpu | webgpu); resolves to the model's info. */
   async setBackend(backend, { fault = "" } = {}) {
     const info = await this.rt.call("setBackend", { modelId: this.id, backend, fault });
