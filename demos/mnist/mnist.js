@@ -2,9 +2,9 @@
 import { runtime } from "../../web/pycore.js";
 import { bindStatus, renderBars, wantedBackend, wantedFault, bindBackendSelect, showNote } from "../../web/ui.js";
 import { toMnist } from "../../web/digits.js";
+import { DrawingPad } from "../../web/pad.js";
 
-const pad = document.getElementById("pad");
-const ctx = pad.getContext("2d", { willReadFrequently: true });
+const pad = new DrawingPad(document.getElementById("pad"), { onDraw: predict, onStrokeEnd: predict });
 const preview = document.getElementById("preview").getContext("2d");
 const predictionEl = document.getElementById("prediction");
 const barsEl = document.getElementById("probabilities");
@@ -12,15 +12,12 @@ const latencyEl = document.getElementById("latency");
 const backendEl = document.getElementById("backend");
 const resultEl = document.getElementById("result");
 
-const LIVE_INTERVAL_MS = 100;
 let model = null;
 let busy = false;
 let again = false;
-let lastLive = 0;
 
 function clearPad() {
-  ctx.fillStyle = "#000";
-  ctx.fillRect(0, 0, pad.width, pad.height);
+  pad.clear();
   preview.clearRect(0, 0, 28, 28);
   predictionEl.textContent = "";
   barsEl.replaceChildren();
@@ -45,7 +42,7 @@ async function predict() {
   busy = true;
   resultEl.setAttribute("aria-busy", "true");
   try {
-    const image = toMnist(ctx.getImageData(0, 0, pad.width, pad.height));
+    const image = toMnist(pad.imageData());
     if (!image) {
       clearPad();
       return;
@@ -68,41 +65,6 @@ async function predict() {
       resultEl.setAttribute("aria-busy", "false");
     }
   }
-}
-
-let last = null;
-pad.addEventListener("pointerdown", (e) => {
-  pad.setPointerCapture(e.pointerId);
-  last = [e.offsetX, e.offsetY];
-  stroke(last, last);
-});
-pad.addEventListener("pointermove", (e) => {
-  if (!last) return;
-  const next = [e.offsetX, e.offsetY];
-  stroke(last, next);
-  last = next;
-  if (performance.now() - lastLive > LIVE_INTERVAL_MS) {
-    lastLive = performance.now();
-    predict();
-  }
-});
-const end = () => {
-  if (!last) return;
-  last = null;
-  predict();
-};
-pad.addEventListener("pointerup", end);
-pad.addEventListener("pointercancel", end);
-
-function stroke([x0, y0], [x1, y1]) {
-  ctx.strokeStyle = "#fff";
-  ctx.lineWidth = 20;
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  ctx.beginPath();
-  ctx.moveTo(x0, y0);
-  ctx.lineTo(x1, y1);
-  ctx.stroke();
 }
 
 document.getElementById("clear").addEventListener("click", clearPad);

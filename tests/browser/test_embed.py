@@ -4,7 +4,7 @@ at the server's root using the README snippet, every response sent with a strict
 import pytest
 from conftest import serve
 from digit_strokes import STROKES
-from test_mnist_page import draw
+from pages import draw
 
 import build
 

@@ -1,31 +1,14 @@
 """The MNIST demo in real Chromium: boot, draw all ten digits with the mouse, both paths, bad files."""
 
-import numpy as np
 import pytest
 from digit_strokes import STROKES
-from pages import wait_ready
+from pages import draw, wait_ready
 
 
 def open_demo(page, site, backend="cpu", **params):
     query = "&".join(f"{k}={v}" for k, v in {"backend": backend, **params}.items())
     page.goto(f"{site}/demos/mnist/index.html?{query}")
     return wait_ready(page)
-
-
-def draw(page, strokes, step=4.0):
-    """Moves the real mouse along each stroke, a point every `step` px, as a person would."""
-    box = page.get_by_test_id("canvas").bounding_box()
-    for stroke in strokes:
-        points = np.asarray(stroke, dtype=float)
-        dense = [points[0]]
-        for a, b in zip(points, points[1:]):
-            n = max(1, int(np.hypot(*(b - a)) // step))
-            dense += [a + (b - a) * (i / n) for i in range(1, n + 1)]
-        page.mouse.move(box["x"] + dense[0][0], box["y"] + dense[0][1])
-        page.mouse.down()
-        for x, y in dense[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.up()
 
 
 def settled_prediction(page):

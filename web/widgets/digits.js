@@ -1,9 +1,7 @@
 // <pycore-digits>: draw a digit, see what an MNIST model reads, live while drawing.
 import { toMnist } from "../digits.js";
+import { DrawingPad } from "../pad.js";
 import { PycoreWidget } from "./base.js";
-
-const LIVE_INTERVAL_MS = 100;
-const INK_WIDTH = 20; // in canvas pixels of the 280x280 pad, as the MNIST demo draws
 
 export class PycoreDigits extends PycoreWidget {
   static defaultModel = new URL("../../models/mnist/", import.meta.url);
@@ -16,45 +14,18 @@ export class PycoreDigits extends PycoreWidget {
     </div>`;
 
   #pad;
-  #ctx;
-  #last = null; // the pointer's previous point while a stroke is drawn
-  #lastLive = 0;
   #queued = false;
 
   constructor() {
     super();
-    this.#pad = this.part("canvas");
-    this.#ctx = this.#pad.getContext("2d", { willReadFrequently: true });
-    this.#pad.addEventListener("pointerdown", (e) => {
-      this.#pad.setPointerCapture(e.pointerId);
-      this.#last = this.#point(e);
-      this.#stroke(this.#last, this.#last);
-    });
-    this.#pad.addEventListener("pointermove", (e) => {
-      if (!this.#last) return;
-      const next = this.#point(e);
-      this.#stroke(this.#last, next);
-      this.#last = next;
-      if (performance.now() - this.#lastLive > LIVE_INTERVAL_MS) {
-        this.#lastLive = performance.now();
-        this.#predictPad();
-      }
-    });
-    const end = () => {
-      if (!this.#last) return;
-      this.#last = null;
-      this.#predictPad();
-    };
-    this.#pad.addEventListener("pointerup", end);
-    this.#pad.addEventListener("pointercancel", end);
+    const predictPad = () => this.#predictPad();
+    this.#pad = new DrawingPad(this.part("canvas"), { onDraw: predictPad, onStrokeEnd: predictPad });
     this.part("clear").addEventListener("click", () => this.clear());
-    this.clear();
   }
 
   /** Empties the pad and the result. */
   clear() {
-    this.#ctx.fillStyle = "#000";
-    this.#ctx.fillRect(0, 0, this.#pad.width, this.#pad.height);
+    this.#pad.clear();
     this.clearResult();
   }
 
@@ -84,25 +55,7 @@ export class PycoreDigits extends PycoreWidget {
     this.#queued = true;
     this.schedule(() => {
       this.#queued = false;
-      return toMnist(this.#ctx.getImageData(0, 0, this.#pad.width, this.#pad.height));
+      return toMnist(this.#pad.imageData());
     }).catch(() => {}); // the error event has told the page
-  }
-
-  // The pad may be drawn smaller than its 280x280 pixels (a narrow page): map CSS px to pixels.
-  #point(e) {
-    const scale = this.#pad.width / (this.#pad.clientWidth || this.#pad.width);
-    return [e.offsetX * scale, e.offsetY * scale];
-  }
-
-  #stroke([x0, y0], [x1, y1]) {
-    const ctx = this.#ctx;
-    ctx.strokeStyle = "#fff";
-    ctx.lineWidth = INK_WIDTH;
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    ctx.beginPath();
-    ctx.moveTo(x0, y0);
-    ctx.lineTo(x1, y1);
-    ctx.stroke();
   }
 }
