@@ -15,18 +15,27 @@ MODELS = {}
 
 
 async def choose_backend(model, want, fault=None):
-    """Sets the model's path; returns a note for the page when the wanted path could not be had."""
+    """Sets the model's path; returns a note for the page when the wanted path could not be had.
+
+    auto takes WebGPU unless the only adapter is a software one (SwiftShader), which is slower than
+    the numpy path; webgpu takes any adapter. Any WebGPU failure falls back to the CPU path.
+    """
     if want not in ("auto", "cpu", "webgpu"):
         raise PycoreError(f"unknown backend {want!r}: use auto, cpu or webgpu")
     if want == "cpu":
         await model.use("cpu")
         return ""
+    from .webgpu.device import SoftwareAdapter
+
     try:
-        await model.use("webgpu", fault=fault)
+        await model.use("webgpu", fault=fault, software=want == "webgpu")
         return ""
+    except SoftwareAdapter as e:
+        note = f"auto chose the CPU path: {e}, slower than numpy here (pick webgpu to use it anyway)"
     except Exception as e:  # any WebGPU failure must leave a working page
-        await model.use("cpu")
-        return f"WebGPU is not available here ({e}); running on the CPU path"
+        note = f"WebGPU is not available here ({e}); running on the CPU path"
+    await model.use("cpu")
+    return note
 
 
 async def load(model_id, model_json, weights, source, backend="auto", fault=None):
@@ -106,7 +115,9 @@ async def run(model_id, names, arrays):
 
 
 def unload(model_id):
-    MODELS.pop(model_id, None)
+    model = MODELS.pop(model_id, None)
+    if model is not None and hasattr(model.backend, "close"):
+        model.backend.close()  # frees GPU buffers now rather than at garbage collection
 
 
 def lose_device(model_id):
@@ -115,5 +126,9 @@ def lose_device(model_id):
 
 
 def stats(model_id):
+    """For leak checks: the model's live GPU buffers, and Python's live object count."""
+    import gc
+
     backend = MODELS[model_id].backend
-    return backend.stats() if hasattr(backend, "stats") else {}
+    gpu = backend.stats() if hasattr(backend, "stats") else {}
+    return {**gpu, "pythonObjects": len(gc.get_objects())}

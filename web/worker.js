@@ -71,7 +71,7 @@ async function handle(msg) {
   booted ??= boot();
   const files = msg.type === "load" ? fetchModel(new URL(msg.url)) : null;
   files?.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-  const { api } = await booted;
+  const { api, pyodide } = await booted;
   switch (msg.type) {
     case "boot":
       return { ok: true };
@@ -91,7 +91,7 @@ async function handle(msg) {
     case "loseDevice":
       return api.lose_device(msg.modelId);
     case "stats":
-      return toJs(api.stats(msg.modelId));
+      return { ...toJs(api.stats(msg.modelId)), wasmHeapBytes: pyodide._module.HEAPU8.byteLength };
     default:
       throw new Error(`unknown request ${msg.type}`);
   }

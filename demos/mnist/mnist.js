@@ -75,6 +75,7 @@ const status = bindStatus(rt);
 try {
   model = await rt.load(new URL("../../models/mnist/", import.meta.url), { backend: wantedBackend(), fault: wantedFault() });
   bindBackendSelect(model, predict);
+  globalThis.pycore = { runtime: rt, model }; // a handle for the browser console (and the tests)
   status.ready(model);
 } catch (error) {
   status.fail(error);

@@ -12,7 +12,7 @@ import numpy as np
 from .. import ops
 from ..errors import PycoreError, ShapeError
 from . import shaders
-from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, DeviceLost, GPUUnavailable, open_device
+from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, DeviceLost, GPUUnavailable, SoftwareAdapter, open_device
 from .kernels import KERNELS
 from .plan import plan_buffers
 from .step import View
@@ -57,8 +57,9 @@ class WebGPUBackend:
     name = "webgpu"
 
     @classmethod
-    async def create(cls, graph, fault=None, dtype="float32", device=None):
-        """device: an open device to share (several models, or a test suite); default a new one."""
+    async def create(cls, graph, fault=None, dtype="float32", device=None, software=True):
+        """device: an open device to share (several models, or a test suite); default a new one.
+        software=False refuses a CPU implementation of WebGPU, where pycore's CPU path is faster."""
         missing = missing_ops(graph)
         if missing:
             raise PycoreError(f"the WebGPU path has no kernel for {missing}")
@@ -66,6 +67,8 @@ class WebGPUBackend:
         self.graph, self.dtype = graph, dtype
         self.steps, self.roots = self._plan_steps(graph)
         self.dev = device if device is not None and fault is None else await open_device(fault)
+        if self.dev.software and not software:
+            raise SoftwareAdapter(f"the only WebGPU adapter, {self.dev.info}, is a software fallback")
         self.owned = []
         # browsers report most setup errors asynchronously, through error scopes
         self.dev.push_error_scope()

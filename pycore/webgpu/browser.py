@@ -51,6 +51,8 @@ class BrowserDevice:
         info = getattr(adapter, "info", None)
         name = " ".join(str(getattr(info, k, "") or "") for k in ("vendor", "architecture", "description"))
         self.info = f"{name.strip() or 'WebGPU adapter'} (browser)"
+        # a fallback adapter is a CPU implementation of WebGPU (SwiftShader): correct but slow
+        self.software = bool(getattr(info, "isFallbackAdapter", False))
         self.limits = {k: int(getattr(device.limits, camel(k))) for k in LIMITS}
         self.lost = None
         self.tally = Tally()

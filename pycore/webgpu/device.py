@@ -30,6 +30,10 @@ class GPUUnavailable(PycoreError):
     """No WebGPU API, no adapter, a device request that was refused, or a shader that did not compile."""
 
 
+class SoftwareAdapter(GPUUnavailable):
+    """The only adapter is a CPU implementation of WebGPU, refused where the caller asked for speed."""
+
+
 class DeviceLost(PycoreError):
     """The GPU device went away (driver reset, tab backgrounded too long, or destroyed on purpose)."""
 

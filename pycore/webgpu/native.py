@@ -29,6 +29,7 @@ class NativeDevice:
     def __init__(self, adapter, device):
         self.raw = device
         self.info = f"{adapter.info['device']} ({adapter.info['backend_type']}, wgpu-py)"
+        self.software = adapter.info["adapter_type"] == "CPU"  # lavapipe/llvmpipe: correct but slow
         self.limits = {k.replace("-", "_"): v for k, v in device.limits.items()}
         self.lost = None
         self.tally = Tally()

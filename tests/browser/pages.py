@@ -1,5 +1,7 @@
 """Helpers shared by the browser tests."""
 
+import json
+
 import numpy as np
 
 
@@ -27,3 +29,42 @@ def draw(page, strokes, step=4.0):
         for x, y in dense[1:]:
             page.mouse.move(box["x"] + x, box["y"] + y)
         page.mouse.up()
+
+
+def settled_prediction(page):
+    page.wait_for_selector("#result[aria-busy=false]")
+    bars = page.get_by_test_id("probabilities").locator("li")
+    probs = {li.get_attribute("data-label"): float(li.get_attribute("data-prob")) for li in bars.all()}
+    return page.get_by_test_id("prediction").text_content(), probs
+
+
+def worker_js_heap(browser, page):
+    """The page's Web Worker's used JS heap in bytes, after a garbage collection, read over CDP.
+
+    performance.memory does not exist in workers, so this attaches to the worker's target."""
+    cdp = browser.new_browser_cdp_session()
+    replies = {}
+
+    def reply(event):
+        message = json.loads(event["message"])
+        if "id" in message:
+            replies[message["id"]] = message
+
+    try:
+        workers = [t for t in cdp.send("Target.getTargets")["targetInfos"] if t["type"] == "worker"]
+        url = page.workers[0].url
+        target = next(t for t in workers if t["url"] == url)
+        session = cdp.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": False})[
+            "sessionId"
+        ]
+        cdp.on("Target.receivedMessageFromTarget", reply)
+        for id, method in enumerate(["HeapProfiler.collectGarbage", "Runtime.getHeapUsage"], 1):
+            message = json.dumps({"id": id, "method": method})
+            cdp.send("Target.sendMessageToTarget", {"sessionId": session, "message": message})
+            for _ in range(100):
+                if id in replies:
+                    break
+                page.wait_for_timeout(50)
+        return replies[2]["result"]["usedSize"]
+    finally:
+        cdp.detach()

@@ -2,20 +2,13 @@
 
 import pytest
 from digit_strokes import STROKES
-from pages import draw, wait_ready
+from pages import draw, settled_prediction, wait_ready
 
 
 def open_demo(page, site, backend="cpu", **params):
     query = "&".join(f"{k}={v}" for k, v in {"backend": backend, **params}.items())
     page.goto(f"{site}/demos/mnist/index.html?{query}")
     return wait_ready(page)
-
-
-def settled_prediction(page):
-    page.wait_for_selector("#result[aria-busy=false]")
-    bars = page.get_by_test_id("probabilities").locator("li")
-    probs = {li.get_attribute("data-label"): float(li.get_attribute("data-prob")) for li in bars.all()}
-    return page.get_by_test_id("prediction").text_content(), probs
 
 
 def draw_all_digits(page):
