@@ -388,6 +388,8 @@ def test(pytest_args):
     build()
     run([sys.executable, "-m", "ruff", "check", "."])
     run([sys.executable, "-m", "ruff", "format", "--check", "."])
+    # numpy's BLAS threads fight over 2 cores on small matrices; Pyodide is single-threaded anyway
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("XDG_RUNTIME_DIR", str(CACHE / "xdg"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT)
