@@ -50,8 +50,13 @@ def info(model_id, note=""):
     return {
         "backend": model.backend.name,
         "note": note,
-        "labels": model.labels or [str(i) for i in range(int(np.prod(model.graph.shapes[model.graph.outputs[0]])))],
-        "input": {"name": model.input.name, "shape": list(model.input.shape), "preprocess": model.input.preprocess},
+        "labels": model.labels
+        or [str(i) for i in range(int(np.prod(model.graph.shapes[model.graph.outputs[0]])))],
+        "input": {
+            "name": model.input.name,
+            "shape": list(model.input.shape),
+            "preprocess": model.input.preprocess,
+        },
     }
 
 
@@ -65,7 +70,9 @@ async def predict(model_id, data):
     model = MODELS[model_id]
     x = np.frombuffer(data.to_py(), dtype=np.float32)
     if x.size != int(np.prod(model.input.shape)):
-        raise ShapeError(f"input {model.input.name!r} must have {list(model.input.shape)} values, got {x.size}")
+        raise ShapeError(
+            f"input {model.input.name!r} must have {list(model.input.shape)} values, got {x.size}"
+        )
     x = x.reshape(model.input.shape)
     note = ""
     start = time.perf_counter()

@@ -12,7 +12,17 @@ import numpy as np
 from .. import ops
 from ..errors import PycoreError, ShapeError
 from . import shaders
-from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, DeviceLost, GPUUnavailable, SoftwareAdapter, open_device
+from .device import (
+    COPY_DST,
+    COPY_SRC,
+    MAP_READ,
+    STORAGE,
+    UNIFORM,
+    DeviceLost,
+    GPUUnavailable,
+    SoftwareAdapter,
+    open_device,
+)
 from .kernels import KERNELS
 from .plan import plan_buffers
 from .step import View
