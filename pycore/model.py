@@ -1,7 +1,9 @@
 """A loaded model: graph + weights after the load-time passes, bound to one execution path."""
 
+import asyncio
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -68,9 +70,7 @@ class Model:
         except StopIteration as done:
             return done.value
         coro.close()
-        import asyncio
-
-        return asyncio.run(self.run_async(x))
+        return blocking(self.run_async(x))
 
     def top_k(self, probs, k=5):
         flat = np.asarray(probs).reshape(-1)
@@ -87,7 +87,16 @@ def load(folder, backend="cpu"):
         weights = f.read()
     model = Model.from_bytes(doc, weights, source=os.path.basename(os.path.normpath(folder)))
     if backend != "cpu":
-        import asyncio
-
-        asyncio.run(model.use(backend))
+        blocking(model.use(backend))
     return model
+
+
+def blocking(coro):
+    """Runs a coroutine to completion from synchronous code; inside a running event loop (a notebook,
+    a test under playwright) asyncio.run() refuses, so it then runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
