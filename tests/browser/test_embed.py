@@ -198,8 +198,10 @@ def test_swapping_models_and_a_bad_model_url(page, host):
     # keyboard: the drop zone is a labelled button, and Enter opens the file chooser
     drop = page.locator("pycore-classifier").get_by_role("button", name="Image to classify")
     drop.focus()
+    focused = "document.querySelector('pycore-classifier').shadowRoot.activeElement"
+    page.wait_for_function(f"() => {focused}?.classList.contains('drop')")
     with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
+        drop.press("Enter")
     chooser.value.set_files(SAMPLES / "coffee.png")
     [event] = wait_events(page, "prediction", 1, "pycore-classifier")
     assert event["detail"]["label"] == "espresso"
