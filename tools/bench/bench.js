@@ -1,10 +1,16 @@
 // Times pycore (CPU and WebGPU paths, in its worker) and onnxruntime-web (wasm with 1 thread, and
 // webgpu) on the same models, inputs and browser. Results go to #results as JSON.
+// ?models=: the site's models (models/<name>/) against their ONNX export (bench/models/<name>.onnx);
+// ?onnx=: light ONNX models, pycore's conversion (bench/onnx/<name>/) against the original file.
 import { runtime } from "../web/pycore.js";
 import * as ort from "./ort/ort.all.bundle.min.mjs";
 
 const params = new URLSearchParams(location.search);
-const models = (params.get("models") || "mnist").split(",");
+const list = (key, fallback = "") => (params.get(key) ?? fallback).split(",").filter(Boolean);
+const models = [
+  ...list("models", "mnist").map((name) => ({ name, pycore: `../models/${name}/`, onnx: `models/${name}.onnx` })),
+  ...list("onnx").map((name) => ({ name, pycore: `onnx/${name}/`, onnx: `onnx/${name}.onnx` })),
+];
 const runs = Number(params.get("runs") || 10);
 const WARMUP = 2;
 const out = document.getElementById("results");
@@ -40,20 +46,21 @@ async function time(label, once) {
   return { wallMs: median(wall), innerMs: inner.length ? median(inner) : null };
 }
 
-async function pycore(name, x, backend) {
-  const model = await runtime().load(new URL(`../models/${name}/`, import.meta.url), { backend });
+async function pycore({ name, pycore: folder }, x, backend) {
+  const model = await runtime().load(new URL(folder, import.meta.url), { backend });
   if (model.backend !== backend) return { unavailable: model.note };
   const r = await time(`pycore ${backend} ${name}`, async () => (await model.predict(x)).latencyMs);
   await model.unload();
   return r;
 }
 
-async function onnxruntime(name, x, shape, ep) {
+async function onnxruntime({ name, onnx }, x, input, ep) {
   try {
-    const session = await ort.InferenceSession.create(new URL(`models/${name}.onnx`, import.meta.url).href, {
+    const session = await ort.InferenceSession.create(new URL(onnx, import.meta.url).href, {
       executionProviders: [ep],
     });
-    const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", x, shape) };
+    // by name: old (IR 3) files also list their weights among the graph inputs
+    const feeds = { [input.name]: new ort.Tensor("float32", x, input.shape) };
     const r = await time(`onnxruntime-web ${ep} ${name}`, async () => {
       const result = await session.run(feeds);
       await result[session.outputNames[0]].getData();
@@ -65,17 +72,16 @@ async function onnxruntime(name, x, shape, ep) {
   }
 }
 
-for (const name of models) {
-  const info = await (await fetch(new URL(`../models/${name}/model.json`, import.meta.url))).json();
-  const shape = info.inputs[0].shape;
-  const x = input(shape.reduce((a, b) => a * b, 1));
+for (const spec of models) {
+  const info = await (await fetch(new URL(`${spec.pycore}model.json`, import.meta.url))).json();
+  const x = input(info.inputs[0].shape.reduce((a, b) => a * b, 1));
   results.push({
-    model: name,
+    model: spec.name,
     runs,
-    "pycore cpu": await pycore(name, x, "cpu"),
-    "pycore webgpu": await pycore(name, x, "webgpu"),
-    "ort wasm-1thread": await onnxruntime(name, x, shape, "wasm"),
-    "ort webgpu": await onnxruntime(name, x, shape, "webgpu"),
+    "pycore cpu": await pycore(spec, x, "cpu"),
+    "pycore webgpu": await pycore(spec, x, "webgpu"),
+    "ort wasm-1thread": await onnxruntime(spec, x, info.inputs[0], "wasm"),
+    "ort webgpu": await onnxruntime(spec, x, info.inputs[0], "webgpu"),
   });
   out.textContent = JSON.stringify(results, null, 2);
 }

@@ -1,11 +1,16 @@
 """Benchmarks pycore against onnxruntime-web in one headless Chromium run and prints the ratios.
 
     python3 tools/bench/run.py [--models mnist,efficientnet-lite0] [--runs 10]
+    python3 tools/bench/run.py --models "" --onnx squeezenet,shufflenet --runs 3
 
 Builds the site, adds dist/bench/ (this page, onnxruntime-web from node_modules, ONNX exports of
 the same models and weights), serves it on 127.0.0.1 and reads the page's JSON. pycore times are
 measured two ways: wall (page → worker → page, what an app sees) and inner (the worker's own
 input-in to probabilities-out, the `latency-ms` hook); onnxruntime-web runs on the page itself.
+
+--onnx times the light CNNs shipped with the onnx wheel (`python -m pycore list`) the other way
+round: pycore runs its own conversion of the .onnx file (dist/bench/onnx/<name>/), onnxruntime-web
+the original file. Their weights are ConstantOfShape fills (0.02), which changes no op's cost.
 """
 
 import argparse
@@ -24,7 +29,7 @@ BENCH = build.DIST / "bench"
 ORT = build.NODE / "onnxruntime-web" / "dist"
 
 
-def prepare(models):
+def prepare(models, light=()):
     build.build()
     for name in ("index.html", "bench.js"):
         build.copy_if_changed(ROOT / "tools" / "bench" / name, BENCH / name)
@@ -37,9 +42,18 @@ def prepare(models):
         target = BENCH / "models" / f"{name}.onnx"
         export(build.DIST / "models" / name, target)
         check(build.DIST / "models" / name, target)
+    if light:
+        from pycore.__main__ import light_models
+        from pycore.onnx import convert, save
+
+        sources = light_models()
+        for name in light:
+            folder, original = BENCH / "onnx" / name, BENCH / "onnx" / f"{name}.onnx"
+            save(convert(sources[name]), folder)  # again each time: the converter may have changed
+            build.copy_if_changed(sources[name], original)
 
 
-def measure(models, runs):
+def measure(models, runs, light=()):
     from playwright.sync_api import sync_playwright
 
     server, url = serve(build.DIST)
@@ -47,7 +61,7 @@ def measure(models, runs):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page()
-            page.goto(f"{url}/bench/index.html?models={','.join(models)}&runs={runs}")
+            page.goto(f"{url}/bench/index.html?models={','.join(models)}&onnx={','.join(light)}&runs={runs}")
             page.wait_for_function(
                 "document.getElementById('status').textContent === 'done'", timeout=1_800_000
             )
@@ -91,11 +105,13 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--models", default="mnist,efficientnet-lite0")
+    parser.add_argument("--onnx", default="", help="light ONNX models to time too, e.g. squeezenet")
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    models = args.models.split(",")
-    prepare(models)
-    results, adapter = measure(models, args.runs)
+    models = [m for m in args.models.split(",") if m]
+    light = [m for m in args.onnx.split(",") if m]
+    prepare(models, light)
+    results, adapter = measure(models, args.runs, light)
     report(results, adapter)
     print(json.dumps(results))
 
