@@ -73,7 +73,8 @@ class BrowserDevice:
             adapter = await gpu.requestAdapter(js_desc(power_preference="high-performance"))
         if adapter is None:
             raise GPUUnavailable("no WebGPU adapter: navigator.gpu.requestAdapter() returned null")
-        limits = {}
+        # a large model needs the adapter's largest buffers and bindings, not the spec's defaults
+        limits = {k: getattr(adapter.limits, k) for k in ("maxStorageBufferBindingSize", "maxBufferSize")}
         if fault == "device-reject":  # ask for more than the adapter has: a genuine refusal
             limits["maxComputeWorkgroupStorageSize"] = adapter.limits.maxComputeWorkgroupStorageSize + 1
         try:

@@ -23,6 +23,7 @@ SPEC_LIMITS = {
     "min-uniform-buffer-offset-alignment": 256,
     "min-storage-buffer-offset-alignment": 256,
 }
+SIZE_LIMITS = ("max-storage-buffer-binding-size", "max-buffer-size")
 
 
 class NativeDevice:
@@ -52,7 +53,9 @@ class NativeDevice:
                 adapter = None
         if adapter is None:
             raise GPUUnavailable("no WebGPU adapter: request_adapter found no usable GPU")
-        limits = dict(SPEC_LIMITS)
+        # sizes are the exception: a large model needs the adapter's largest buffers and bindings,
+        # and asking for them hides no portability bug in a shader
+        limits = {**SPEC_LIMITS, **{k: adapter.limits[k] for k in SIZE_LIMITS}}
         if fault == "device-reject":  # ask for more than the adapter has: a genuine refusal
             limits["max-compute-workgroup-storage-size"] = (
                 adapter.limits["max-compute-workgroup-storage-size"] + 1
