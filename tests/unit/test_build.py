@@ -1,0 +1,86 @@
+"""build.py's guards on outside files: a Pyodide wheel or a PyPI download whose sha256 differs from
+the pinned one is refused, and the pycore wheel is reproducible and carries the shaders."""
+
+import hashlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+
+import pytest
+
+import build
+
+
+def fake_lock(tmp_path, monkeypatch, data, digest):
+    """A pyodide-lock.json naming one package, served from a fake provisa wheel holding `data`."""
+    source = tmp_path / "provisa.whl"
+    with zipfile.ZipFile(source, "w") as z:
+        z.writestr(build.PYODIDE_WHEELS_IN[1] + "tiny-1.0-py3-none-any.whl", data)
+    monkeypatch.setattr(build, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(build, "pypi_file", lambda name: source)
+    monkeypatch.setattr(build, "PYODIDE_PACKAGES", ["tiny"])
+    return {"packages": {"tiny": {"file_name": "tiny-1.0-py3-none-any.whl", "depends": [], "sha256": digest}}}
+
+
+def test_a_pyodide_wheel_matching_the_lock_is_taken(tmp_path, monkeypatch):
+    lock = fake_lock(tmp_path, monkeypatch, b"wheel bytes", hashlib.sha256(b"wheel bytes").hexdigest())
+    [path] = build.pyodide_wheels(lock)
+    assert path.read_bytes() == b"wheel bytes"
+
+
+def test_a_pyodide_wheel_differing_from_the_lock_is_refused(tmp_path, monkeypatch):
+    lock = fake_lock(tmp_path, monkeypatch, b"tampered", hashlib.sha256(b"wheel bytes").hexdigest())
+    with pytest.raises(build.BuildError, match="sha256 differs from pyodide-lock.json"):
+        build.pyodide_wheels(lock)
+    assert not (tmp_path / "cache" / "pyodide" / "tiny-1.0-py3-none-any.whl").exists()
+
+
+def test_a_pypi_download_differing_from_its_pin_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "CACHE", tmp_path)
+    monkeypatch.setitem(build.PYPI, "tiny", ("1.0", "tiny.whl", "0" * 64, []))
+    (tmp_path / "pypi").mkdir()
+    (tmp_path / "pypi" / "tiny.whl").write_bytes(b"not what was pinned")
+    with pytest.raises(build.BuildError, match="differs from the pinned"):
+        build.pypi_file("tiny")
+    assert not (tmp_path / "pypi" / "tiny.whl").exists()
+
+
+def test_the_pycore_wheel_is_reproducible_and_carries_the_shaders(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "DIST", tmp_path)
+    first = build.build_wheel().read_bytes()
+    second = build.build_wheel().read_bytes()
+    assert first == second
+    names = zipfile.ZipFile(build.build_wheel()).namelist()
+    assert "pycore/__init__.py" in names and "pycore/shaders/conv2d.wgsl" in names
+    assert any(n.endswith(".dist-info/RECORD") for n in names)
+
+
+def test_serve_answers_on_loopback_with_types_and_revalidation():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "build.py", "serve", "--port", str(port)], cwd=build.ROOT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                page = urllib.request.urlopen(f"{url}/index.html")
+                break
+            except urllib.error.URLError:
+                time.sleep(0.2)
+        assert b"pycore" in page.read()
+        wasm = urllib.request.urlopen(f"{url}/pyodide/pyodide.asm.wasm")
+        assert wasm.headers["Content-Type"] == "application/wasm"
+        assert wasm.headers["Cache-Control"] == "no-cache"
+        again = urllib.request.Request(f"{url}/pyodide/pyodide.asm.wasm")
+        again.add_header("If-Modified-Since", wasm.headers["Last-Modified"])
+        with pytest.raises(urllib.error.HTTPError) as not_modified:
+            urllib.request.urlopen(again)
+        assert not_modified.value.code == 304
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
