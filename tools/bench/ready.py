@@ -3,7 +3,8 @@
     python3 tools/bench/ready.py [--runs 5] [--pages mnist,classify] [--backends cpu,webgpu]
 
 A fresh profile has empty HTTP and Cache API storage, so every run downloads and boots everything.
-Prints the median seconds from navigation to the status hook reading `ready`, per page and path.
+Prints the median seconds from navigation to the status hook reading `ready`, per page and path,
+and the response bytes of the cold visit and of a second visit in the same profile.
 """
 
 import argparse
@@ -23,6 +24,29 @@ from pages import wait_ready  # noqa: E402
 import build  # noqa: E402
 
 
+def visit_twice(playwright, address):
+    """A fresh profile: seconds to ready, the path used, response bytes cold and on a second visit."""
+    with tempfile.TemporaryDirectory() as profile:
+        context = playwright.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS)
+        page = context.new_page()
+        got = []
+        page.on("requestfinished", lambda r: got.append(r.sizes()["responseBodySize"]))
+        start = time.perf_counter()
+        page.goto(address)
+        if (status := wait_ready(page)) != "ready":
+            raise SystemExit(f"{address}: {status}")
+        seconds, used, cold = (
+            time.perf_counter() - start,
+            page.get_by_test_id("backend").text_content(),
+            sum(got),
+        )
+        got.clear()
+        page.goto(address)
+        wait_ready(page)
+        context.close()
+    return seconds, used, cold, sum(got)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -37,27 +61,16 @@ def main():
     server, url = serve(build.DIST)
     try:
         with sync_playwright() as p:
-            for page_name in args.pages.split(","):
+            for name in args.pages.split(","):
                 for backend in args.backends.split(","):
-                    times = []
-                    for _ in range(args.runs):
-                        with tempfile.TemporaryDirectory() as profile:
-                            context = p.chromium.launch_persistent_context(
-                                profile, executable_path=CHROMIUM, args=FLAGS
-                            )
-                            page = context.new_page()
-                            start = time.perf_counter()
-                            page.goto(f"{url}/demos/{page_name}/index.html?backend={backend}")
-                            status = wait_ready(page)
-                            times.append(time.perf_counter() - start)
-                            used = page.get_by_test_id("backend").text_content()
-                            context.close()
-                        if status != "ready":
-                            raise SystemExit(f"{page_name} ({backend}): {status}")
-                    spread = f"min {min(times):.2f}, max {max(times):.2f}, n={len(times)}"
-                    median = statistics.median(times)
+                    address = f"{url}/demos/{name}/index.html?backend={backend}"
+                    runs = [visit_twice(p, address) for _ in range(args.runs)]
+                    times = [r[0] for r in runs]
+                    cold, warm = max(r[2] for r in runs) / 1e6, max(r[3] for r in runs) / 1e6
+                    median, spread = statistics.median(times), f"min {min(times):.2f}, max {max(times):.2f}"
                     print(
-                        f"{page_name:10} {backend:7} (ran on {used}) cold to ready: {median:.2f} s ({spread})"
+                        f"{name:9} {backend:7} (ran on {runs[0][1]}) to ready: {median:.2f} s ({spread}, "
+                        f"n={len(times)}); downloaded {cold:.2f} MB cold, {warm:.3f} MB on a second visit"
                     )
     finally:
         server.shutdown()
