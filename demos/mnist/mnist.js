@@ -16,8 +16,11 @@ let model = null;
 let busy = false;
 let again = false;
 
+const hintEl = document.getElementById("hint");
+
 function clearPad() {
   pad.clear();
+  hintEl.hidden = false;
   preview.clearRect(0, 0, 28, 28);
   predictionEl.textContent = "";
   barsEl.replaceChildren();
@@ -48,6 +51,7 @@ async function predict() {
       return;
     }
     showPreview(image);
+    hintEl.hidden = true;
     const result = await model.predict(image);
     renderBars(barsEl, model.labels, result.probabilities, 10);
     const best = result.probabilities.indexOf(Math.max(...result.probabilities));
