@@ -4,6 +4,8 @@ web/worker.js calls these functions through Pyodide's FFI. Errors a visitor may 
 messages (PycoreError texts); anything else is a bug and propagates to the worker's console.
 """
 
+import asyncio
+import functools
 import time
 
 import numpy as np
@@ -11,7 +13,26 @@ import numpy as np
 from .errors import PycoreError, ShapeError
 from .model import Model
 
-MODELS = {}
+MODELS = {}  # id -> Model; each carries `wanted` (the path asked for) and `lock`
+
+
+def _model(model_id):
+    if model_id not in MODELS:
+        raise PycoreError(f"model {model_id} was unloaded")
+    return MODELS[model_id]
+
+
+def one_at_a_time(fn):
+    """Requests for one model run in turn: the worker's message handler is async, and a backend
+    switch or an unload must not close the GPU buffers a running prediction is reading back."""
+
+    @functools.wraps(fn)
+    async def serialized(model_id, *args):
+        async with _model(model_id).lock:
+            _model(model_id)  # unloaded while this request waited
+            return await fn(model_id, *args)
+
+    return serialized
 
 
 async def choose_backend(model, want, fault=None):
@@ -40,13 +61,14 @@ async def choose_backend(model, want, fault=None):
 
 async def load(model_id, model_json, weights, source, backend="auto", fault=None):
     model = Model.from_bytes(model_json, weights.to_py(), source=source)
+    model.wanted, model.lock = backend, asyncio.Lock()
     note = await choose_backend(model, backend, fault or None)
     MODELS[model_id] = model
     return info(model_id, note)
 
 
 def info(model_id, note=""):
-    model = MODELS[model_id]
+    model = _model(model_id)
     return {
         "backend": model.backend.name,
         "note": note,
@@ -60,14 +82,20 @@ def info(model_id, note=""):
     }
 
 
+@one_at_a_time
 async def set_backend(model_id, backend, fault=None):
-    note = await choose_backend(MODELS[model_id], backend, fault or None)
+    model = _model(model_id)
+    model.wanted = backend
+    note = await choose_backend(model, backend, fault or None)
     return info(model_id, note)
 
 
+@one_at_a_time
 async def predict(model_id, data):
     """Runs one input (a JS Float32Array); returns probabilities, latency and the path used."""
-    model = MODELS[model_id]
+    from .webgpu.device import DeviceLost
+
+    model = _model(model_id)
     x = np.frombuffer(data.to_py(), dtype=np.float32)
     if x.size != int(np.prod(model.input.shape)):
         raise ShapeError(
@@ -78,11 +106,8 @@ async def predict(model_id, data):
     start = time.perf_counter()
     try:
         probs = await model.run_async(x)
-    except PycoreError as e:
-        if model.backend.name != "webgpu":
-            raise
-        # the GPU went away (device lost): try a fresh device, else fall back, and run again
-        note = await choose_backend(model, "webgpu") or f"the GPU device was lost ({e}); recreated it"
+    except DeviceLost as e:  # a driver reset, say: the path asked for again, on a fresh device
+        note = await choose_backend(model, model.wanted) or f"the GPU device was lost ({e}); recreated it"
         start = time.perf_counter()
         probs = await model.run_async(x)
     latency = (time.perf_counter() - start) * 1000
@@ -94,11 +119,12 @@ async def predict(model_id, data):
     }
 
 
+@one_at_a_time
 async def run(model_id, names, arrays):
     """Runs named inputs (JS Float32Arrays) and returns every graph output by name, as
     {"shape", "data": Float32Array}, with the latency and the path. Unlike predict there is no
     fallback: a failure is the caller's, who compares paths and must know which one ran."""
-    model = MODELS[model_id]
+    model = _model(model_id)
     shapes = {i.name: tuple(i.shape) for i in model.graph.inputs}
     feeds = {}
     for name, data in zip(names, arrays):
@@ -121,21 +147,24 @@ async def run(model_id, names, arrays):
     return {"outputs": outputs, "latencyMs": latency, "backend": model.backend.name}
 
 
-def unload(model_id):
-    model = MODELS.pop(model_id, None)
-    if model is not None and hasattr(model.backend, "close"):
-        model.backend.close()  # frees GPU buffers now rather than at garbage collection
+async def unload(model_id):
+    if model_id not in MODELS:
+        return
+    async with MODELS[model_id].lock:
+        model = MODELS.pop(model_id, None)
+        if model is not None and hasattr(model.backend, "close"):
+            model.backend.close()  # frees GPU buffers now rather than at garbage collection
 
 
 def lose_device(model_id):
     """Test hook: destroys the model's GPU device, as a driver reset would."""
-    MODELS[model_id].backend.lose_device()
+    _model(model_id).backend.lose_device()
 
 
 def stats(model_id):
     """For leak checks: the model's live GPU buffers, and Python's live object count."""
     import gc
 
-    backend = MODELS[model_id].backend
+    backend = _model(model_id).backend
     gpu = backend.stats() if hasattr(backend, "stats") else {}
     return {**gpu, "pythonObjects": len(gc.get_objects())}

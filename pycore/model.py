@@ -63,14 +63,15 @@ class Model:
         return out[self.graph.outputs[0]]
 
     def run(self, x):
-        """Synchronous run, for CPython and for paths that need no awaiting."""
+        """Synchronous run. The CPU path and wgpu-py never suspend, so this finishes in one step;
+        a backend that must await its readback (WebGPU in the browser) needs `run_async`."""
         coro = self.run_async(x)
         try:
             coro.send(None)
         except StopIteration as done:
             return done.value
         coro.close()
-        return blocking(self.run_async(x))
+        raise PycoreError(f"the {self.backend.name} path reads back asynchronously: await model.run_async(x)")
 
     def top_k(self, probs, k=5):
         flat = np.asarray(probs).reshape(-1)

@@ -27,13 +27,15 @@ class Runtime extends EventTarget {
       else resolve(data.result);
     };
     this.worker.onerror = (event) => {
-      const error = new Error(`the pycore worker failed to start: ${event.message || "unknown error"}`);
-      for (const { reject } of this.pending.values()) reject(error);
+      // a dead worker answers nothing: fail what waits and everything asked later
+      this.failure = new Error(`the pycore worker failed: ${event.message || "unknown error"}`);
+      for (const { reject } of this.pending.values()) reject(this.failure);
       this.pending.clear();
     };
   }
 
   call(type, payload = {}, transfer = []) {
+    if (this.failure) return Promise.reject(this.failure);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

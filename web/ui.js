@@ -52,11 +52,20 @@ export function bindBackendSelect(model, rerun) {
     const url = new URL(location.href);
     url.searchParams.set("backend", select.value);
     history.replaceState(null, "", url);
-    byId("status").textContent = "switching";
-    await model.setBackend(select.value, { fault: wantedFault() });
-    showBackend(model);
-    byId("status").textContent = "ready";
-    rerun();
+    const status = byId("status");
+    status.textContent = "switching";
+    select.disabled = true;
+    try {
+      await model.setBackend(select.value, { fault: wantedFault() });
+      showBackend(model);
+      status.textContent = "ready";
+      rerun();
+    } catch (error) {
+      status.textContent = `error: ${error.message}`;
+      status.classList.add("error");
+    } finally {
+      select.disabled = false;
+    }
   });
 }
 

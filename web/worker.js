@@ -24,7 +24,8 @@ async function fetchBytes(url, label) {
 }
 
 async function boot() {
-  const manifest = await (await fetch(new URL("manifest.json", here), { cache: "no-cache" })).json();
+  const listing = await fetchBytes(new URL("manifest.json", here), "the site manifest");
+  const manifest = JSON.parse(new TextDecoder().decode(listing));
   let next = "starting Python"; // what runs once the downloads in flight are done
   installDownloads(manifest, root, (label, loaded, total) =>
     loaded < total ? progress("download", label, loaded, total) : progress("boot", next),
@@ -87,7 +88,7 @@ async function handle(msg) {
     case "setBackend":
       return toJs(await api.set_backend(msg.modelId, msg.backend, msg.fault || ""));
     case "unload":
-      return api.unload(msg.modelId);
+      return await api.unload(msg.modelId);
     case "loseDevice":
       return api.lose_device(msg.modelId);
     case "stats":

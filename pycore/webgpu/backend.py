@@ -22,6 +22,7 @@ from .device import (
     GPUUnavailable,
     SoftwareAdapter,
     open_device,
+    shared_device,
 )
 from .kernels import KERNELS
 from .plan import plan_buffers
@@ -76,7 +77,10 @@ class WebGPUBackend:
         self = cls()
         self.graph, self.dtype = graph, dtype
         self.steps, self.roots = self._plan_steps(graph)
-        self.dev = device if device is not None and fault is None else await open_device(fault)
+        if fault is not None:  # a test hook: a device of its own, failing as asked
+            self.dev = await open_device(fault)
+        else:
+            self.dev = device if device is not None else await shared_device()
         if self.dev.software and not software:
             raise SoftwareAdapter(f"the only WebGPU adapter, {self.dev.info}, is a software fallback")
         self.owned = []

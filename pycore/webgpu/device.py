@@ -52,6 +52,18 @@ async def open_device(fault=None):
     return await binding.open(fault)
 
 
+_shared = None
+
+
+async def shared_device():
+    """The device every backend uses unless given one: pipelines compile once per page, and a switch
+    of path or model opens no new device. A lost device is replaced at the next request."""
+    global _shared
+    if _shared is None or _shared.lost:
+        _shared = await open_device()
+    return _shared
+
+
 class Tally:
     """Live buffer count and bytes, for leak checks; both bindings keep one."""
 

@@ -11,6 +11,7 @@ from gpu_harness import DEVICE, gpu, graph, node, rand, run
 
 from pycore import Model, PycoreError, safetensors
 from pycore.webgpu import DeviceLost, GPUUnavailable, WebGPUBackend
+from pycore.webgpu.device import open_device
 from pycore.webgpu.plan import plan_buffers
 
 
@@ -139,7 +140,7 @@ def test_model_use_webgpu():
 
 def test_close_frees_buffers_even_after_device_loss_and_model_use_closes_the_old_path():
     g = small_cnn()
-    backend = asyncio.run(WebGPUBackend.create(g))
+    backend = asyncio.run(WebGPUBackend.create(g, device=asyncio.run(open_device())))  # its own: lost below
     backend.lose_device()
     backend.close()
     assert backend.stats()["buffers"] == 0

@@ -197,9 +197,11 @@ export class PycoreWidget extends HTMLElement {
     this.#busy++;
     section.setAttribute("aria-busy", "true");
     const task = this.#queue.then(async () => {
+      let model = null;
       try {
-        const model = await this.#ready();
+        model = await this.#ready();
         const input = await makeInput(model);
+        if (model !== this.#model) return null; // swapped while the input was prepared
         if (!input) {
           this.clearResult();
           return null;
@@ -210,6 +212,7 @@ export class PycoreWidget extends HTMLElement {
         this.#last = [result, model.labels];
         return this.#render(result, model.labels, true);
       } catch (error) {
+        if (model && model !== this.#model) return null; // its model was swapped out: nothing to say
         this.#say(error.message);
         this.#fire("error", { message: error.message });
         throw error;
