@@ -223,3 +223,23 @@ def test_the_example_page_shows_the_snippet_and_links_home(page, host):
     assert page.request.get(f"{url}/vendor/pycore/index.html").ok
     for widget in ("pycore-digits", "pycore-classifier"):  # defined, with their hooks in place
         assert hook(page, widget, "status").text_content() in ("loading", "ready")
+
+
+def test_a_backend_changed_while_the_model_loads_is_honoured(page, host):
+    url, _ = host
+    open_host(page, url)
+    page.evaluate(
+        """() => {
+          const late = document.createElement("pycore-digits");
+          late.id = "late";
+          late.setAttribute("backend", "cpu");
+          document.body.append(late);
+          late.setAttribute("backend", "webgpu");  // before its model has loaded
+        }"""
+    )
+    page.wait_for_function(
+        "() => document.getElementById('late').shadowRoot.querySelector('[data-testid=backend]')"
+        ".textContent === 'webgpu'",
+        timeout=60_000,
+    )
+    assert page.locator("#late").get_by_test_id("status").text_content() == "ready"

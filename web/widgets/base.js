@@ -129,7 +129,8 @@ export class PycoreWidget extends HTMLElement {
       }
     };
     rt.addEventListener("progress", onProgress);
-    const loading = rt.load(url.href, { backend: this.backend });
+    const asked = this.backend;
+    const loading = rt.load(url.href, { backend: asked });
     this.#loading = loading;
     loading.catch(() => {}); // reported below; predict() callers waiting on it see it too
     try {
@@ -138,6 +139,7 @@ export class PycoreWidget extends HTMLElement {
       this.#model = model;
       this.#url = url;
       this.#becomeReady();
+      if (this.backend !== asked) this.#switchBackend(); // the attribute changed while it loaded
     } catch (error) {
       if (generation !== this.#generation) return;
       this.#fail(`could not load the model at ${url.href}: ${error.message}`);
