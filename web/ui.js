@@ -1,5 +1,6 @@
 // Small UI helpers shared by the demo pages: load progress and status, probability bars, the
 // backend switch. Elements are found by id in the page.
+import { barItem } from "./bars.js";
 import { describeProgress } from "./pycore.js";
 
 const byId = (id) => document.getElementById(id);
@@ -72,22 +73,5 @@ export function bindBackendSelect(model, rerun) {
 export function renderBars(list, labels, probabilities, k) {
   const order = [...probabilities.keys()];
   if (k < probabilities.length) order.sort((a, b) => probabilities[b] - probabilities[a]).splice(k);
-  list.replaceChildren(
-    ...order.map((i) => {
-      const item = document.createElement("li");
-      item.dataset.label = labels[i];
-      item.dataset.prob = probabilities[i].toFixed(6);
-      const name = document.createElement("span");
-      name.className = "label";
-      name.textContent = labels[i];
-      const bar = document.createElement("span");
-      bar.className = "bar";
-      bar.style.width = `${(probabilities[i] * 100).toFixed(1)}%`;
-      const pct = document.createElement("span");
-      pct.className = "pct";
-      pct.textContent = `${(probabilities[i] * 100).toFixed(1)}%`;
-      item.append(name, bar, pct);
-      return item;
-    }),
-  );
+  list.replaceChildren(...order.map((i) => barItem({ label: labels[i], probability: probabilities[i] })));
 }

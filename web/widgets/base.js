@@ -4,6 +4,7 @@
 //
 // A subclass supplies `static defaultModel` (a URL resolved from its own module's URL),
 // `static inputHTML` (the part people interact with) and calls `this.schedule(makeInput)`.
+import { barItem } from "../bars.js";
 import { runtime, describeProgress } from "../pycore.js";
 
 const STYLESHEET = new URL("./widget.css", import.meta.url).href;
@@ -233,7 +234,7 @@ export class PycoreWidget extends HTMLElement {
     this.part("prediction").textContent = topK[0].label;
     this.part("latency-ms").textContent = result.latencyMs.toFixed(2);
     this.part("backend").textContent = result.backend;
-    this.part("probabilities").replaceChildren(...topK.map(bar));
+    this.part("probabilities").replaceChildren(...topK.map(barItem));
     const detail = { ...topK[0], topK, latencyMs: result.latencyMs, backend: result.backend };
     if (announce) this.#fire("prediction", detail);
     return detail;
@@ -264,26 +265,4 @@ export class PycoreWidget extends HTMLElement {
   #fire(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
-}
-
-function bar({ label, probability }) {
-  const item = document.createElement("li");
-  item.dataset.label = label;
-  item.dataset.prob = probability.toFixed(6);
-  const name = document.createElement("span");
-  name.className = "label";
-  name.textContent = label;
-  name.title = label;
-  const track = document.createElement("span");
-  track.className = "track";
-  const fill = document.createElement("span");
-  fill.className = "fill";
-  // CSSOM, not a style attribute in markup: allowed under style-src 'self'
-  fill.style.width = `${(probability * 100).toFixed(1)}%`;
-  track.append(fill);
-  const pct = document.createElement("span");
-  pct.className = "pct";
-  pct.textContent = `${(probability * 100).toFixed(1)}%`;
-  item.append(name, track, pct);
-  return item;
 }
