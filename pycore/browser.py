@@ -112,7 +112,8 @@ async def predict(model_id, data):
         probs = await model.run_async(x)
     latency = (time.perf_counter() - start) * 1000
     return {
-        "probabilities": np.asarray(probs, dtype=np.float32).reshape(-1).tolist(),
+        # a memoryview reaches JS as a Float32Array, without a Python list of floats in between
+        "probabilities": memoryview(np.ascontiguousarray(probs, dtype=np.float32).reshape(-1)),
         "latencyMs": latency,
         "backend": model.backend.name,
         "note": note,
