@@ -12,14 +12,8 @@ from pyodide.ffi import JsException, create_proxy, to_js
 from .device import GPUUnavailable, Tally
 
 MAP_MODE_READ = 0x1
-LIMITS = [
-    "max_compute_workgroup_storage_size",
-    "max_compute_workgroups_per_dimension",
-    "max_storage_buffer_binding_size",
-    "max_buffer_size",
-    "min_uniform_buffer_offset_alignment",
-    "min_storage_buffer_offset_alignment",
-]
+# the device limits the backend reads
+LIMITS = ["max_storage_buffer_binding_size", "max_buffer_size", "min_uniform_buffer_offset_alignment"]
 
 
 def camel(name):
