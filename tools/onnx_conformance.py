@@ -6,10 +6,14 @@ execution path, compare with the shipped reference outputs, and write docs/onnx-
     python tools/onnx_conformance.py --export DIR         # converted cases for the browser runner
     python tools/onnx_conformance.py --merge R.json ...   # add results a browser run produced
 
-Cases: onnx/backend/test/data/light (nine classic CNNs; their reference output was computed on the
-input onnx's test runner makes, arange(n) / n in the input's shape) and pytorch-converted/ and
-pytorch-operator/ (model.onnx + test_data_set_0/{input,output}_k.pb). Tolerances are the runner's:
-rtol 1e-3 (DenseNet-121 2e-3), atol 1e-7.
+Cases: onnx/backend/test/data/light (nine classic CNNs, with their ConstantOfShape weight fills
+replaced by seeded random weights, run on a seeded random input and compared with onnxruntime on the
+same graph: tools/seeded_light.py says why) and
+pytorch-converted/ and pytorch-operator/ (model.onnx + test_data_set_0/{input,output}_k.pb, compared
+with the shipped outputs). Tolerances: rtol 1e-3 and atol 1e-7 (the onnx runner's) for the per-op
+cases; for the light models rtol 1e-3 and atol 1e-4 of the output's largest magnitude, since two
+float32 runtimes (or one with its graph optimisations on and off) differ by about 1e-5 of it
+after a hundred layers.
 
 Paths: cpu-native and webgpu-native run here; webgpu-native only when pycore.webgpu imports and an
 adapter opens, otherwise it is reported "not run", never "pass". The browser paths (cpu-pyodide,
@@ -37,6 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import pycore  # noqa: E402
 from pycore import safetensors  # noqa: E402
 from pycore.onnx import convert  # noqa: E402
+from tools import seeded_light  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
 KINDS = ("light", "pytorch-converted", "pytorch-operator")
@@ -57,25 +62,29 @@ class Case:
     model: str
     data: str = None  # test_data_set_0 folder; None for light models
     rtol: float = 1e-3
-    atol: float = 1e-7
+    atol: float = 1e-7  # None: 1e-4 of the largest |expected value|, per output
 
     def ops(self):
         return sorted({n.op_type for n in onnx.load(self.model, load_external_data=False).graph.node})
 
     def feeds(self, graph):
         """Input arrays by name, in the order of the graph's (non-initializer) inputs."""
-        if self.data is None:  # onnx.backend.test.runner.generate_dummy_data(random=False)
-            return {
-                i.name: (np.arange(np.prod(i.shape)).reshape(i.shape) / np.prod(i.shape)).astype(np.float32)
-                for i in graph.inputs
-            }
+        if self.kind == "light":
+            return seeded_light.inputs({i.name: tuple(i.shape) for i in graph.inputs})
         files = sorted(glob.glob(os.path.join(self.data, "input_*.pb")), key=_index)
         return {i.name: _read(f) for i, f in zip(graph.inputs, files)}
 
-    def expected(self):
-        if self.data is None:
-            return [_read(self.model[: -len(".onnx")] + "_output_0.pb")]
-        return [_read(f) for f in sorted(glob.glob(os.path.join(self.data, "output_*.pb")), key=_index)]
+    def source(self):
+        """What every path converts: the case's file, or a light model with seeded weights."""
+        return seeded_light.seeded(self.model) if self.kind == "light" else self.model
+
+    def reference(self, source):
+        """(expected outputs, largest |activation| on the way or None) for `source`."""
+        if self.kind == "light":
+            feeds = seeded_light.inputs(seeded_light.input_shapes(source.graph))
+            return seeded_light.reference(source, feeds)
+        files = sorted(glob.glob(os.path.join(self.data, "output_*.pb")), key=_index)
+        return [_read(f) for f in files], None
 
 
 def _index(path):
@@ -92,7 +101,7 @@ def cases(kinds=KINDS, only=None):
         if kind == "light":
             for m in sorted(glob.glob(os.path.join(DATA, "light", "light_*.onnx"))):
                 name = os.path.basename(m)[len("light_") : -len(".onnx")]
-                out.append(Case(kind, name, m, rtol=2e-3 if name == "densenet121" else 1e-3))
+                out.append(Case(kind, name, m, atol=None))
         else:
             for d in sorted(glob.glob(os.path.join(DATA, kind, "test_*"))):
                 out.append(
@@ -109,11 +118,12 @@ def compare(got, expected, rtol, atol):
         if y.shape != r.shape:
             return False, None, f"output {k}: shape {list(y.shape)}, expected {list(r.shape)}"
         r = r.astype(np.float32)
+        tol = 1e-4 * float(np.abs(r).max(initial=0.0)) if atol is None else atol
         both_nan = np.isnan(y) & np.isnan(r)
         err = np.where(both_nan, 0.0, np.abs(y - r))
         worst = max(worst, float(np.nan_to_num(err, nan=np.inf).max(initial=0.0)))
-        if not np.allclose(y, r, rtol=rtol, atol=atol, equal_nan=True):
-            return False, worst, f"output {k} differs beyond rtol {rtol}, atol {atol}"
+        if not np.allclose(y, r, rtol=rtol, atol=tol, equal_nan=True):
+            return False, worst, f"output {k} differs beyond rtol {rtol}, atol {tol:.3g}"
     return len(got) == len(expected), worst, None if len(got) == len(expected) else "output count"
 
 
@@ -152,11 +162,15 @@ async def run(selected, paths=NATIVE, log=print):
     results = {}
     for case in selected:
         res = results[case.name] = {"kind": case.kind, "ops": case.ops(), "conversion": None}
+        source = case.source()
         try:
-            graph = convert(case.model)
+            graph = convert(source)
         except pycore.PycoreError as e:
             res["conversion"] = str(e)
         files = serialise(graph) if res["conversion"] is None else None
+        if files is not None:
+            expected, res["largest_activation"] = case.reference(source)
+        del source
         for path in PATHS:
             if path not in paths or (path == "webgpu-native" and device is None):
                 res[path] = {"status": "not run", "error": why_not if path == "webgpu-native" else None}
@@ -165,7 +179,7 @@ async def run(selected, paths=NATIVE, log=print):
             else:
                 try:
                     got, ms = await run_path(path, files, case.feeds(graph), graph.outputs, device)
-                    ok, err, why = compare(got, case.expected(), case.rtol, case.atol)
+                    ok, err, why = compare(got, expected, case.rtol, case.atol)
                     res[path] = {"status": "pass" if ok else "fail", "max_error": err, "error": why, "ms": ms}
                 except Exception as e:  # a crash on one path is that path's failure, not the sweep's
                     res[path] = {"status": "fail", "max_error": None, "error": f"{type(e).__name__}: {e}"}
@@ -202,14 +216,17 @@ def export(selected, folder):
     (input/<name>, expected/<k>), and index.json with tolerances and names."""
     index = []
     for case in selected:
+        source = case.source()
         try:
-            graph = convert(case.model)
+            graph = convert(source)
         except pycore.PycoreError:
             continue
         doc, weights = serialise(graph)
+        expected, _ = case.reference(source)
+        del source
         os.makedirs(os.path.join(folder, case.name), exist_ok=True)
         data = {f"input/{k}": v for k, v in case.feeds(graph).items()}
-        data.update({f"expected/{k}": v.astype(np.float32) for k, v in enumerate(case.expected())})
+        data.update({f"expected/{k}": v.astype(np.float32) for k, v in enumerate(expected)})
         for fname, blob in [
             ("model.json", doc.encode()),
             ("weights.safetensors", weights),
@@ -245,12 +262,24 @@ def _reason(message):
     return message.split("): ", 1)[-1].split("\n")[0] if "): " in message else message
 
 
-LIGHT_NOTE = (
-    "The light models' weights are ConstantOfShape fills, so every class scores the same: each "
-    "reference output is one value repeated (1/1000 after the softmax; DenseNet-121, which ends "
-    "without one, 0.461). These rows show that the graphs convert, fit in memory and run end to end "
-    "on each path; the arithmetic of each op is checked by the per-op cases below."
-)
+def light_note(results):
+    largest = ", ".join(
+        f"{name} {r['largest_activation']:.0f}"
+        for name, r in results.items()
+        if r["kind"] == "light" and r.get("largest_activation") is not None
+    )
+    return (
+        "The light models ship with every weight a ConstantOfShape fill of 0.02: their activations "
+        "reach about 1e10 and every class gets the same logit, so the shipped reference output is a "
+        "softmax of 1000 equal numbers, and whether a runtime matches it depends on the summation order "
+        "of the machine's BLAS (a relative difference of 1e-7 is a logit difference of 1e3). That "
+        "reference is not used. Each fill is replaced by seeded random weights of the same shape "
+        "(He-normal convolution and dense weights, biases and affine shifts near 0, scales near 1, "
+        "and each batch norm's statistics those of its input on the test input), and every path is "
+        "compared with onnxruntime on that same graph (`tools/seeded_light.py`). Largest |activation| "
+        f"anywhere in each graph: {largest or 'not measured'}. The per-op cases below keep their "
+        "shipped references, which are well conditioned."
+    )
 
 
 def write_doc(results, out=DOC, environments=None):
@@ -261,7 +290,8 @@ def write_doc(results, out=DOC, environments=None):
         "Generated by `python tools/onnx_conformance.py` (do not edit by hand); "
         f"onnx {onnx.__version__}, numpy {np.__version__}. Cases are the models the onnx wheel ships "
         "in `onnx/backend/test/data/{light,pytorch-converted,pytorch-operator}`, compared with their "
-        "reference outputs at the onnx test runner's tolerances. Max abs error in brackets. The browser "
+        "reference outputs (the light models: onnxruntime on the same seeded graph, see below). "
+        "Max abs error in brackets. The browser "
         "columns come from `python tools/conformance/run.py` (every case through pycore's Web Worker in "
         "headless Debian Chromium, outputs compared here with the same code and tolerances), which then "
         "regenerates this file.",
@@ -280,7 +310,7 @@ def write_doc(results, out=DOC, environments=None):
         f"- {why} ({len(n)}): {', '.join(n)}" for why, n in sorted(reasons.items(), key=lambda x: -len(x[1]))
     ]
     for kind in KINDS:
-        lines += ["", f"## {kind}", ""] + ([LIGHT_NOTE, ""] if kind == "light" else [])
+        lines += ["", f"## {kind}", ""] + ([light_note(results), ""] if kind == "light" else [])
         lines += [
             "| case | ONNX ops | conversion | " + " | ".join(PATHS) + " |",
             "|---" * (3 + len(PATHS)) + "|",

@@ -1,7 +1,8 @@
 """ONNX conformance in Chromium: every per-op case of pytorch-converted/ and pytorch-operator/ that
 converts, and the small light models, through pycore's Web Worker on the CPU path (Pyodide) and the
-WebGPU path (SwiftShader), in one page. Outputs are compared with the shipped references by the
-same code and tolerances as the native sweep (tools/conformance/run.py). No case recorded as
+WebGPU path (SwiftShader), in one page. Outputs are compared with the same references (the shipped
+ones; onnxruntime on the seeded graphs for the light models), code and tolerances as the native
+sweep (tools/conformance/run.py). No case recorded as
 passing in docs/onnx-conformance.md may fail, and pass counts may not go down (regenerate the doc
 with `python tools/conformance/run.py` when they go up).
 
