@@ -289,3 +289,73 @@ def _reduce(a, x):
 
 for _name in ("ReduceSum", "ReduceMean", "ReduceMax"):
     OPS[_name] = ({"axes": None, "keepdims": 1}, _reduce)
+OPS["ReduceMin"] = ({"axes": None, "keepdims": 1}, _reduce)
+
+
+# ---- ops the Tensor library adds (comparisons, selection, casts, and the backward of windows) ----
+
+for _name in ("Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual"):
+    OPS[_name] = ({}, _binary)
+OPS["Erf"] = ({}, _same)
+OPS["Cast"] = ({"to": None}, _same)
+
+
+@op("Where")
+def _where(a, c, x, y):
+    return broadcast(c, x, y)
+
+
+@op("Expand", shape=None)
+def _expand(a, x):
+    out = broadcast(x, a["shape"])
+    if out != tuple(a["shape"]):
+        raise ValueError(f"cannot expand {x} to {a['shape']}")
+    return out
+
+
+@op("ArgMax", axis=0, keepdims=1, select_last_index=0)
+def _argmax(a, x):
+    if not -len(x) <= a["axis"] < len(x):
+        raise ValueError(f"axis {a['axis']} for rank {len(x)}")
+    a["axis"] %= len(x)
+    return tuple(1 if i == a["axis"] else d for i, d in enumerate(x) if a["keepdims"] or i != a["axis"])
+
+
+# Output dtypes that differ from the first input's (a name, or a rule of attrs and input dtypes);
+# every other op keeps its first input's dtype.
+OUTPUT_DTYPE = {
+    **dict.fromkeys(("Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual"), "bool"),
+    "ArgMax": "int64",
+    "Cast": lambda a, dtypes: a["to"],
+    "ReduceSum": lambda a, dtypes: "int64" if dtypes[0] == "bool" else dtypes[0],
+    "Where": lambda a, dtypes: dtypes[1],
+}
+
+_CONV_ATTRS = dict(strides=None, pads=None, dilations=None, group=1, auto_pad="NOTSET", kernel_shape=None)
+
+
+@op("ConvGradInput", shape=None, **_CONV_ATTRS)
+def _conv_grad_input(a, dy, w):
+    """d(Conv(x, w))/dx applied to dy: the shape of x is an attribute (strides lose it)."""
+    x = tuple(a["shape"])
+    if _conv(a, x, w) != tuple(dy):
+        raise ValueError(f"gradient {dy} does not fit Conv of {x} with weight {w}")
+    return x
+
+
+@op("ConvGradWeight", shape=None, **_CONV_ATTRS)
+def _conv_grad_weight(a, x, dy):
+    w = tuple(a["shape"])
+    if _conv(a, x, w) != tuple(dy):
+        raise ValueError(f"gradient {dy} does not fit Conv of {x} with weight {w}")
+    return w
+
+
+def _pool_grad(a, x, dy):
+    if _pool(a, x) != tuple(dy):
+        raise ValueError(f"gradient {dy} does not fit pooling {x}")
+    return x
+
+
+op("MaxPoolGrad", **OPS["MaxPool"][0])(_pool_grad)
+op("AveragePoolGrad", **OPS["AveragePool"][0])(_pool_grad)

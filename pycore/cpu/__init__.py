@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from . import elementwise, nn, tensor
+from . import elementwise, gradients, nn, tensor
 
-KERNELS = {**elementwise.KERNELS, **nn.KERNELS, **tensor.KERNELS}
+KERNELS = {**elementwise.KERNELS, **nn.KERNELS, **tensor.KERNELS, **gradients.KERNELS}
 
 
 class CPUBackend:

@@ -1,6 +1,10 @@
 """Elementwise kernels and the fused activation epilogue shared by Conv, Gemm and MatMul."""
 
+import math
+
 import numpy as np
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; math.erf is exact to double precision
 
 
 def _sigmoid(x):
@@ -19,6 +23,8 @@ UNARY = {
     "Abs": lambda a, x: np.abs(x),
     "LeakyRelu": lambda a, x: np.where(x >= 0, x, x * np.float32(a["alpha"])),
     "Clip": lambda a, x: np.clip(x, a["min"], a["max"]).astype(x.dtype, copy=False),
+    "Erf": lambda a, x: _erf(x).astype(x.dtype),
+    "Cast": lambda a, x: x.astype(a["to"]),
     "Identity": lambda a, x: x.copy(),
     "Dropout": lambda a, x: x.copy(),  # inference: a no-op, like Identity
 }
@@ -31,6 +37,11 @@ BINARY = {
     "Pow": np.power,
     "Max": np.maximum,
     "Min": np.minimum,
+    "Greater": np.greater,
+    "Less": np.less,
+    "Equal": np.equal,
+    "GreaterOrEqual": np.greater_equal,
+    "LessOrEqual": np.less_equal,
 }
 
 EPILOGUE = {
@@ -65,4 +76,5 @@ KERNELS = {
     **UNARY,
     **{k: _binary(f) for k, f in BINARY.items()},
     "Sum": _sum,
+    "Where": lambda a, c, x, y: np.where(c, x, y),
 }

@@ -71,16 +71,16 @@ def conv(a, x, w, b=None, residual=None):
             ],
             axis=3,
         ).transpose(0, 3, 1, 2)
-    return _finish(a, np.ascontiguousarray(y, dtype=np.float32), b, residual, lifted)
+    return _finish(a, np.ascontiguousarray(y, dtype=x.dtype), b, residual, lifted)
 
 
 def _depthwise(win, w):
     """Accumulates one kernel tap at a time, in channel blocks of ~128 KB of output so the block and
     its scratch buffer stay in cache across all taps; out= avoids a temporary per tap."""
     n, m, oh, ow, kh, kw = win.shape
-    y = np.zeros((n, m, oh, ow), np.float32)
+    y = np.zeros((n, m, oh, ow), win.dtype)
     step = max(1, 32768 // (oh * ow))
-    tmp = np.empty((n, min(step, m), oh, ow), np.float32)
+    tmp = np.empty((n, min(step, m), oh, ow), win.dtype)
     for c0 in range(0, m, step):
         c1 = min(m, c0 + step)
         block, scratch = y[:, c0:c1], tmp[:, : c1 - c0]
@@ -101,26 +101,66 @@ def _finish(a, y, b, residual, lifted):
 def max_pool(a, x):
     lifted = x.ndim == 3
     a2, x = _as_2d(a, x)
-    win, _ = _windows(x, a2, pad_value=-np.inf)
-    y = win.max(axis=(4, 5))
+    y = _tap_max(a2, _padded_input(a2, x, -np.inf))
     return y[:, :, 0, :] if lifted else y
+
+
+def _padded_input(a2, x, value):
+    """x with its padding (and any ceil_mode overhang) filled with `value`."""
+    (kh, kw), (sh, sw), (dh, dw) = a2["kernel_shape"], a2["strides"], a2["dilations"]
+    pt, pl, pb, pr = a2["pads"]
+    oh = _out(x.shape[2], kh, sh, dh, pt, pb, a2.get("ceil_mode"))
+    ow = _out(x.shape[3], kw, sw, dw, pl, pr, a2.get("ceil_mode"))
+    eb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - (x.shape[2] + pt + pb))
+    er = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - (x.shape[3] + pl + pr))
+    if pt or pb or pl or pr or eb or er:
+        x = np.pad(x, ((0, 0), (0, 0), (pt, pb + eb), (pl, pr + er)), constant_values=value)
+    return x, (oh, ow)
+
+
+def taps(a2, out_hw):
+    """(row slice, column slice) of every kernel tap in the padded input, row by row."""
+    (kh, kw), (sh, sw), (dh, dw) = a2["kernel_shape"], a2["strides"], a2["dilations"]
+    oh, ow = out_hw
+    for i in range(kh):
+        for j in range(kw):
+            yield (
+                slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
+                slice(j * dw, j * dw + (ow - 1) * sw + 1, sw),
+            )
+
+
+def _tap_max(a2, padded):
+    """The max over each window, one np.maximum per kernel tap on output-sized strided views
+    (several times faster than reducing a (..., kh, kw) window view)."""
+    x, out_hw = padded
+    y = None
+    for rows, cols in taps(a2, out_hw):
+        y = x[:, :, rows, cols].copy() if y is None else np.maximum(y, x[:, :, rows, cols], out=y)
+    return y
 
 
 def average_pool(a, x):
     lifted = x.ndim == 3
     a2, x = _as_2d(a, x)
-    win, (eb, er) = _windows(x, a2)
-    total = win.sum(axis=(4, 5), dtype=np.float32)
-    ones = np.ones((1, 1, *x.shape[2:]), np.float32)
+    win, _ = _windows(x, a2)
+    total = win.sum(axis=(4, 5), dtype=x.dtype)
+    y = total / pool_count(a, a2, x.shape, total.shape[2:])
+    return y[:, :, 0, :] if lifted else y
+
+
+def pool_count(a, a2, shape, out_hw):
+    """How many cells each average-pool window divides by: input cells, plus explicit padding
+    where count_include_pad says so (the ceil_mode overhang never counts)."""
+    ones = np.ones((1, 1, *shape[2:]), np.float32)
     pt, pl, pb, pr = a2["pads"]
-    if a["count_include_pad"]:  # explicit padding counts, ceil_mode overhang does not
+    if a["count_include_pad"]:
         ones = np.pad(ones, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=1.0)
         a2 = {**a2, "pads": [0, 0, 0, 0]}
     count, _ = _windows(ones, {**a2, "dilations": a2.get("dilations") or [1, 1]})
     # with the padding moved into `ones`, ceil_mode may keep a last window that starts in the end
     # padding, which the real output drops; the windows before it are the same
-    y = total / count.sum(axis=(4, 5))[:, :, : total.shape[2], : total.shape[3]]
-    return y[:, :, 0, :] if lifted else y
+    return count.sum(axis=(4, 5))[:, :, : out_hw[0], : out_hw[1]]
 
 
 def global_average_pool(a, x):

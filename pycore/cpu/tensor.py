@@ -54,4 +54,7 @@ KERNELS = {
     "ReduceSum": _reduce(np.sum),
     "ReduceMean": _reduce(np.mean),
     "ReduceMax": _reduce(np.max),
+    "ReduceMin": _reduce(np.min),
+    "ArgMax": lambda a, x: np.argmax(x, axis=a["axis"], keepdims=bool(a["keepdims"])),
+    "Expand": lambda a, x: np.broadcast_to(x, a["shape"]),  # a read-only view, as in PyTorch
 }

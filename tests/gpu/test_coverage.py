@@ -6,13 +6,16 @@ from pathlib import Path
 from pycore.cpu import KERNELS as CPU_KERNELS
 from pycore.webgpu import KERNELS as GPU_KERNELS
 from pycore.webgpu import shaders
+from pycore.webgpu.kernels import PENDING
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_cpu_op_has_a_gpu_kernel():
-    missing = sorted(set(CPU_KERNELS) - set(GPU_KERNELS))
-    assert missing == [], f"ops with a CPU kernel but no WebGPU kernel: {missing}"
+    """Except the ops kernels.PENDING names; a new one there fails, and so does one that got its kernel."""
+    missing = set(CPU_KERNELS) - set(GPU_KERNELS)
+    assert sorted(missing - PENDING) == [], "ops with a CPU kernel but no WebGPU kernel"
+    assert sorted(PENDING - missing) == [], "ops with a WebGPU kernel now: take them out of PENDING"
 
 
 def test_wgsl_lives_in_shader_files():
