@@ -1,9 +1,36 @@
-"""pycore: deep-learning inference in Python, on numpy (CPU) or WGSL compute shaders (WebGPU)."""
+"""pycore: a deep-learning tensor library in Python, on numpy (CPU) or WGSL compute shaders (WebGPU)."""
 
+from . import nn, optim, torch_checkpoint
+from .autograd import enable_grad, no_grad
 from .errors import GraphError, PycoreError, ShapeError
 from .graph import Graph
 from .model import Model, load
 from .safetensors import SafetensorsError
+from .tensors import (
+    Tensor,
+    TensorError,
+    arange,
+    cat,
+    full,
+    full_like,
+    manual_seed,
+    matmul,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
 
 __version__ = "0.1.0"
-__all__ = ["Graph", "GraphError", "Model", "PycoreError", "SafetensorsError", "ShapeError", "load"]
+__all__ = [
+    "Graph", "GraphError", "Model", "PycoreError", "SafetensorsError", "ShapeError", "Tensor", "TensorError",
+    "arange", "cat", "enable_grad", "full", "full_like", "load", "manual_seed", "matmul", "nn", "no_grad",
+    "ones", "ones_like", "optim", "rand", "randint", "randn", "stack", "tensor", "torch_checkpoint", "where",
+    "zeros", "zeros_like",
+]  # fmt: skip

@@ -1,0 +1,515 @@
+"""pycore.Tensor: an eager tensor with PyTorch's names, recorded op by op for autodiff.
+
+Every operation is one IR op (pycore/ops.py: attributes, shape inference) run by the device's
+kernel table (the CPU path's numpy kernels), so Tensor code, converted models and exported graphs
+share one op set. Composite ops (softmax, layer norm, GELU...) are written here in terms of those.
+A tensor that needs a gradient keeps (op, attrs, inputs) in `_ctx`; autograd.py walks it back.
+"""
+
+import math
+
+import numpy as np
+
+from . import autograd, ops
+from .cpu import KERNELS as CPU_KERNELS
+from .errors import PycoreError
+
+DTYPES = {"float32", "float64", "float16", "int32", "int64", "bool", "uint8", "int8"}
+DEVICES = {"cpu": CPU_KERNELS}
+float32, float64, float16 = "float32", "float64", "float16"
+int32, int64, bool_, uint8, int8 = "int32", "int64", "bool", "uint8", "int8"
+
+
+class TensorError(PycoreError):
+    """A tensor operation asked for something impossible: shapes, devices or dtypes that do not fit."""
+
+
+def _dtype(dtype):
+    name = np.dtype(dtype).name if dtype is not None else None
+    if name not in DTYPES:
+        raise TensorError(f"dtype {dtype!r} is not supported; use one of {sorted(DTYPES)}")
+    return name
+
+
+def _floating(dtype):
+    return dtype in ("float16", "float32", "float64")
+
+
+class Tensor:
+    __array_priority__ = 1000  # numpy defers `array + tensor` to Tensor.__radd__
+
+    def __init__(self, data, device="cpu", requires_grad=False, _ctx=None):
+        if device not in DEVICES:
+            raise TensorError(f"unknown device {device!r}; choose one of {sorted(DEVICES)}")
+        self.data = data
+        self.device = device
+        self.grad = None
+        self._ctx = _ctx  # (op, attrs, inputs) for tensors computed from ones that need gradients
+        self._freed = False  # its graph was released by a backward(); a second one must say so
+        self.requires_grad = bool(requires_grad)
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and not _floating(self.dtype):
+            raise TensorError(f"only floating-point tensors can require gradients, not {self.dtype}")
+        self._requires_grad = bool(value)
+
+    # ---- facts ----
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype.name
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self):
+        return math.prod(self.shape)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="tensor(")
+        extra = [f"dtype={self.dtype}"] if self.dtype != "float32" else []
+        extra += [f"device='{self.device}'"] if self.device != "cpu" else []
+        if self._ctx is not None:
+            extra.append(f"grad_fn={self._ctx[0]}")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extra)})"
+
+    # ---- values out ----
+    def numpy(self):
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def item(self):
+        if self.numel() != 1:
+            raise TensorError(
+                f"item() needs a tensor with one element, this one has shape {list(self.shape)}"
+            )
+        return self.data.reshape(()).item()
+
+    def __bool__(self):
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def detach(self):
+        return Tensor(self.data, self.device)
+
+    def to(self, device=None, dtype=None):
+        out = self
+        if dtype is not None and _dtype(dtype) != self.dtype:
+            out = out._op("Cast", to=_dtype(dtype))
+        if device is not None and device != self.device:
+            raise TensorError(f"device {device!r} is not available yet; tensors live on 'cpu'")
+        return out
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def long(self):
+        return self.to(dtype="int64")
+
+    def backward(self, gradient=None, retain_graph=False):
+        autograd.backward(self, gradient, retain_graph)
+
+    # ---- one way in for every op ----
+    def _op(self, op, *others, **attrs):
+        return apply(op, self, *others, **attrs)
+
+    def _scalar(self, value):
+        """A Python number as a 0-d tensor of this tensor's dtype (so 2 * x stays float32)."""
+        if isinstance(value, Tensor):
+            return value
+        if isinstance(value, bool):
+            dtype = "bool"
+        elif isinstance(value, int):
+            dtype = self.dtype if self.dtype != "bool" else "int64"
+        else:
+            dtype = self.dtype if _floating(self.dtype) else "float32"
+        return Tensor(np.asarray(value, dtype), self.device)
+
+    # ---- arithmetic ----
+    def _binary(self, op, other, reverse=False):
+        a, b = _promote(self, self._scalar(other))
+        return apply(op, b, a) if reverse else apply(op, a, b)
+
+    def __add__(self, o):
+        return self._binary("Add", o)
+
+    def __radd__(self, o):
+        return self._binary("Add", o, reverse=True)
+
+    def __sub__(self, o):
+        return self._binary("Sub", o)
+
+    def __rsub__(self, o):
+        return self._binary("Sub", o, reverse=True)
+
+    def __mul__(self, o):
+        return self._binary("Mul", o)
+
+    def __rmul__(self, o):
+        return self._binary("Mul", o, reverse=True)
+
+    def __truediv__(self, o):  # true division of integers gives floats, as in PyTorch
+        return (self if _floating(self.dtype) else self.float())._binary("Div", o)
+
+    def __rtruediv__(self, o):
+        return (self if _floating(self.dtype) else self.float())._binary("Div", o, reverse=True)
+
+    def __pow__(self, o):
+        return self._binary("Pow", o)
+
+    def __rpow__(self, o):
+        return self._binary("Pow", o, reverse=True)
+
+    def __neg__(self):
+        return self._op("Neg")
+
+    def __matmul__(self, o):
+        return matmul(self, o)
+
+    def __gt__(self, o):
+        return self._binary("Greater", o)
+
+    def __lt__(self, o):
+        return self._binary("Less", o)
+
+    def __ge__(self, o):
+        return self._binary("GreaterOrEqual", o)
+
+    def __le__(self, o):
+        return self._binary("LessOrEqual", o)
+
+    def eq(self, o):
+        return self._binary("Equal", o)
+
+    __eq__ = eq
+    __hash__ = object.__hash__
+
+    def ne(self, o):
+        return self.eq(o).logical_not()
+
+    __ne__ = ne
+
+    def logical_not(self):
+        return self._op("Equal", self._scalar(False))
+
+    # ---- elementwise ----
+    def exp(self):
+        return self._op("Exp")
+
+    def log(self):
+        return self._op("Log")
+
+    def sqrt(self):
+        return self._op("Sqrt")
+
+    def abs(self):
+        return self._op("Abs")
+
+    def neg(self):
+        return self._op("Neg")
+
+    def relu(self):
+        return self._op("Relu")
+
+    def sigmoid(self):
+        return self._op("Sigmoid")
+
+    def tanh(self):
+        return self._op("Tanh")
+
+    def erf(self):
+        return self._op("Erf")
+
+    def pow(self, exponent):
+        return self**exponent
+
+    def clamp(self, min=None, max=None):
+        lo = -math.inf if min is None else float(min)
+        hi = math.inf if max is None else float(max)
+        return self._op("Clip", min=lo, max=hi)
+
+    clip = clamp
+
+    def gelu(self, approximate="none"):
+        if approximate == "tanh":
+            return 0.5 * self * (1 + (math.sqrt(2 / math.pi) * (self + 0.044715 * self**3)).tanh())
+        if approximate != "none":
+            raise TensorError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
+        return 0.5 * self * (1 + (self * (1 / math.sqrt(2))).erf())
+
+    # ---- reductions ----
+    def _axes(self, dim):
+        if dim is None:
+            return list(range(self.ndim))
+        dims = [dim] if isinstance(dim, int) else list(dim)
+        for d in dims:
+            if not -self.ndim <= d < max(self.ndim, 1):
+                raise TensorError(f"dim {d} is out of range for a tensor of shape {list(self.shape)}")
+        return [d % max(self.ndim, 1) for d in dims]
+
+    def sum(self, dim=None, keepdim=False):
+        return self._op("ReduceSum", axes=self._axes(dim), keepdims=int(keepdim))
+
+    def mean(self, dim=None, keepdim=False):
+        return self._op("ReduceMean", axes=self._axes(dim), keepdims=int(keepdim))
+
+    def var(self, dim=None, keepdim=False, unbiased=True):
+        axes = self._axes(dim)
+        n = math.prod(self.shape[a] for a in axes)
+        d = self - self.mean(axes, keepdim=True)
+        return (d * d).sum(axes, keepdim=keepdim) / max(n - int(unbiased), 1)
+
+    def max(self, dim=None, keepdim=False):
+        return self._op("ReduceMax", axes=self._axes(dim), keepdims=int(keepdim))
+
+    def min(self, dim=None, keepdim=False):
+        return self._op("ReduceMin", axes=self._axes(dim), keepdims=int(keepdim))
+
+    def argmax(self, dim=None, keepdim=False):
+        x = self.reshape(-1) if dim is None else self
+        return x._op("ArgMax", axis=0 if dim is None else self._axes(dim)[0], keepdims=int(keepdim))
+
+    def softmax(self, dim=-1):
+        e = (self - self.detach().max(dim, keepdim=True)).exp()
+        return e / e.sum(dim, keepdim=True)
+
+    def log_softmax(self, dim=-1):
+        shifted = self - self.detach().max(dim, keepdim=True)
+        return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
+    # ---- shape ----
+    def reshape(self, *shape):
+        shape = list(shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+        if shape.count(-1) == 1:  # Reshape reads 0 as "keep", so -1 is resolved here
+            known = math.prod(d for d in shape if d != -1)
+            if known == 0 or self.numel() % known:
+                raise TensorError(f"cannot reshape a tensor of shape {list(self.shape)} to {shape}")
+            shape[shape.index(-1)] = self.numel() // known
+        if tuple(shape) == self.shape:
+            return self
+        return self._op("Reshape", shape=shape, allowzero=1)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(*self.shape[:s], math.prod(self.shape[s : e + 1]), *self.shape[e + 1 :])
+
+    def squeeze(self, dim=None):
+        dims = [d for d in range(self.ndim) if self.shape[d] == 1] if dim is None else self._axes(dim)
+        return self.reshape([n for d, n in enumerate(self.shape) if d not in dims or n != 1])
+
+    def unsqueeze(self, dim):
+        dim = dim % (self.ndim + 1)
+        return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
+
+    def permute(self, *dims):
+        dims = list(dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+        return self._op("Transpose", perm=[d % self.ndim for d in dims])
+
+    def transpose(self, dim0, dim1):
+        perm = list(range(self.ndim))
+        perm[dim0], perm[dim1] = perm[dim1], perm[dim0]
+        return self._op("Transpose", perm=perm)
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    def expand(self, *shape):
+        shape = list(shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+        lead = len(shape) - self.ndim
+        shape = [self.shape[i - lead] if d == -1 else d for i, d in enumerate(shape)]
+        if tuple(shape) == self.shape:
+            return self
+        return self._op("Expand", shape=shape)
+
+    def __getitem__(self, index):
+        return autograd.index(self, index)
+
+    def where(self, condition, other):
+        return where(condition, self, other)
+
+
+def _promote(a, b):
+    """Two operands with one dtype: a float operand's dtype wins over an integer or bool one."""
+    if a.dtype == b.dtype:
+        return a, b
+    if _floating(a.dtype) != _floating(b.dtype):
+        target = a.dtype if _floating(a.dtype) else b.dtype
+    else:
+        target = np.result_type(a.data.dtype, b.data.dtype).name
+    return a.to(dtype=target), b.to(dtype=target)
+
+
+def apply(op, *inputs, **attrs):
+    """Runs one IR op on tensors: checks devices and dtypes, infers the shape (naming the op and
+    both sides when they do not fit), runs the device's kernel and records it for autodiff."""
+    device = inputs[0].device
+    for t in inputs[1:]:
+        if t.device != device:
+            raise TensorError(f"{op}: tensors on different devices ({device} and {t.device})")
+    floats = {t.dtype for t in inputs if _floating(t.dtype)}
+    if op in autograd.FLOAT_OPS and any(not _floating(t.dtype) for t in inputs[: autograd.FLOAT_OPS[op]]):
+        kinds = ", ".join(t.dtype for t in inputs)
+        raise TensorError(f"{op} needs floating-point tensors, got {kinds}")
+    if len(floats) > 1:
+        raise TensorError(f"{op}: dtypes {sorted(floats)} differ; convert one with .to(dtype=...)")
+    defaults, infer = ops.OPS[op]
+    attrs = {**defaults, **attrs}
+    try:
+        infer(attrs, *[t.shape for t in inputs])
+    except (ValueError, IndexError, TypeError) as e:
+        shapes = " and ".join(str(list(t.shape)) for t in inputs)
+        raise TensorError(f"{op}: shapes {shapes} do not fit ({e})") from None
+    data = np.asarray(DEVICES[device][op](attrs, *[t.data for t in inputs]))
+    rule = ops.OUTPUT_DTYPE.get(op, inputs[0].dtype)
+    dtype = rule if isinstance(rule, str) else rule(attrs, [t.dtype for t in inputs])
+    out = Tensor(data if data.dtype.name == dtype else data.astype(dtype), device)
+    if (
+        autograd.enabled()
+        and op in autograd.GRADIENTS
+        and _floating(dtype)  # a cast to integers (or a comparison) ends the graph, as in PyTorch
+        and any(t.requires_grad for t in inputs)
+    ):
+        out._ctx = (op, attrs, inputs)
+        out._requires_grad = True
+    return out
+
+
+# ---- construction ----
+
+_generator = np.random.default_rng(0)
+
+
+def manual_seed(seed):
+    """Seeds the generator behind randn, rand, randint, dropout and parameter initialisation."""
+    global _generator
+    _generator = np.random.default_rng(seed)
+
+
+def generator():
+    return _generator
+
+
+def tensor(data, dtype=None, device="cpu", requires_grad=False):
+    if isinstance(data, Tensor):
+        data = data.data
+    array = np.asarray(data)
+    if dtype is None:
+        dtype = "float32" if array.dtype.kind == "f" else "int64" if array.dtype.kind in "iu" else array.dtype
+    return Tensor(np.array(array, _dtype(dtype)), device, requires_grad)
+
+
+def _shape(shape):
+    return tuple(shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+
+
+def full(shape, value, dtype="float32", device="cpu", requires_grad=False):
+    return Tensor(np.full(_shape([shape]), value, _dtype(dtype)), device, requires_grad)
+
+
+def zeros(*shape, dtype="float32", device="cpu", requires_grad=False):
+    return full(_shape(shape), 0, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype="float32", device="cpu", requires_grad=False):
+    return full(_shape(shape), 1, dtype, device, requires_grad)
+
+
+def zeros_like(t, dtype=None):
+    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device)
+
+
+def ones_like(t, dtype=None):
+    return ones(t.shape, dtype=dtype or t.dtype, device=t.device)
+
+
+def full_like(t, value, dtype=None):
+    return full(t.shape, value, dtype=dtype or t.dtype, device=t.device)
+
+
+def arange(start, end=None, step=1, dtype=None, device="cpu"):
+    start, end = (0, start) if end is None else (start, end)
+    if dtype is None:
+        dtype = "int64" if all(isinstance(v, int) for v in (start, end, step)) else "float32"
+    return Tensor(np.arange(start, end, step, dtype=_dtype(dtype)), device)
+
+
+def randn(*shape, dtype="float32", device="cpu", requires_grad=False):
+    data = _generator.standard_normal(_shape(shape)).astype(_dtype(dtype))
+    return Tensor(data, device, requires_grad)
+
+
+def rand(*shape, dtype="float32", device="cpu", requires_grad=False):
+    return Tensor(_generator.random(_shape(shape)).astype(_dtype(dtype)), device, requires_grad)
+
+
+def randint(low, high, shape, dtype="int64", device="cpu"):
+    return Tensor(_generator.integers(low, high, _shape([shape])).astype(_dtype(dtype)), device)
+
+
+# ---- functions of several tensors ----
+
+
+def matmul(a, b):
+    if a.ndim < 2 or b.ndim < 2:  # a vector operand gets a unit dimension, dropped again after
+        if a.ndim == 0 or b.ndim == 0:
+            raise TensorError(
+                f"matmul: both operands need a dimension, got {list(a.shape)} and {list(b.shape)}"
+            )
+        out = matmul(a.unsqueeze(0) if a.ndim == 1 else a, b.unsqueeze(-1) if b.ndim == 1 else b)
+        drop = ([-2] if a.ndim == 1 else []) + ([-1] if b.ndim == 1 else [])
+        return out.reshape([d for i, d in enumerate(out.shape) if i - out.ndim not in drop])
+    return apply("MatMul", a, b)
+
+
+def where(condition, x, y):
+    x = x if isinstance(x, Tensor) else (y._scalar(x) if isinstance(y, Tensor) else tensor(x))
+    y = y if isinstance(y, Tensor) else x._scalar(y)
+    if condition.dtype != "bool":
+        raise TensorError(f"where: the condition must be a bool tensor, got {condition.dtype}")
+    return apply("Where", condition, x, y)
+
+
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise TensorError("cat: needs at least one tensor")
+    return apply("Concat", *tensors, axis=dim)
+
+
+def stack(tensors, dim=0):
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+for _name in ("exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "softmax", "log_softmax"):
+    globals()[_name] = getattr(Tensor, _name)

@@ -1,0 +1,120 @@
+"""Training-step benchmark: pycore's CPU path against PyTorch CPU, one thread each, same run.
+
+    OPENBLAS_NUM_THREADS=1 python3 tools/bench/train_step.py [--steps 20] [--batch 64]
+
+The model is a small MNIST CNN (conv-bn-relu-pool, conv-relu-pool, linear); a step is forward,
+cross-entropy, backward and Adam. Also prints pycore's eager dispatch overhead per op. PyTorch is
+a benchmark peer only (pip install torch==2.13.0); pycore itself never needs it.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np  # noqa: E402
+
+import pycore  # noqa: E402
+from pycore import nn  # noqa: E402
+from pycore.nn import functional as F  # noqa: E402
+
+
+def layers(lib):
+    return lib.Sequential(
+        lib.Conv2d(1, 16, 3, padding=1),
+        lib.BatchNorm2d(16),
+        lib.ReLU(),
+        lib.MaxPool2d(2),
+        lib.Conv2d(16, 32, 3, padding=1),
+        lib.ReLU(),
+        lib.MaxPool2d(2),
+        lib.Flatten(),
+        lib.Linear(32 * 7 * 7, 10),
+    )
+
+
+def timed(step, n):
+    step()  # warm up
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times), min(times), max(times)
+
+
+def pycore_step(x, y):
+    pycore.manual_seed(0)
+    model = layers(nn)
+    opt = pycore.optim.Adam(model.parameters(), 1e-3)
+    x, y = pycore.tensor(x), pycore.tensor(y)
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def torch_step(x, y):
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = layers(torch.nn)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def dispatch_overhead(n=2000):
+    """Microseconds per eager op on a tiny tensor, and numpy's own call for the same add."""
+    a, b = pycore.ones(4), pycore.ones(4)
+    t = time.perf_counter()
+    for _ in range(n):
+        a + b
+    ours = (time.perf_counter() - t) / n * 1e6
+    x, y = np.ones(4, np.float32), np.ones(4, np.float32)
+    t = time.perf_counter()
+    for _ in range(n):
+        np.add(x, y)
+    return ours, (time.perf_counter() - t) / n * 1e6
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--batch", type=int, default=64)
+    args = p.parse_args()
+    rng = np.random.default_rng(0)
+    x = rng.random((args.batch, 1, 28, 28), np.float32)
+    y = rng.integers(0, 10, args.batch).astype(np.int64)
+    ours = timed(pycore_step(x, y), args.steps)
+    print(
+        f"pycore cpu: median {ours[0]:.1f} ms (min {ours[1]:.1f}, max {ours[2]:.1f}) per step, "
+        f"batch {args.batch}"
+    )
+    try:
+        peer = timed(torch_step(x, y), args.steps)
+        print(f"torch cpu:  median {peer[0]:.1f} ms (min {peer[1]:.1f}, max {peer[2]:.1f}) per step")
+        print(f"pycore / torch: {ours[0] / peer[0]:.2f}x")
+    except ImportError:
+        print("torch is not installed: no peer (pip install torch==2.13.0)")
+    op, np_op = dispatch_overhead()
+    print(f"eager dispatch: {op:.1f} us per op (numpy's add alone: {np_op:.1f} us)")
+
+
+if __name__ == "__main__":
+    main()
