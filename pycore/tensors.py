@@ -15,6 +15,7 @@ from .cpu import KERNELS as CPU_KERNELS
 from .errors import PycoreError
 
 DTYPES = {"float32", "float64", "float16", "int32", "int64", "bool", "uint8", "int8"}
+_NAMES = {np.dtype(name): name for name in DTYPES}  # numpy's dtype.name is slow: once per op counts
 DEVICES = {"cpu": CPU_KERNELS}
 float32, float64, float16 = "float32", "float64", "float16"
 int32, int64, bool_, uint8, int8 = "int32", "int64", "bool", "uint8", "int8"
@@ -32,7 +33,10 @@ def _dtype(dtype):
 
 
 def _floating(dtype):
-    return dtype in ("float16", "float32", "float64")
+    return dtype in _FLOATS
+
+
+_FLOATS = {"float16", "float32", "float64"}
 
 
 class Tensor:
@@ -65,7 +69,8 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self.data.dtype.name
+        dtype = self.data.dtype
+        return _NAMES.get(dtype) or dtype.name
 
     @property
     def ndim(self):

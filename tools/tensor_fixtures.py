@@ -11,8 +11,9 @@ Writes tests/fixtures/tensor/ (float32 throughout, everything seeded, about 210 
   shape, the gradients `c/grad/<arg>` of `(out * w).sum()` with respect to every float input
   that takes one, and for batch norm in training the running statistics it updated in place,
   `c/after/<arg>`.
-- cnn_init.pt: the initial state dict of cnn() (a torch.nn.Sequential whose layers pycore's
-  nn.Sequential also has, so the keys are the same), saved by torch.save in the zip format.
+- cnn_init.pt: the initial state dict of tools/reference_models.py's fixture_cnn built with
+  torch.nn (pycore.nn builds the same layers, so the keys are the same), saved by torch.save in the
+  zip format.
 - cnn.json, cnn.safetensors: a batch `x` (16x1x28x28, in [0, 1]) and int64 labels `y`; for every
   optimiser in OPTIMISERS, starting from cnn_init.pt, STEPS steps of
   `zero_grad(); cross_entropy(model(x), y).backward(); step()` in train mode: the loss of each
@@ -33,6 +34,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pycore import safetensors  # noqa: E402
+from tools.reference_models import fixture_cnn  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tensor"
 STEPS = 3
@@ -44,23 +46,6 @@ OPTIMISERS = {
     "adamw": ("AdamW", dict(lr=1e-3, weight_decay=0.05)),
 }
 NO_GRAD = {"running_mean", "running_var"}  # batch norm's statistics are state, not inputs to learn
-
-
-def cnn():
-    """A small MNIST classifier. The first convolution has no bias: batch norm right after it
-    subtracts any bias again, so that bias's gradient is zero up to rounding, and an optimiser
-    (Adam's first step is about lr * sign(gradient)) would turn the rounding into the result."""
-    return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1, bias=False),
-        nn.BatchNorm2d(8),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(16, 10),
-    )
 
 
 def cases():
@@ -172,7 +157,7 @@ def train(model, init, x, y, opt_class, kwargs):
 
 def training():
     torch.manual_seed(1)
-    model = cnn()
+    model = fixture_cnn(nn)
     init = {k: v.clone() for k, v in model.state_dict().items()}
     buf = io.BytesIO()
     torch.save(init, buf)  # the zip format, torch's default since 1.6

@@ -13,6 +13,7 @@ few ulps of the largest term, whatever the BLAS or its thread count), so they ho
 """
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,9 @@ from pycore import nn, optim, safetensors
 from pycore.errors import PycoreError
 from pycore.nn import functional as F
 from pycore.torch_checkpoint import state_dict as read_checkpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tools.reference_models import fixture_cnn  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "tensor"
 CASES = json.loads((FIXTURES / "functional.json").read_text())
@@ -83,28 +87,13 @@ def test_dropout_in_training_keeps_and_scales():
     np.testing.assert_allclose(x.grad.numpy(), kept / np.float32(0.75), rtol=1e-6)
 
 
-def cnn():
-    """tools/tensor_fixtures.py's torch.nn.Sequential, layer for layer (why conv 0 has no bias: there)."""
-    return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1, bias=False),
-        nn.BatchNorm2d(8),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(16, 10),
-    )
-
-
 def torch_init():
     return read_checkpoint((FIXTURES / "cnn_init.pt").read_bytes(), "cnn_init.pt")
 
 
 def test_torch_state_dict_has_pycores_keys():
     init = torch_init()
-    model = cnn()
+    model = fixture_cnn(nn)
     assert set(init) == set(model.state_dict())
     model.load_state_dict(init)
     for k, v in model.state_dict().items():
@@ -115,7 +104,7 @@ def test_torch_state_dict_has_pycores_keys():
 @pytest.mark.parametrize("name", sorted(CNN["optimisers"]))
 def test_cnn_training_matches_torch(name):
     config = CNN["optimisers"][name]
-    model = cnn()
+    model = fixture_cnn(nn)
     model.load_state_dict(torch_init())
     model.train()
     opt = getattr(optim, config["class"])(model.parameters(), **config["kwargs"])
@@ -143,7 +132,7 @@ def test_load_state_dict_names_every_problem():
     del state["4.bias"]
     state["9.weight"] = np.zeros((10, 16), np.float32)
     state["0.weight"] = np.zeros((8, 1, 5, 5), np.float32)
-    model = cnn()
+    model = fixture_cnn(nn)
     before = {k: v.copy() for k, v in model.state_dict().items()}
     with pytest.raises(PycoreError) as e:
         model.load_state_dict(state)

@@ -22,20 +22,7 @@ import numpy as np  # noqa: E402
 import pycore  # noqa: E402
 from pycore import nn  # noqa: E402
 from pycore.nn import functional as F  # noqa: E402
-
-
-def layers(lib):
-    return lib.Sequential(
-        lib.Conv2d(1, 16, 3, padding=1),
-        lib.BatchNorm2d(16),
-        lib.ReLU(),
-        lib.MaxPool2d(2),
-        lib.Conv2d(16, 32, 3, padding=1),
-        lib.ReLU(),
-        lib.MaxPool2d(2),
-        lib.Flatten(),
-        lib.Linear(32 * 7 * 7, 10),
-    )
+from tools.reference_models import bench_cnn  # noqa: E402
 
 
 def timed(step, n):
@@ -50,7 +37,7 @@ def timed(step, n):
 
 def pycore_step(x, y):
     pycore.manual_seed(0)
-    model = layers(nn)
+    model = bench_cnn(nn)
     opt = pycore.optim.Adam(model.parameters(), 1e-3)
     x, y = pycore.tensor(x), pycore.tensor(y)
 
@@ -67,7 +54,7 @@ def torch_step(x, y):
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    model = layers(torch.nn)
+    model = bench_cnn(torch.nn)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     x, y = torch.from_numpy(x), torch.from_numpy(y)
 
