@@ -233,8 +233,8 @@ def backward(root, gradient=None, retain_graph=False):
             if g is None:
                 continue
             if t._ctx is None:  # a leaf: gradients accumulate across backward() calls
-                # its own writable array: a rule may hand back a broadcast view, or one tensor to two inputs
-                t.grad = Tensor(np.array(g.data), g.device) if t.grad is None else t.grad + g
+                # its own data: a rule may hand back a broadcast view, or one tensor to two inputs
+                t.grad = g._op("Identity") if t.grad is None else t.grad + g
                 continue
             op, attrs, inputs = t._ctx
             for x, gx in zip(inputs, GRADIENTS[op](attrs, inputs, t.detach(), g)):

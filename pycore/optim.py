@@ -1,12 +1,12 @@
 """Optimisers with PyTorch's update rules and defaults: SGD (momentum, dampening, nesterov, weight
-decay), Adam and AdamW. State (momentum buffers, moments) lives beside each parameter and is
-updated in place, so a training loop allocates nothing per step but the gradients."""
+decay), Adam and AdamW. Updates are Tensor ops, so they run on the parameters' device; state
+(momentum buffers, moments) is a tensor per parameter."""
 
 import math
 
-import numpy as np
-
+from .autograd import no_grad
 from .errors import PycoreError
+from .tensors import tensor
 
 
 class Optimizer:
@@ -30,7 +30,7 @@ class Optimizer:
             p.grad = None
 
     def _grads(self):
-        """(parameter, gradient array, state) for every parameter; one without a gradient is an error."""
+        """(parameter, gradient, state) for every parameter; one without a gradient is an error."""
         missing = [i for i, p in enumerate(self.params) if p.grad is None]
         if missing:
             shapes = ", ".join(f"#{i} {list(self.params[i].shape)}" for i in missing[:5])
@@ -38,25 +38,30 @@ class Optimizer:
                 f"{type(self).__name__}.step(): {len(missing)} parameter(s) have no gradient ({shapes}); "
                 "call loss.backward() first, or leave parameters the loss does not use out of the optimiser"
             )
-        for p, s in zip(self.params, self.state):
-            if p.data.flags.writeable is False:
-                p.data = p.data.copy()
-            yield p, p.grad.data.astype(p.data.dtype, copy=False), s
+        return [(p, p.grad.to(dtype=p.dtype), s) for p, s in zip(self.params, self.state)]
 
     def step(self):
+        """Updates every parameter in Tensor ops, on its own device (lazily on webgpu)."""
         self.steps += 1
-        for p, g, s in self._grads():
-            self.update(p.data, g, s)
+        with no_grad():
+            for p, g, s in self._grads():
+                p.data = self.update(p.detach(), g, s).data
 
     def update(self, w, g, state):
+        """The new value of parameter w (a Tensor) from its gradient g; may update state."""
         raise NotImplementedError
 
     def state_dict(self):
-        return {"steps": self.steps, "state": [{k: v.copy() for k, v in s.items()} for s in self.state]}
+        return {
+            "steps": self.steps,
+            "state": [{k: v.numpy().copy() for k, v in s.items()} for s in self.state],
+        }
 
     def load_state_dict(self, state):
         self.steps = state["steps"]
-        self.state = [{k: np.array(v) for k, v in s.items()} for s in state["state"]]
+        self.state = [
+            {k: tensor(v, device=p.device) for k, v in s.items()} for p, s in zip(self.params, state["state"])
+        ]
 
 
 class SGD(Optimizer):
@@ -72,14 +77,11 @@ class SGD(Optimizer):
         if self.weight_decay:
             g = g + self.weight_decay * w
         if self.momentum:
-            if "momentum_buffer" not in s:
-                s["momentum_buffer"] = g.copy()
-            else:
-                buf = s["momentum_buffer"]
-                buf *= self.momentum
-                buf += (1 - self.dampening) * g
-            g = g + self.momentum * s["momentum_buffer"] if self.nesterov else s["momentum_buffer"]
-        w -= self.lr * g
+            buf = s.get("momentum_buffer")
+            buf = g if buf is None else buf * self.momentum + (1 - self.dampening) * g
+            s["momentum_buffer"] = buf
+            g = g + self.momentum * buf if self.nesterov else buf
+        return w - self.lr * g
 
 
 class Adam(Optimizer):
@@ -91,19 +93,15 @@ class Adam(Optimizer):
     def update(self, w, g, s):
         b1, b2 = self.betas
         if self.weight_decay and self.decoupled:
-            w *= 1 - self.lr * self.weight_decay
+            w = w * (1 - self.lr * self.weight_decay)
         elif self.weight_decay:
             g = g + self.weight_decay * w
-        if not s:
-            s["exp_avg"], s["exp_avg_sq"] = np.zeros_like(w), np.zeros_like(w)
-        m, v = s["exp_avg"], s["exp_avg_sq"]
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * g * g
+        m, v = s.get("exp_avg"), s.get("exp_avg_sq")  # both start at zero
+        s["exp_avg"] = m = (1 - b1) * g if m is None else m * b1 + (1 - b1) * g
+        s["exp_avg_sq"] = v = (1 - b2) * g * g if v is None else v * b2 + (1 - b2) * g * g
         t = self.steps
-        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
-        w -= (self.lr / (1 - b1**t)) * m / denom
+        denom = v.sqrt() / math.sqrt(1 - b2**t) + self.eps
+        return w - (self.lr / (1 - b1**t)) * m / denom
 
 
 class AdamW(Adam):

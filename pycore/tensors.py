@@ -16,9 +16,41 @@ from .errors import PycoreError
 
 DTYPES = {"float32", "float64", "float16", "int32", "int64", "bool", "uint8", "int8"}
 _NAMES = {np.dtype(name): name for name in DTYPES}  # numpy's dtype.name is slow: once per op counts
-DEVICES = {"cpu": CPU_KERNELS}
 float32, float64, float16 = "float32", "float64", "float16"
 int32, int64, bool_, uint8, int8 = "int32", "int64", "bool", "uint8", "int8"
+
+
+class CPUDevice:
+    """numpy arrays, computed at once by the CPU path's kernels."""
+
+    name = "cpu"
+
+    def from_numpy(self, array):
+        return np.asarray(array)
+
+    def to_numpy(self, data):
+        return data
+
+    async def to_numpy_async(self, data):
+        return data
+
+    def run(self, op, attrs, inputs, shape, dtype):
+        data = np.asarray(CPU_KERNELS[op](attrs, *inputs))
+        return data if data.dtype.name == dtype else data.astype(dtype)
+
+
+_devices = {"cpu": CPUDevice()}
+
+
+def get_device(name):
+    """The device object behind a device name; WebGPU is set up on first use."""
+    if name not in _devices:
+        if name != "webgpu":
+            raise TensorError(f"unknown device {name!r}; choose 'cpu' or 'webgpu'")
+        from .webgpu.lazy import WebGPUDevice
+
+        _devices[name] = WebGPUDevice()
+    return _devices[name]
 
 
 class TensorError(PycoreError):
@@ -43,9 +75,7 @@ class Tensor:
     __array_priority__ = 1000  # numpy defers `array + tensor` to Tensor.__radd__
 
     def __init__(self, data, device="cpu", requires_grad=False, _ctx=None):
-        if device not in DEVICES:
-            raise TensorError(f"unknown device {device!r}; choose one of {sorted(DEVICES)}")
-        self.data = data
+        self.data = data if isinstance(data, np.ndarray) and device == "cpu" else _on(device, data)
         self.device = device
         self.grad = None
         self._ctx = _ctx  # (op, attrs, inputs) for tensors computed from ones that need gradients
@@ -88,7 +118,7 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="tensor(")
+        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20, prefix="tensor(")
         extra = [f"dtype={self.dtype}"] if self.dtype != "float32" else []
         extra += [f"device='{self.device}'"] if self.device != "cpu" else []
         if self._ctx is not None:
@@ -99,17 +129,22 @@ class Tensor:
 
     # ---- values out ----
     def numpy(self):
-        return self.data
+        """The values as a numpy array (on webgpu this runs what is pending and reads it back; in
+        the browser, where a readback is a promise, use `await t.numpy_async()`)."""
+        return get_device(self.device).to_numpy(self.data)
+
+    async def numpy_async(self):
+        return await get_device(self.device).to_numpy_async(self.data)
 
     def tolist(self):
-        return self.data.tolist()
+        return self.numpy().tolist()
 
     def item(self):
         if self.numel() != 1:
             raise TensorError(
                 f"item() needs a tensor with one element, this one has shape {list(self.shape)}"
             )
-        return self.data.reshape(()).item()
+        return self.numpy().reshape(()).item()
 
     def __bool__(self):
         return bool(self.item())
@@ -128,7 +163,7 @@ class Tensor:
         if dtype is not None and _dtype(dtype) != self.dtype:
             out = out._op("Cast", to=_dtype(dtype))
         if device is not None and device != self.device:
-            raise TensorError(f"device {device!r} is not available yet; tensors live on 'cpu'")
+            out = Tensor(out.numpy(), device)  # a copy through the host, outside any graph
         return out
 
     def float(self):
@@ -364,6 +399,12 @@ class Tensor:
         return where(condition, self, other)
 
 
+def _on(name, data):
+    """Data for a device from a numpy array (or anything numpy takes), or the device's own data."""
+    dev = get_device(name)
+    return data if not isinstance(data, (np.ndarray, np.generic, int, float, bool)) else dev.from_numpy(data)
+
+
 def _promote(a, b):
     """Two operands with one dtype: a float operand's dtype wins over an integer or bool one."""
     if a.dtype == b.dtype:
@@ -371,7 +412,7 @@ def _promote(a, b):
     if _floating(a.dtype) != _floating(b.dtype):
         target = a.dtype if _floating(a.dtype) else b.dtype
     else:
-        target = np.result_type(a.data.dtype, b.data.dtype).name
+        target = np.result_type(a.dtype, b.dtype).name
     return a.to(dtype=target), b.to(dtype=target)
 
 
@@ -391,14 +432,14 @@ def apply(op, *inputs, **attrs):
     defaults, infer = ops.OPS[op]
     attrs = {**defaults, **attrs}
     try:
-        infer(attrs, *[t.shape for t in inputs])
+        shape = infer(attrs, *[t.shape for t in inputs])
     except (ValueError, IndexError, TypeError) as e:
         shapes = " and ".join(str(list(t.shape)) for t in inputs)
         raise TensorError(f"{op}: shapes {shapes} do not fit ({e})") from None
-    data = np.asarray(DEVICES[device][op](attrs, *[t.data for t in inputs]))
     rule = ops.OUTPUT_DTYPE.get(op, inputs[0].dtype)
     dtype = rule if isinstance(rule, str) else rule(attrs, [t.dtype for t in inputs])
-    out = Tensor(data if data.dtype.name == dtype else data.astype(dtype), device)
+    data = _devices[device].run(op, attrs, [t.data for t in inputs], tuple(int(d) for d in shape), dtype)
+    out = Tensor(data, device)
     if (
         autograd.enabled()
         and op in autograd.GRADIENTS

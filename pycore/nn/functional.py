@@ -211,7 +211,7 @@ def dropout(input, p=0.5, training=True):
         return input
     if p == 1:
         return input * 0
-    keep = Tensor(generator().random(input.shape) >= p, input.device)
+    keep = Tensor(generator().random(input.shape) >= p, input.device)  # drawn on the host: one stream
     return input.where(keep, 0.0) / (1 - p)
 
 
@@ -233,7 +233,8 @@ def pad(input, pad, mode="constant", value=0.0):
 def _labels(target, n_classes, op, ignore_index):
     if target.dtype not in ("int64", "int32"):
         raise TensorError(f"{op}: class labels must be an integer tensor, got {target.dtype} (use .long())")
-    used = target.data[target.data != ignore_index]
+    labels = target.numpy()
+    used = labels[labels != ignore_index]
     if used.size and (used.min() < 0 or used.max() >= n_classes):
         raise TensorError(
             f"{op}: labels must be in [0, {n_classes}), got values from {used.min()} to {used.max()}"
@@ -258,7 +259,7 @@ def nll_loss(input, target, reduction="mean", ignore_index=-100, _op="nll_loss")
             f"{_op}: expected input (N, C) and target (N,), got {list(input.shape)} and {list(target.shape)}"
         )
     _labels(target, input.shape[1], _op, ignore_index)
-    classes = tensor(np.arange(input.shape[1]), dtype=target.dtype)
+    classes = tensor(np.arange(input.shape[1]), dtype=target.dtype, device=target.device)
     onehot = (target.reshape(-1, 1) == classes.reshape(1, -1)).to(dtype=input.dtype)
     loss = -(input * onehot).sum(1)
     if reduction == "mean":

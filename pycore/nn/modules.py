@@ -14,8 +14,10 @@ class Parameter(T.Tensor):
     """A tensor a Module learns: it requires a gradient and shows up in parameters()."""
 
     def __init__(self, data, requires_grad=True):
-        data = data.data if isinstance(data, T.Tensor) else np.asarray(data, np.float32)
-        super().__init__(data, requires_grad=requires_grad)
+        if isinstance(data, T.Tensor):
+            super().__init__(data.data, data.device, requires_grad)
+        else:
+            super().__init__(np.asarray(data, np.float32), requires_grad=requires_grad)
 
 
 class Module:
@@ -68,8 +70,8 @@ class Module:
 
     def state_dict(self):
         """Parameters and buffers by PyTorch's dotted names, as numpy arrays."""
-        out = {k: p.data for k, p in self.named_parameters()}
-        out.update({k: b.data for k, b in self.named_buffers()})
+        out = {k: p.numpy() for k, p in self.named_parameters()}
+        out.update({k: b.numpy() for k, b in self.named_buffers()})
         return out
 
     def load_state_dict(self, state, strict=True):
@@ -88,8 +90,8 @@ class Module:
         if problems and (strict or shapes):
             raise PycoreError(f"load_state_dict({type(self).__name__}): " + "; ".join(problems))
         for k in set(own) & set(state):
-            value = state[k].data if isinstance(state[k], T.Tensor) else np.asarray(state[k])
-            own[k].data = np.array(value, dtype=own[k].data.dtype)
+            value = state[k].numpy() if isinstance(state[k], T.Tensor) else state[k]
+            own[k].data = T.Tensor(np.array(value, dtype=own[k].dtype), own[k].device).data
         return {"missing_keys": missing, "unexpected_keys": extra}
 
     def save(self, path):
@@ -223,9 +225,9 @@ class BatchNorm2d(Module):
             )
         momentum = self.momentum
         if self.training and self.running_mean is not None:
-            self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+            self.num_batches_tracked.data = (self.num_batches_tracked + 1).data
             if momentum is None:  # a cumulative average over every batch so far
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / self.num_batches_tracked.item()
         return F.batch_norm(
             x,
             self.running_mean,

@@ -39,8 +39,8 @@ def _bytes(shape):
 class Context:
     """What a kernel planner may ask while planning: shapes, and scratch tensors of its own."""
 
-    def __init__(self, graph):
-        self.shapes = dict(graph.shapes)
+    def __init__(self, shapes):
+        self.shapes = dict(shapes)
         self.consts = {}
 
     def const(self, array, name):
@@ -107,7 +107,7 @@ class WebGPUBackend:
         return self.owned[-1]
 
     def _plan_steps(self, graph):
-        ctx = Context(graph)
+        ctx = Context(graph.shapes)
         steps, roots = [], {t: t for t in ctx.shapes}
         for node in graph.nodes:
             out = KERNELS[node.op](node, ctx)

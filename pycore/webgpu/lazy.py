@@ -1,0 +1,212 @@
+"""The WebGPU device of pycore.Tensor: ops are recorded, not dispatched, and run when a value is
+needed (`numpy()`, `item()`), all pending ops at once: one command encoder, one submit, no
+intermediate read back.
+
+A webgpu tensor's data is a `Lazy`: its shape and dtype, and either a GPU buffer (realized) or the
+op that will compute it (pending). Realizing lowers the pending ops to IR nodes, plans them with
+the same WGSL planners as a loaded model (pycore/webgpu/kernels.py), gives every result a buffer
+of its own (freed when its Lazy is) and drops the op, so the graph behind a value lives only until
+it is computed. Every dtype is stored as f32 words for now: bool as 0/1 and integers exactly up to
+2**24 (checked on upload).
+"""
+
+import math
+import sys
+
+import numpy as np
+
+from ..graph import Node
+from . import shaders
+from .backend import Context, _bytes
+from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, GPUUnavailable, shared_device
+from .kernels import KERNELS
+from .step import View
+
+EXACT = 2**24  # the largest integer range f32 holds exactly
+
+
+def run_sync(coroutine):
+    """Finishes a coroutine that never really waits (wgpu-py blocks instead); in the browser a GPU
+    readback is a promise, and there the async forms must be awaited."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("this needs the GPU to answer asynchronously: use the async form (await ...)")
+
+
+class Storage:
+    """One GPU buffer, destroyed when the last Lazy using it is gone."""
+
+    def __init__(self, dev, nbytes):
+        self.dev, self.nbytes = dev, nbytes
+        self.raw = dev.create_buffer(nbytes, STORAGE | COPY_SRC | COPY_DST)
+
+    def __del__(self):
+        if not self.dev.lost:
+            self.dev.destroy_buffer(self.raw)
+
+
+class Lazy:
+    """A webgpu tensor's data: shape, dtype, and a buffer or the op that will fill one."""
+
+    __slots__ = ("shape", "dtype", "storage", "op", "attrs", "inputs", "host")
+
+    def __init__(self, shape, dtype, op=None, attrs=None, inputs=(), storage=None, host=None):
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.op, self.attrs, self.inputs = op, attrs, tuple(inputs)
+        self.storage, self.host = storage, host
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+    @property
+    def pending(self):
+        return self.storage is None
+
+
+class WebGPUDevice:
+    name = "webgpu"
+
+    def __init__(self):
+        self._dev = None
+        self.retired = []  # scratch buffers of submitted work, destroyed after the next readback
+
+    @property
+    def dev(self):
+        if self._dev is None or self._dev.lost:
+            self._dev = run_sync(shared_device()) if sys.platform != "emscripten" else None
+            if self._dev is None:
+                raise GPUUnavailable("open the WebGPU device first: await pycore.webgpu.lazy.open()")
+        return self._dev
+
+    def from_numpy(self, array):
+        array = np.asarray(array)
+        if array.dtype.kind in "iub" and array.size and np.abs(array.astype(np.int64)).max() >= EXACT:
+            raise GPUUnavailable(
+                f"{array.dtype} values past 2**24 do not fit the WebGPU device's f32 storage"
+            )
+        data = np.ascontiguousarray(array, np.float32)
+        storage = Storage(self.dev, _bytes(array.shape))
+        if data.size:
+            self.dev.write_buffer(storage.raw, 0, data)
+        return Lazy(array.shape, array.dtype, storage=storage)
+
+    def run(self, op, attrs, inputs, shape, dtype):
+        return Lazy(shape, dtype, op, attrs, inputs)
+
+    def to_numpy(self, data):
+        return run_sync(self.to_numpy_async(data))
+
+    async def to_numpy_async(self, data):
+        if data.pending:
+            self.realize([data])
+        dev, n = self.dev, data.size * 4
+        staging = dev.create_buffer(max(16, -(-n // 16) * 16), MAP_READ | COPY_DST)
+        try:
+            dev.submit([], [(data.storage.raw, 0, staging, 0, n)] if n else [])
+            raw = await dev.read_buffer(staging, max(16, -(-n // 16) * 16))
+        finally:
+            dev.destroy_buffer(staging)
+        for buffer in self.retired:  # the queue has finished everything before this readback
+            dev.destroy_buffer(buffer)
+        self.retired = []
+        values = np.frombuffer(raw, np.float32, data.size).reshape(data.shape)
+        return values.astype(data.dtype) if data.dtype != np.float32 else values.copy()
+
+    def realize(self, targets):
+        """Runs every pending op the targets depend on, in one submit."""
+        order, seen = [], set()
+        stack = [(t, False) for t in targets if t.pending]
+        while stack:
+            t, done = stack.pop()
+            if done:
+                order.append(t)
+            elif id(t) not in seen:
+                seen.add(id(t))
+                stack.append((t, True))
+                stack.extend((x, False) for x in t.inputs if x.pending)
+        if not order:
+            return
+        names = {}
+        leaves = [x for t in order for x in t.inputs if not x.pending and id(x) not in names]
+        for x in leaves:
+            names.setdefault(id(x), f"in{len(names)}")
+        for t in order:
+            names[id(t)] = f"t{len(names)}"
+        shapes = {names[id(x)]: x.shape for x in (*leaves, *order)}
+        ctx, steps, roots = Context(shapes), [], {n: n for n in shapes}
+        for t in order:
+            node = Node(t.op, names[id(t)], [names[id(x)] for x in t.inputs], [names[id(t)]], dict(t.attrs))
+            if node.op not in KERNELS:
+                raise GPUUnavailable(f"the WebGPU path has no kernel for {node.op} yet")
+            out = KERNELS[node.op](node, ctx)
+            if isinstance(out, View):
+                roots[node.outputs[0]] = roots[out.source]
+            else:
+                steps.extend(out)
+        self._submit(order, leaves, names, ctx, steps, roots)
+
+    def _submit(self, order, leaves, names, ctx, steps, roots):
+        dev = self.dev
+        cache = dev.pipelines
+        for k in {shaders.key(s) for s in steps} - cache.keys():
+            files, fill, dtype, overrides = k
+            code = shaders.render(files, dict(fill), dtype)
+            cache[k] = run_sync(dev.create_compute_pipeline(code, dict(overrides), shaders.label(k)))
+        storage = {names[id(x)]: x.storage for x in leaves}
+        for t in order:
+            name = names[id(t)]
+            if roots[name] == name:
+                storage[name] = Storage(dev, _bytes(t.shape))
+        scratch = []
+        for name, shape in ctx.shapes.items():
+            if roots.get(name, name) not in storage:  # a planner's temporary or constant
+                s = Storage(dev, _bytes(shape))
+                if name in ctx.consts:
+                    dev.write_buffer(s.raw, 0, ctx.consts[name])
+                storage[name] = s
+                scratch.append(s)
+        align = dev.limits.get("min_uniform_buffer_offset_alignment", 256)
+        offsets, at = [], 0
+        for s in steps:
+            offsets.append(at)
+            at += -(-len(s.params) // align) * align
+        params = dev.create_buffer(max(at, 16), UNIFORM | COPY_DST)
+        blob = bytearray(max(at, 16))
+        for s, off in zip(steps, offsets):
+            blob[off : off + len(s.params)] = s.params
+        dev.write_buffer(params, 0, np.frombuffer(bytes(blob), np.uint8))
+        dummy = dev.create_buffer(16, STORAGE)
+
+        def binding(t):
+            if not t:
+                return (dummy, 0, 16)
+            return (storage[roots.get(t, t)].raw, 0, _bytes(ctx.shapes[t]))
+
+        dispatches = []
+        for s, off in zip(steps, offsets):
+            pipeline = cache[shaders.key(s)]
+            entries = [(params, off, len(s.params))] + [binding(t) for t in [*s.reads, s.writes]]
+            dispatches.append((pipeline, dev.create_bind_group(pipeline, entries), s.groups))
+        dev.submit(dispatches, [])
+        self.retired += [params, dummy]
+        for s in scratch:  # kept alive until the GPU is done with them
+            self.retired.append(s.raw)
+            s.dev = _Kept
+        for t in order:
+            t.storage = storage[roots[names[id(t)]]]
+            t.op = t.attrs = None
+            t.inputs = ()
+
+
+class _Kept:
+    """Stands in for a device on storage whose buffer the device frees itself (self.retired)."""
+
+    lost = True
