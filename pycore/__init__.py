@@ -3,6 +3,7 @@
 from . import nn, optim, torch_checkpoint
 from .autograd import enable_grad, no_grad
 from .errors import GraphError, PycoreError, ShapeError
+from .export import export
 from .graph import Graph
 from .model import Model, load
 from .safetensors import SafetensorsError
@@ -30,7 +31,8 @@ from .tensors import (
 __version__ = "0.1.0"
 __all__ = [
     "Graph", "GraphError", "Model", "PycoreError", "SafetensorsError", "ShapeError", "Tensor", "TensorError",
-    "arange", "cat", "enable_grad", "full", "full_like", "load", "manual_seed", "matmul", "nn", "no_grad",
-    "ones", "ones_like", "optim", "rand", "randint", "randn", "stack", "tensor", "torch_checkpoint", "where",
-    "zeros", "zeros_like",
+    "arange", "cat", "enable_grad", "export", "full", "full_like", "load", "manual_seed", "matmul", "nn",
+    "no_grad", "ones", "ones_like", "optim", "rand", "randint", "randn", "stack", "tensor",
+    "torch_checkpoint",
+    "where", "zeros", "zeros_like",
 ]  # fmt: skip

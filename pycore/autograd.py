@@ -128,6 +128,31 @@ def _pool(grad_op):
     return grads
 
 
+def _gemm(a, inputs, out, g):
+    """Y = X W^T + C (as F.linear writes it: alpha = beta = 1, transA = 0)."""
+    if a["alpha"] != 1 or a["beta"] != 1 or a["transA"]:
+        raise PycoreError("the gradient of Gemm is written for alpha = beta = 1 and transA = 0")
+    x, w, *c = inputs
+    gx = g @ w if a["transB"] else g @ w.T
+    gw = g.T @ x if a["transB"] else x.T @ g
+    return [gx, gw, *([unbroadcast(g, c[0].shape)] if c else [])]
+
+
+def _batch_norm(a, inputs, out, g):
+    """Batch norm with fixed statistics (evaluation): y = (x - mean) * scale / sqrt(var + eps) + bias."""
+    x, scale, bias, mean, var = inputs
+    shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
+    inv = (var + a["epsilon"]).sqrt().reshape(shape)
+    axes = [0, *range(2, x.ndim)]
+    return [
+        g * (scale.reshape(shape) / inv),
+        (g * (x - mean.reshape(shape)) / inv).sum(axes) if scale.requires_grad else None,
+        g.sum(axes) if bias.requires_grad else None,
+        None,
+        None,
+    ]
+
+
 def _transpose_last(t):
     return t.transpose(-1, -2)
 
@@ -182,6 +207,8 @@ GRADIENTS = {
     "Pad": _pad,
     "Concat": _concat,
     "Conv": _conv,
+    "Gemm": _gemm,
+    "BatchNormalization": _batch_norm,
     "MaxPool": _pool("MaxPoolGrad"),
     "AveragePool": _pool("AveragePoolGrad"),
 }

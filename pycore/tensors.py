@@ -156,7 +156,10 @@ class Tensor:
         return int(self.item())
 
     def detach(self):
-        return Tensor(self.data, self.device)
+        out = Tensor(self.data, self.device)
+        if _tape:  # a trace follows values through detach()
+            _tape[-1].append(("Identity", {}, (self,), out))
+        return out
 
     def to(self, device=None, dtype=None):
         out = self
@@ -399,6 +402,9 @@ class Tensor:
         return where(condition, self, other)
 
 
+_tape = []  # the op records of the traces in progress (pycore/export.py)
+
+
 def _on(name, data):
     """Data for a device from a numpy array (or anything numpy takes), or the device's own data."""
     dev = get_device(name)
@@ -440,6 +446,8 @@ def apply(op, *inputs, **attrs):
     dtype = rule if isinstance(rule, str) else rule(attrs, [t.dtype for t in inputs])
     data = _devices[device].run(op, attrs, [t.data for t in inputs], tuple(int(d) for d in shape), dtype)
     out = Tensor(data, device)
+    if _tape:  # pycore.export is tracing
+        _tape[-1].append((op, attrs, inputs, out))
     if (
         autograd.enabled()
         and op in autograd.GRADIENTS

@@ -164,7 +164,7 @@ def pool_count(a, a2, shape, out_hw):
 
 
 def global_average_pool(a, x):
-    return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=np.float32)
+    return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=x.dtype)
 
 
 def global_max_pool(a, x):
@@ -174,7 +174,7 @@ def global_max_pool(a, x):
 def batch_norm(a, x, scale, bias, mean, var):
     shape = (1, -1) + (1,) * (x.ndim - 2)
     k = scale / np.sqrt(var + a["epsilon"])
-    return (x * k.reshape(shape) + (bias - mean * k).reshape(shape)).astype(np.float32)
+    return (x * k.reshape(shape) + (bias - mean * k).reshape(shape)).astype(x.dtype, copy=False)
 
 
 def lrn(a, x):

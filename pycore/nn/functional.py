@@ -106,6 +106,8 @@ def linear(input, weight, bias=None):
             f"linear: input {list(input.shape)} has {input.shape[-1]} features, weight {list(weight.shape)} "
             f"expects {weight.shape[-1]}"
         )
+    if input.ndim == 2:  # one Gemm, as exporters write it (and the passes fuse its epilogue)
+        return apply("Gemm", input, weight, *([bias] if bias is not None else []), transB=1)
     out = input @ weight.T
     return out + bias if bias is not None else out
 
@@ -180,9 +182,11 @@ def batch_norm(
                 m = float(momentum)
                 running_mean.data = ((1 - m) * running_mean + m * mean.reshape(-1)).data
                 running_var.data = ((1 - m) * running_var + m * var.reshape(-1) * (n / (n - 1))).data
+    elif running_mean is None:
+        raise TensorError("batch_norm: evaluation needs running_mean and running_var")
+    elif weight is not None and bias is not None:  # one op, which the passes fold into a conv
+        return apply("BatchNormalization", input, weight, bias, running_mean, running_var, epsilon=eps)
     else:
-        if running_mean is None:
-            raise TensorError("batch_norm: evaluation needs running_mean and running_var")
         mean, var = running_mean.reshape(shape), running_var.reshape(shape)
     out = (input - mean) / (var + eps).sqrt()
     if weight is not None:
