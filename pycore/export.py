@@ -27,7 +27,9 @@ def trace(fn, example, module=None):
     return out, tape
 
 
-def export(fn, example, folder=None, name="model", labels=None, preprocess=None, output="output"):
+def export(
+    fn, example, folder=None, name="model", labels=None, preprocess=None, input="input", output="output"
+):
     """The Graph of `fn(example)` (a Module or any function of one Tensor), checked by loading it;
     with `folder`, also written there as model.json + weights.safetensors."""
     module = fn if hasattr(fn, "named_parameters") else None
@@ -37,7 +39,7 @@ def export(fn, example, folder=None, name="model", labels=None, preprocess=None,
     named = {}
     if module is not None:
         named = {id(t): k for k, t in (*module.named_parameters(), *module.named_buffers())}
-    names = {id(example): "input"}
+    names = {id(example): input}
     made = {id(o): (op, attrs, inputs) for op, attrs, inputs, o in tape}
     nodes, weights, order = [], {}, _needed(out, made)
     for t in order:
@@ -59,14 +61,14 @@ def export(fn, example, folder=None, name="model", labels=None, preprocess=None,
                 "attrs": _plain(attrs),
             }
         )
-    if not any(n["inputs"].count("input") for n in nodes):
+    if not any(input in n["inputs"] for n in nodes):
         raise PycoreError("export: the output does not depend on the input")
     doc = {
         "format": FORMAT,
         "name": name,
         "inputs": [
             {
-                "name": "input",
+                "name": input,
                 "shape": list(example.shape),
                 "dtype": "float32",
                 "preprocess": preprocess or {},

@@ -114,6 +114,9 @@ def cases():
         ("mse_loss_sum", "mse_loss", dict(input=r(6, 5), target=r(6, 5)), dict(reduction="sum")),
         ("pad_value", "pad", dict(input=r(2, 3, 4, 5)), dict(pad=[1, 2, 0, 3, 2, 0], value=0.5)),
         ("dropout_eval", "dropout", dict(input=r(4, 5)), dict(p=0.3, training=False)),
+        ("cross_entropy_smoothing", "cross_entropy",
+         dict(input=r(7, 5) * 2, target=torch.tensor([0, 4, -100, 1, 2, 3, 4])),
+         dict(label_smoothing=0.1)),
     ]  # fmt: skip
 
 

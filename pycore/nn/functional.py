@@ -271,11 +271,23 @@ def nll_loss(input, target, reduction="mean", ignore_index=-100, _op="nll_loss")
     return _reduce(loss, reduction, _op)
 
 
-def cross_entropy(input, target, reduction="mean", ignore_index=-100):
-    """input: (N, C) logits; target: (N,) integer classes."""
+def cross_entropy(input, target, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+    """input: (N, C) logits; target: (N,) integer classes. label_smoothing mixes the one-hot target
+    with the uniform distribution, as in PyTorch."""
     if input.ndim != 2:
         raise TensorError(f"cross_entropy: expected logits of shape (N, C), got {list(input.shape)}")
-    return nll_loss(log_softmax(input, 1), target, reduction, ignore_index, _op="cross_entropy")
+    if not 0 <= label_smoothing <= 1:
+        raise TensorError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    logp = log_softmax(input, 1)
+    loss = nll_loss(logp, target, reduction, ignore_index, _op="cross_entropy")
+    if not label_smoothing:
+        return loss
+    valid = (target != ignore_index).to(dtype=input.dtype)
+    uniform = -(logp.mean(1) * valid)
+    uniform = (
+        uniform.sum() / valid.sum() if reduction == "mean" else _reduce(uniform, reduction, "cross_entropy")
+    )
+    return (1 - label_smoothing) * loss + label_smoothing * uniform
 
 
 def mse_loss(input, target, reduction="mean"):

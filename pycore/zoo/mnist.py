@@ -42,5 +42,6 @@ def export(model, folder=None):
         name="mnist-cnn",
         labels=LABELS,
         preprocess=PREPROCESS,
+        input="image",
         output="probabilities",
     )
