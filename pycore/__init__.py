@@ -18,6 +18,7 @@ from .tensors import (
     matmul,
     ones,
     ones_like,
+    open_webgpu,
     rand,
     randint,
     randn,
@@ -32,7 +33,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Graph", "GraphError", "Model", "PycoreError", "SafetensorsError", "ShapeError", "Tensor", "TensorError",
     "arange", "cat", "enable_grad", "export", "full", "full_like", "load", "manual_seed", "matmul", "nn",
-    "no_grad", "ones", "ones_like", "optim", "rand", "randint", "randn", "stack", "tensor",
-    "torch_checkpoint",
-    "where", "zeros", "zeros_like",
+    "no_grad", "ones", "ones_like", "open_webgpu", "optim", "rand", "randint", "randn", "stack", "tensor",
+    "torch_checkpoint", "where", "zeros", "zeros_like",
 ]  # fmt: skip

@@ -405,6 +405,12 @@ class Tensor:
 _tape = []  # the op records of the traces in progress (pycore/export.py)
 
 
+async def open_webgpu():
+    """Opens the WebGPU device for tensors and returns its description. CPython opens it on first
+    use; in the browser, where that is a promise, await this first."""
+    return await get_device("webgpu").open()
+
+
 def _on(name, data):
     """Data for a device from a numpy array (or anything numpy takes), or the device's own data."""
     dev = get_device(name)

@@ -78,12 +78,18 @@ class WebGPUDevice:
         self._dev = None
         self.retired = []  # scratch buffers of submitted work, destroyed after the next readback
 
+    async def open(self):
+        """Opens (or reopens, after a loss) the shared WebGPU device; returns its description."""
+        if self._dev is None or self._dev.lost:
+            self._dev = await shared_device()
+        return self._dev.info
+
     @property
     def dev(self):
         if self._dev is None or self._dev.lost:
-            self._dev = run_sync(shared_device()) if sys.platform != "emscripten" else None
-            if self._dev is None:
-                raise GPUUnavailable("open the WebGPU device first: await pycore.webgpu.lazy.open()")
+            if sys.platform == "emscripten":  # opening a device is a promise there
+                raise GPUUnavailable("open the WebGPU device first: await pycore.open_webgpu()")
+            run_sync(self.open())
         return self._dev
 
     def from_numpy(self, array):
@@ -106,7 +112,7 @@ class WebGPUDevice:
 
     async def to_numpy_async(self, data):
         if data.pending:
-            self.realize([data])
+            await self.realize([data])
         dev, n = self.dev, data.size * 4
         staging = dev.create_buffer(max(16, -(-n // 16) * 16), MAP_READ | COPY_DST)
         try:
@@ -120,7 +126,7 @@ class WebGPUDevice:
         values = np.frombuffer(raw, np.float32, data.size).reshape(data.shape)
         return values.astype(data.dtype) if data.dtype != np.float32 else values.copy()
 
-    def realize(self, targets):
+    async def realize(self, targets):
         """Runs every pending op the targets depend on, in one submit."""
         order, seen = [], set()
         stack = [(t, False) for t in targets if t.pending]
@@ -151,15 +157,19 @@ class WebGPUDevice:
                 roots[node.outputs[0]] = roots[out.source]
             else:
                 steps.extend(out)
+        await self._compile(steps)
         self._submit(order, leaves, names, ctx, steps, roots)
+
+    async def _compile(self, steps):
+        cache = self.dev.pipelines
+        for k in {shaders.key(s) for s in steps} - cache.keys():
+            files, fill, dtype, overrides = k
+            code = shaders.render(files, dict(fill), dtype)
+            cache[k] = await self.dev.create_compute_pipeline(code, dict(overrides), shaders.label(k))
 
     def _submit(self, order, leaves, names, ctx, steps, roots):
         dev = self.dev
         cache = dev.pipelines
-        for k in {shaders.key(s) for s in steps} - cache.keys():
-            files, fill, dtype, overrides = k
-            code = shaders.render(files, dict(fill), dtype)
-            cache[k] = run_sync(dev.create_compute_pipeline(code, dict(overrides), shaders.label(k)))
         storage = {names[id(x)]: x.storage for x in leaves}
         for t in order:
             name = names[id(t)]
