@@ -3,7 +3,7 @@ ops expresses cheaply. Each scatters one kernel tap at a time into the padded in
 
 import numpy as np
 
-from .nn import _as_2d, _padded_input, _tap_max, _windows, pool_count, taps
+from .nn import _as_2d, _padded_input, _tap_max, _windows, im2col, pool_count, taps
 
 
 def _unpad(a2, gx, shape, lifted):
@@ -28,6 +28,12 @@ def conv_grad_input(a, dy, w):
     w = w.reshape(w.shape[0], w.shape[1], *a2["kernel_shape"])
     g, (m, cg) = a["group"], w.shape[:2]
     gx = _padded(a2, shape, dy.shape[2:], dy.dtype)
+    if g == 1:  # one GEMM to columns, then each tap's column added back where it was read
+        n, (oh, ow) = shape[0], dy.shape[2:]
+        dcols = np.matmul(w.reshape(m, -1).T, dy.reshape(n, m, oh * ow)).reshape(n, cg, -1, oh, ow)
+        for k, (rows, cols) in enumerate(taps(a2, (oh, ow))):
+            gx[:, :, rows, cols] += dcols[:, :, k]
+        return _unpad(a2, gx, shape, lifted)
     dyg = dy.reshape(dy.shape[0], g, m // g, *dy.shape[2:])
     wg = w.reshape(g, m // g, cg, *w.shape[2:])
     kw = a2["kernel_shape"][1]
@@ -42,8 +48,12 @@ def conv_grad_weight(a, x, dy):
     lifted = x.ndim == 3
     a2, x = _as_2d(a, x)
     dy = dy[:, :, None, :] if lifted else dy
-    win, _ = _windows(x, a2)  # (n, c, oh, ow, kh, kw)
     g = a["group"]
+    if g == 1:
+        cols, _ = im2col(a2, x)
+        gw = np.tensordot(dy.reshape(dy.shape[0], dy.shape[1], -1), cols, axes=([0, 2], [0, 2]))
+        return np.ascontiguousarray(gw.reshape(tuple(a["shape"])), dtype=x.dtype)
+    win, _ = _windows(x, a2)  # (n, c, oh, ow, kh, kw)
     n, c = x.shape[:2]
     m = dy.shape[1]
     wing = win.reshape(n, g, c // g, *win.shape[2:])
