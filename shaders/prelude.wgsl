@@ -43,6 +43,16 @@ fn flat_index(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 {
     return gid.x + gid.y * nwg.x * wg;
 }
 
+// Backward window kernels gather: the output position along one axis whose kernel tap k covers
+// input position i (for a window of that stride, leading pad and dilation), or -1 where none does.
+fn window_source(i: u32, k: u32, stride: u32, pad: u32, dil: u32, size: u32) -> i32 {
+    let t = i32(i + pad) - i32(k * dil);
+    if t < 0 || u32(t) % stride != 0u || u32(t) / stride >= size {
+        return -1;
+    }
+    return i32(u32(t) / stride);
+}
+
 // Infinity and NaN cannot be WGSL constants (const evaluation rejects them); build them at run time.
 fn inf_or_nan(x: f32, bits: u32) -> f32 {
     return bitcast<f32>(bits | (bitcast<u32>(x) & 0u));

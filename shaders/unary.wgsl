@@ -14,6 +14,34 @@ struct Params {
 
 override WG: u32 = 256;
 
+// erf to ~3e-7 absolute in f32: a Taylor series near 0 keeps small values accurate relative to
+// themselves (GELU and its gradient live there), Abramowitz-Stegun 7.1.26 (error 1.5e-7) elsewhere.
+fn erf_approx(x: f32) -> f32 {
+    let a = abs(x);
+    if a < 0.5 {
+        let z = x * x;
+        let s = 1.0 - z * (1.0 / 3.0 - z * (0.1 - z * (1.0 / 42.0 - z * (1.0 / 216.0 - z / 1320.0))));
+        return 1.1283791670955126 * x * s;  // 2 / sqrt(pi)
+    }
+    let t = 1.0 / (1.0 + 0.3275911 * a);
+    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    let r = 1.0 - poly * exp(-a * a);
+    return select(r, -r, x < 0.0);
+}
+
+// f32 rounded to the nearest float16 (ties to even, subnormals, overflow to inf) as numpy's
+// astype(float16) does; pack2x16float leaves the rounding direction to the implementation.
+fn round_f16(x: f32) -> f32 {
+    let a = abs(x);
+    let e = max(i32((bitcast<u32>(a) >> 23u) & 0xffu) - 127, -14);  // f16 subnormals share 2^-14's step
+    let q = bitcast<f32>(u32(e - 10 + 127) << 23u);  // the f16 step at this binade, a power of two
+    var r = round(a / q) * q;  // WGSL round() breaks ties to even
+    if r > 65504.0 {
+        r = inf_or_nan(x, 0x7f800000u);
+    }
+    return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(x) & 0x80000000u));
+}
+
 fn op(x: T) -> T {
     return {{ op }};
 }

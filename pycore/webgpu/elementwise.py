@@ -1,10 +1,14 @@
-"""Elementwise ops: tables from op type to a WGSL expression drive one unary and one binary shader."""
+"""Elementwise ops: tables from op type to a WGSL expression drive one unary, one binary and one
+ternary shader. Every tensor is stored as f32 words, so a bool is 0.0 / 1.0 and an integer its exact
+f32 value: comparisons write 0.0 or 1.0, and Cast rounds as the target type would."""
 
 import math
 
-from .step import F32_MAX, Arr8, Step, View, broadcast_strides, flat, merge_dims, pack
+from ..errors import GraphError
+from .step import F32_MAX, Arr8, Step, View, broadcast_strides, flat, merge_dims, pack, strides
+from .tensor import copy_step
 
-WG = {"WG": 256}  # invocations per workgroup of both shaders
+WG = {"WG": 256}  # invocations per workgroup of all three shaders
 
 # expressions in x (and p.alpha, p.lo, p.hi from the uniform)
 UNARY = {
@@ -18,6 +22,22 @@ UNARY = {
     "Abs": "abs(x)",
     "LeakyRelu": "select(x * p.alpha, x, x >= 0.0)",
     "Clip": "min(max(x, p.lo), p.hi)",
+    "Erf": "erf_approx(x)",
+}
+
+# Cast by target dtype (pycore.tensors.DTYPES). f32 words cannot hold more than f32, so float64 is a
+# copy, while float16 rounds to its 11-bit significand; integers truncate toward zero, and the 8-bit
+# ones keep their low byte, as numpy's cast through int32 does on x86 (beyond int32's range numpy's
+# result is platform-defined anyway).
+CAST = {
+    "float32": "x",
+    "float64": "x",
+    "float16": "round_f16(x)",
+    "int64": "trunc(x)",
+    "int32": "trunc(x)",
+    "int8": "f32((i32(x) << 24u) >> 24u)",
+    "uint8": "f32(u32(i32(x)) & 255u)",
+    "bool": "select(0.0, 1.0, x != 0.0)",
 }
 
 # expressions in a and b
@@ -29,7 +49,15 @@ BINARY = {
     "Pow": "pow_onnx(a, b)",
     "Max": "max(a, b)",
     "Min": "min(a, b)",
+    "Greater": "select(0.0, 1.0, a > b)",
+    "Less": "select(0.0, 1.0, a < b)",
+    "Equal": "select(0.0, 1.0, a == b)",
+    "GreaterOrEqual": "select(0.0, 1.0, a >= b)",
+    "LessOrEqual": "select(0.0, 1.0, a <= b)",
 }
+
+# expressions in c, a and b
+TERNARY = {"Where": "select(b, a, c != 0.0)"}
 
 
 def unary(node, ctx):
@@ -39,6 +67,14 @@ def unary(node, ctx):
     hi = min(float(a.get("max", F32_MAX)), F32_MAX)
     params = pack(n, float(a.get("alpha", 0.0)), lo, hi)
     return [unary_step(node.inputs[0], node.outputs[0], n, params, UNARY[node.op])]
+
+
+def cast(node, ctx):
+    to = node.attrs["to"]
+    if to not in CAST:
+        raise GraphError(f"node {node.name!r}: Cast to {to!r} is not supported; use one of {sorted(CAST)}")
+    n = math.prod(ctx.shape(node.outputs[0]))
+    return [unary_step(node.inputs[0], node.outputs[0], n, pack(n, 0.0, 0.0, 0.0), CAST[to])]
 
 
 def unary_step(x, out, n, params, op):
@@ -59,6 +95,23 @@ def binary(node, ctx):
     return [binary_step(node.op, *node.inputs[:2], node.outputs[0], ctx)]
 
 
+def ternary(node, ctx):
+    out = node.outputs[0]
+    shape = ctx.shape(out)
+    dims, ss = merge_dims(shape, *[broadcast_strides(ctx.shape(t), shape) for t in node.inputs[:3]])
+    n = math.prod(shape)
+    params = pack(n, len(dims), Arr8(dims), *map(Arr8, ss))
+    step = Step(("ternary",), params, node.inputs[:3], out, flat(n, WG["WG"]), {"op": TERNARY[node.op]}, WG)
+    return [step]
+
+
+def expand(node, ctx):
+    """A broadcasting copy: the input is read with stride 0 along its broadcast dimensions."""
+    x, out = node.inputs[0], node.outputs[0]
+    shape = ctx.shape(out)
+    return [copy_step(x, out, shape, broadcast_strides(ctx.shape(x), shape), strides(shape))]
+
+
 def sum_(node, ctx):
     """Sum of n inputs as a chain of n - 1 broadcasting adds; a lone input is copied."""
     xs, out = [t for t in node.inputs if t], node.outputs[0]
@@ -77,6 +130,9 @@ def sum_(node, ctx):
 KERNELS = {
     **{op: unary for op in UNARY},
     **{op: binary for op in BINARY},
+    **{op: ternary for op in TERNARY},
+    "Cast": cast,
+    "Expand": expand,
     "Sum": sum_,
     "Identity": lambda node, ctx: View(node.inputs[0]),  # the CPU copies; a GPU alias is free
     "Dropout": lambda node, ctx: View(node.inputs[0]),  # inference

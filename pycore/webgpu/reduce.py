@@ -1,5 +1,5 @@
-"""Reductions over any set of axes (ReduceSum/Mean/Max) and the global pools, which reduce the
-spatial axes: one table drives reduce.wgsl."""
+"""Reductions over any set of axes (ReduceSum/Mean/Max/Min) and the global pools, which reduce the
+spatial axes: one table drives reduce.wgsl. ArgMax, which carries an index along, has its own."""
 
 import math
 
@@ -11,10 +11,12 @@ WG64 = {"WG": 64}
 SUM = {"init": "0.0", "step": "a + b", "finish": "acc"}
 MEAN = {**SUM, "finish": "acc / count"}
 MAX = {"init": "-3.402823e38", "step": "max(a, b)", "finish": "acc"}
+MIN = {"init": "3.402823e38", "step": "min(a, b)", "finish": "acc"}
 REDUCE = {
     "ReduceSum": SUM,
     "ReduceMean": MEAN,
     "ReduceMax": MAX,
+    "ReduceMin": MIN,
     "GlobalAveragePool": MEAN,
     "GlobalMaxPool": MAX,
 }
@@ -36,4 +38,20 @@ def reduce(node, ctx):
     return [reduce_step(node.inputs[0], node.outputs[0], shape, list(axes), REDUCE[node.op])]
 
 
-KERNELS = {op: reduce for op in REDUCE}
+# arg_reduce.wgsl per (op, select_last_index): when (v, i) beats the best so far (bv, bi); the
+# tie rule is part of the order, so any split of the axis among invocations gives the same index
+ARG = {
+    ("ArgMax", 0): "v > bv || (v == bv && i < bi)",
+    ("ArgMax", 1): "v > bv || (v == bv && i > bi)",
+}
+
+
+def arg_reduce(node, ctx):
+    shape, axis = ctx.shape(node.inputs[0]), node.attrs["axis"]
+    outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    fill = {"op": ARG[node.op, int(node.attrs["select_last_index"])]}
+    params = pack(outer * inner, length, inner)
+    return [Step(("arg_reduce",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), fill, WG64)]
+
+
+KERNELS = {**{op: reduce for op in REDUCE}, "ArgMax": arg_reduce}
