@@ -45,7 +45,7 @@ class Optimizer:
         self.steps += 1
         with no_grad():
             for p, g, s in self._grads():
-                p.data = self.update(p.detach(), g, s).data
+                p.assign_(self.update(p.detach(), g, s))
 
     def update(self, w, g, state):
         """The new value of parameter w (a Tensor) from its gradient g; may update state."""

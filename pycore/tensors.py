@@ -38,6 +38,9 @@ class CPUDevice:
         data = np.asarray(CPU_KERNELS[op](attrs, *inputs))
         return data if data.dtype.name == dtype else data.astype(dtype)
 
+    def assign(self, data):
+        """Computed already: nothing to do."""
+
 
 _devices = {"cpu": CPUDevice()}
 
@@ -174,6 +177,17 @@ class Tensor:
 
     def long(self):
         return self.to(dtype="int64")
+
+    def assign_(self, value):
+        """Replaces this tensor's values with `value`'s (same shape), outside autodiff: how
+        optimisers and batch norm update parameters and running statistics."""
+        if value.shape != self.shape or value.device != self.device:
+            raise TensorError(
+                f"assign_: {list(value.shape)} on {value.device} into {list(self.shape)} on {self.device}"
+            )
+        self.data = value.data if value.dtype == self.dtype else value.to(dtype=self.dtype).data
+        get_device(self.device).assign(self.data)
+        return self
 
     def backward(self, gradient=None, retain_graph=False):
         autograd.backward(self, gradient, retain_graph)

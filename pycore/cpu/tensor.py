@@ -37,6 +37,13 @@ def slice_(a, x):
     return np.ascontiguousarray(x[tuple(map(slice, a["starts"], a["ends"], a["steps"]))])
 
 
+def argmax(a, x):
+    axis, keep = a["axis"], bool(a["keepdims"])
+    if a["select_last_index"]:  # the last of equal maxima: the first one of the flipped axis
+        return x.shape[axis] - 1 - np.argmax(np.flip(x, axis), axis=axis, keepdims=keep)
+    return np.argmax(x, axis=axis, keepdims=keep)
+
+
 def _reduce(fn):
     return lambda a, x: fn(x, axis=tuple(a["axes"]), keepdims=bool(a["keepdims"]))
 
@@ -55,6 +62,6 @@ KERNELS = {
     "ReduceMean": _reduce(np.mean),
     "ReduceMax": _reduce(np.max),
     "ReduceMin": _reduce(np.min),
-    "ArgMax": lambda a, x: np.argmax(x, axis=a["axis"], keepdims=bool(a["keepdims"])),
+    "ArgMax": argmax,
     "Expand": lambda a, x: np.broadcast_to(x, a["shape"]),  # a read-only view, as in PyTorch
 }

@@ -180,8 +180,8 @@ def batch_norm(
                 raise TensorError("batch_norm: momentum=None (a cumulative average) needs BatchNorm2d")
             with autograd.no_grad():
                 m = float(momentum)
-                running_mean.data = ((1 - m) * running_mean + m * mean.reshape(-1)).data
-                running_var.data = ((1 - m) * running_var + m * var.reshape(-1) * (n / (n - 1))).data
+                running_mean.assign_((1 - m) * running_mean + m * mean.reshape(-1))
+                running_var.assign_((1 - m) * running_var + m * var.reshape(-1) * (n / (n - 1)))
     elif running_mean is None:
         raise TensorError("batch_norm: evaluation needs running_mean and running_var")
     elif weight is not None and bias is not None:  # one op, which the passes fold into a conv

@@ -225,7 +225,7 @@ class BatchNorm2d(Module):
             )
         momentum = self.momentum
         if self.training and self.running_mean is not None:
-            self.num_batches_tracked.data = (self.num_batches_tracked + 1).data
+            self.num_batches_tracked.assign_(self.num_batches_tracked + 1)
             if momentum is None:  # a cumulative average over every batch so far
                 momentum = 1.0 / self.num_batches_tracked.item()
         return F.batch_norm(

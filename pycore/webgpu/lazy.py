@@ -77,6 +77,8 @@ class WebGPUDevice:
     def __init__(self):
         self._dev = None
         self.retired = []  # scratch buffers of submitted work, destroyed after the next readback
+        self.assigned = []  # state updated in place (running statistics...): runs with the next submit
+        self.scalars = {}  # 0-d constants by (dtype, value): buffers never change, so they are shared
 
     async def open(self):
         """Opens (or reopens, after a loss) the shared WebGPU device; returns its description."""
@@ -94,6 +96,21 @@ class WebGPUDevice:
 
     def from_numpy(self, array):
         array = np.asarray(array)
+        if array.ndim == 0:
+            key = (array.dtype.str, array.tobytes())
+            if key not in self.scalars:
+                if len(self.scalars) >= 64:  # bias corrections and schedules change every step
+                    self.scalars.pop(next(iter(self.scalars)))
+                self.scalars[key] = self._upload(array)
+            return self.scalars[key]
+        return self._upload(array)
+
+    def assign(self, data):
+        """`data` is state nothing may read for a while (a running mean): compute it with the next
+        submit rather than let its graph grow step after step."""
+        self.assigned.append(data)
+
+    def _upload(self, array):
         if array.dtype.kind in "iub" and array.size and np.abs(array.astype(np.int64)).max() >= EXACT:
             raise GPUUnavailable(
                 f"{array.dtype} values past 2**24 do not fit the WebGPU device's f32 storage"
@@ -127,7 +144,8 @@ class WebGPUDevice:
         return values.astype(data.dtype) if data.dtype != np.float32 else values.copy()
 
     async def realize(self, targets):
-        """Runs every pending op the targets depend on, in one submit."""
+        """Runs every pending op the targets (and the state assigned since) depend on, in one submit."""
+        targets, self.assigned = [*targets, *self.assigned], []
         order, seen = [], set()
         stack = [(t, False) for t in targets if t.pending]
         while stack:

@@ -92,3 +92,59 @@ def test_numpy_async_gives_the_values():
 
     x = pycore.arange(6, dtype="float32").reshape(2, 3).to("webgpu")
     assert asyncio.run((x * 2).numpy_async()).tolist() == [[0, 2, 4], [6, 8, 10]]
+
+
+def tiny_step(device, seed=0):
+    """A small conv net's training step on `device`: (model, step() -> loss tensor)."""
+    pycore.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 4 * 4, 5),
+    ).to(device)  # fmt: skip
+    opt = pycore.optim.Adam(model.parameters(), 1e-2)
+    rng = np.random.default_rng(seed)
+    x = pycore.tensor(rng.random((8, 1, 8, 8), dtype=np.float32)).to(device)
+    y = pycore.tensor(rng.integers(0, 5, 8)).to(device)
+
+    def step():
+        opt.zero_grad()
+        loss = pycore.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, step
+
+
+def test_training_on_webgpu_matches_the_cpu():
+    runs = {}
+    for device in ("cpu", "webgpu"):
+        model, step = tiny_step(device)
+        losses = [step().item() for _ in range(5)]
+        runs[device] = losses, {k: p.numpy() for k, p in model.named_parameters()}
+    (cpu_loss, cpu_params), (gpu_loss, gpu_params) = runs["cpu"], runs["webgpu"]
+    assert gpu_loss[-1] < gpu_loss[0]
+    np.testing.assert_allclose(gpu_loss, cpu_loss, rtol=1e-5)
+    for k, want in cpu_params.items():
+        assert np.abs(gpu_params[k] - want).max() <= 1e-4 * np.abs(want).max(), k
+
+
+def test_a_training_step_is_one_submit(monkeypatch):
+    _, step = tiny_step("webgpu")
+    step().item()
+    count = submits(monkeypatch)
+    step().item()  # the previous step's updates run with this forward and backward
+    assert len(count) == 2 and count[1] == 0, count  # one compute submit, one readback copy
+
+
+def test_500_steps_keep_gpu_buffers_and_python_objects_flat():
+    _, step = tiny_step("webgpu")
+    counts = []
+    for i in range(500):
+        step().item()
+        if i in (99, 499):
+            gc.collect()
+            counts.append((DEVICE.stats()["buffers"], len(gc.get_objects())))
+    (buffers_100, objects_100), (buffers_500, objects_500) = counts
+    assert buffers_500 <= buffers_100, counts
+    assert objects_500 <= objects_100 + 50, counts
