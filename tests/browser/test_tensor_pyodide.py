@@ -1,5 +1,6 @@
 """The tensor library in the browser: the same training code runs in Pyodide (Chromium) from the
-site's pycore wheel and in CPython here; the loss falls and the first step's gradients agree.
+site's pycore wheel, on the CPU path and on WebGPU (SwiftShader), and in CPython here; the loss
+falls and the first step's gradients agree.
 
 The page is a bare Pyodide, not the demos' worker: the wheel is what a Pyodide app installs.
 """
@@ -7,9 +8,13 @@ The page is a bare Pyodide, not the demos' worker: the wheel is what a Pyodide a
 import json
 
 import numpy as np
+import pytest
 
-# Runs as written in both places; its value is the JSON of what it measured. The convolution before
-# the batch norm has no bias: the norm cancels it, so its gradient would be rounding noise.
+from pycore.model import blocking
+
+# Runs as written in both places. The convolution before the batch norm has no bias: the norm
+# cancels it, so its gradient would be rounding noise. Values are awaited: in the browser a
+# WebGPU readback is a promise.
 TRAIN = """
 import json
 import numpy as np
@@ -17,52 +22,57 @@ import pycore
 from pycore import nn
 from pycore.nn import functional as F
 
-pycore.manual_seed(0)
-model = nn.Sequential(
-    nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Flatten(), nn.Linear(4 * 14 * 14, 10),
-)
-opt = pycore.optim.Adam(model.parameters(), lr=1e-3)
-rng = np.random.default_rng(0)
-x = pycore.tensor(rng.random((16, 1, 28, 28), dtype=np.float32))
-y = pycore.tensor(rng.integers(0, 10, 16))
-losses, grads = [], None
-for step in range(5):
-    opt.zero_grad()
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    if grads is None:
-        grads = {k: p.grad.numpy().ravel().tolist() for k, p in model.named_parameters()}
-    opt.step()
-    losses.append(loss.item())
-json.dumps({"losses": losses, "grads": grads, "numpy": np.__version__})
+
+async def train(device):
+    if device == "webgpu":
+        await pycore.open_webgpu()
+    pycore.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 14 * 14, 10),
+    ).to(device)
+    opt = pycore.optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    x = pycore.tensor(rng.random((16, 1, 28, 28), dtype=np.float32)).to(device)
+    y = pycore.tensor(rng.integers(0, 10, 16)).to(device)
+    losses, grads = [], None
+    for step in range(5):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        if grads is None:
+            grads = {k: (await p.grad.numpy_async()).ravel().tolist() for k, p in model.named_parameters()}
+        opt.step()
+        losses.append(float(await loss.numpy_async()))
+    return json.dumps({"losses": losses, "grads": grads, "numpy": np.__version__})
 """
 
-BOOT = """async ([wheel, code]) => {
+BOOT = """async ([wheel, code, device]) => {
   const { loadPyodide } = await import("/pyodide/pyodide.mjs");
   const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
   await pyodide.loadPackage(["numpy", wheel]);
-  return pyodide.runPython(code);
+  await pyodide.runPythonAsync(code);
+  return await pyodide.runPythonAsync(`await train("${device}")`);
 }"""
 
 
+@pytest.fixture(scope="module")
 def native():
     scope = {}
-    lines = TRAIN.strip().splitlines()
-    exec("\n".join(lines[:-1]), scope)
-    return json.loads(eval(lines[-1], scope))
+    exec(TRAIN, scope)
+    return json.loads(blocking(scope["train"]("cpu")))  # playwright's loop is running here
 
 
-def test_training_steps_in_pyodide_match_cpython(page, site):
+@pytest.mark.parametrize("device", ["cpu", "webgpu"])
+def test_training_steps_in_pyodide_match_cpython(page, site, native, device):
     import build
 
     wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
     page.goto(f"{site}/index.html")
-    browser = json.loads(page.evaluate(BOOT, [f"/wheels/{wheel}", TRAIN]))
-    here = native()
+    browser = json.loads(page.evaluate(BOOT, [f"/wheels/{wheel}", TRAIN, device]))
     assert browser["numpy"].startswith("2.0"), "not Pyodide's numpy"
     assert browser["losses"][-1] < 0.8 * browser["losses"][0], browser["losses"]
-    np.testing.assert_allclose(browser["losses"], here["losses"], rtol=1e-4)
-    for k, g in here["grads"].items():
+    np.testing.assert_allclose(browser["losses"], native["losses"], rtol=1e-4)
+    for k, g in native["grads"].items():
         got, want = np.array(browser["grads"][k]), np.array(g)
         assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max(), k
