@@ -2,6 +2,7 @@
 
 from . import nn, optim, torch_checkpoint
 from .autograd import enable_grad, no_grad
+from .compile import compile
 from .errors import GraphError, PycoreError, ShapeError
 from .export import export
 from .graph import Graph
@@ -32,7 +33,7 @@ from .tensors import (
 __version__ = "0.1.0"
 __all__ = [
     "Graph", "GraphError", "Model", "PycoreError", "SafetensorsError", "ShapeError", "Tensor", "TensorError",
-    "arange", "cat", "enable_grad", "export", "full", "full_like", "load", "manual_seed", "matmul", "nn",
-    "no_grad", "ones", "ones_like", "open_webgpu", "optim", "rand", "randint", "randn", "stack", "tensor",
-    "torch_checkpoint", "where", "zeros", "zeros_like",
+    "arange", "cat", "compile", "enable_grad", "export", "full", "full_like", "load", "manual_seed",
+    "matmul", "nn", "no_grad", "ones", "ones_like", "open_webgpu", "optim", "rand", "randint", "randn",
+    "stack", "tensor", "torch_checkpoint", "where", "zeros", "zeros_like",
 ]  # fmt: skip

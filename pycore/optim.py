@@ -2,11 +2,9 @@
 decay), Adam and AdamW. Updates are Tensor ops, so they run on the parameters' device; state
 (momentum buffers, moments) is a tensor per parameter."""
 
-import math
-
 from .autograd import no_grad
 from .errors import PycoreError
-from .tensors import tensor
+from .tensors import tensor, zeros, zeros_like
 
 
 class Optimizer:
@@ -77,9 +75,11 @@ class SGD(Optimizer):
         if self.weight_decay:
             g = g + self.weight_decay * w
         if self.momentum:
-            buf = s.get("momentum_buffer")
-            buf = g if buf is None else buf * self.momentum + (1 - self.dampening) * g
-            s["momentum_buffer"] = buf
+            if "momentum_buffer" not in s:
+                s["momentum_buffer"] = g * 1  # a tensor of its own, updated in place from now on
+            else:
+                s["momentum_buffer"].assign_(s["momentum_buffer"] * self.momentum + (1 - self.dampening) * g)
+            buf = s["momentum_buffer"]
             g = g + self.momentum * buf if self.nesterov else buf
         return w - self.lr * g
 
@@ -96,12 +96,17 @@ class Adam(Optimizer):
             w = w * (1 - self.lr * self.weight_decay)
         elif self.weight_decay:
             g = g + self.weight_decay * w
-        m, v = s.get("exp_avg"), s.get("exp_avg_sq")  # both start at zero
-        s["exp_avg"] = m = (1 - b1) * g if m is None else m * b1 + (1 - b1) * g
-        s["exp_avg_sq"] = v = (1 - b2) * g * g if v is None else v * b2 + (1 - b2) * g * g
-        t = self.steps
-        denom = v.sqrt() / math.sqrt(1 - b2**t) + self.eps
-        return w - (self.lr / (1 - b1**t)) * m / denom
+        if not s:  # moments start at zero, and so do the bias corrections 1 - beta ** t
+            s["exp_avg"], s["exp_avg_sq"] = zeros_like(w), zeros_like(w)
+            s["correction1"], s["correction2"] = zeros((), device=w.device), zeros((), device=w.device)
+        # the corrections are tensors, so a captured step counts too; c = beta * c + (1 - beta) sums
+        # positive terms, where 1 - beta ** t in float32 would cancel (1 - 0.999 keeps 4 digits)
+        c1 = s["correction1"].assign_(s["correction1"] * b1 + (1 - b1))
+        c2 = s["correction2"].assign_(s["correction2"] * b2 + (1 - b2))
+        m = s["exp_avg"].assign_(s["exp_avg"] * b1 + (1 - b1) * g)
+        v = s["exp_avg_sq"].assign_(s["exp_avg_sq"] * b2 + (1 - b2) * g * g)
+        denom = v.sqrt() / c2.sqrt() + self.eps
+        return w - (self.lr / c1) * m / denom
 
 
 class AdamW(Adam):

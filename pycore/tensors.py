@@ -28,6 +28,8 @@ class CPUDevice:
     def from_numpy(self, array):
         return np.asarray(array)
 
+    constant = from_numpy
+
     def to_numpy(self, data):
         return data
 
@@ -38,7 +40,7 @@ class CPUDevice:
         data = np.asarray(CPU_KERNELS[op](attrs, *inputs))
         return data if data.dtype.name == dtype else data.astype(dtype)
 
-    def assign(self, data):
+    def assign(self, tensor, old, new):
         """Computed already: nothing to do."""
 
 
@@ -185,8 +187,9 @@ class Tensor:
             raise TensorError(
                 f"assign_: {list(value.shape)} on {value.device} into {list(self.shape)} on {self.device}"
             )
+        old = self.data
         self.data = value.data if value.dtype == self.dtype else value.to(dtype=self.dtype).data
-        get_device(self.device).assign(self.data)
+        get_device(self.device).assign(self, old, self.data)
         return self
 
     def backward(self, gradient=None, retain_graph=False):
@@ -206,7 +209,7 @@ class Tensor:
             dtype = self.dtype if self.dtype != "bool" else "int64"
         else:
             dtype = self.dtype if _floating(self.dtype) else "float32"
-        return Tensor(np.asarray(value, dtype), self.device)
+        return Tensor(get_device(self.device).constant(np.asarray(value, dtype)), self.device)
 
     # ---- arithmetic ----
     def _binary(self, op, other, reverse=False):

@@ -7,7 +7,7 @@ else (batch and layer norm, the losses, GELU, hard-swish...) is written here onc
 import numpy as np
 
 from .. import autograd
-from ..tensors import Tensor, TensorError, apply, generator, tensor
+from ..tensors import Tensor, TensorError, apply, generator, get_device, tensor
 
 
 def _pair(v, name):
@@ -215,6 +215,10 @@ def dropout(input, p=0.5, training=True):
         return input
     if p == 1:
         return input * 0
+    if getattr(get_device(input.device), "capture", None) is not None:
+        raise TensorError(
+            "dropout inside pycore.compile would replay one mask: leave it out of the captured step"
+        )
     keep = Tensor(generator().random(input.shape) >= p, input.device)  # drawn on the host: one stream
     return input.where(keep, 0.0) / (1 - p)
 

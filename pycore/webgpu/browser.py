@@ -132,8 +132,10 @@ class BrowserDevice:
         ]
         return self.raw.createBindGroup(js_desc(layout=pipeline.getBindGroupLayout(0), entries=entries))
 
-    def submit(self, dispatches, copies):
+    def submit(self, dispatches, copies, before=()):
         encoder = self.raw.createCommandEncoder()
+        for src, src_offset, dst, dst_offset, size in before:
+            encoder.copyBufferToBuffer(src, src_offset, dst, dst_offset, size)
         compute = encoder.beginComputePass()
         current = None
         for pipeline, bind_group, (x, y, z) in dispatches:

@@ -9,7 +9,7 @@ Both bindings speak wgpu-py's snake_case vocabulary and offer the same methods:
     .write_buffer(buffer, offset, array)      queue write, no mapping
     await .create_compute_pipeline(code, constants, label)   raises GPUUnavailable on compile errors
     .create_bind_group(pipeline, [(buffer, offset, size), ...])   bindings 0..n of group 0
-    .submit(dispatches, copies)               ONE encoder, ONE compute pass, copies, ONE submit
+    .submit(dispatches, copies, before=())    ONE encoder: copies before, ONE compute pass, copies, ONE submit
     await .read_buffer(buffer, size)          map, copy out, unmap
     .push_error_scope() / await .pop_error_scope()   errors a binding reports late, as text or None
     .destroy() / .lost                        the device, and why it was lost (None while alive)

@@ -79,6 +79,7 @@ class WebGPUDevice:
         self.retired = []  # scratch buffers of submitted work, destroyed after the next readback
         self.assigned = []  # state updated in place (running statistics...): runs with the next submit
         self.scalars = {}  # 0-d constants by (dtype, value): buffers never change, so they are shared
+        self.capture = None  # a Capture while pycore.compile records a function
 
     async def open(self):
         """Opens (or reopens, after a loss) the shared WebGPU device; returns its description."""
@@ -95,7 +96,10 @@ class WebGPUDevice:
         return self._dev
 
     def from_numpy(self, array):
-        array = np.asarray(array)
+        return self._upload(np.asarray(array))
+
+    def constant(self, array):
+        """A 0-d operand (the 2 in `2 * x`): one buffer per value, shared, since buffers never change."""
         if array.ndim == 0:
             key = (array.dtype.str, array.tobytes())
             if key not in self.scalars:
@@ -105,10 +109,12 @@ class WebGPUDevice:
             return self.scalars[key]
         return self._upload(array)
 
-    def assign(self, data):
-        """`data` is state nothing may read for a while (a running mean): compute it with the next
-        submit rather than let its graph grow step after step."""
-        self.assigned.append(data)
+    def assign(self, tensor, old, new):
+        """`tensor` now holds `new`, state nothing may read for a while (a running mean): compute it
+        with the next submit rather than let its graph grow step after step."""
+        self.assigned.append(new)
+        if self.capture is not None:
+            self.capture.assigned.append((tensor, old, new))
 
     def _upload(self, array):
         if array.dtype.kind in "iub" and array.size and np.abs(array.astype(np.int64)).max() >= EXACT:
@@ -145,7 +151,24 @@ class WebGPUDevice:
 
     async def realize(self, targets):
         """Runs every pending op the targets (and the state assigned since) depend on, in one submit."""
+        if self.capture is not None:
+            raise GPUUnavailable(
+                "a function under pycore.compile cannot read a value while it is captured; return it instead"
+            )
         targets, self.assigned = [*targets, *self.assigned], []
+        plan = await self.plan(targets)
+        if plan is None:
+            return
+        self.dev.submit(plan.dispatches, [])
+        self.retired += [plan.params, plan.dummy]
+        for s in plan.scratch:  # kept alive until the GPU is done with them
+            self.retired.append(s.raw)
+            s.dev = _Kept
+        plan.attach()
+
+    async def plan(self, targets):
+        """The dispatches that compute every pending op the targets depend on (None if nothing is
+        pending), with a new buffer for each result."""
         order, seen = [], set()
         stack = [(t, False) for t in targets if t.pending]
         while stack:
@@ -157,7 +180,7 @@ class WebGPUDevice:
                 stack.append((t, True))
                 stack.extend((x, False) for x in t.inputs if x.pending)
         if not order:
-            return
+            return None
         names = {}
         leaves = [x for t in order for x in t.inputs if not x.pending and id(x) not in names]
         for x in leaves:
@@ -176,7 +199,7 @@ class WebGPUDevice:
             else:
                 steps.extend(out)
         await self._compile(steps)
-        self._submit(order, leaves, names, ctx, steps, roots)
+        return Plan(self.dev, order, leaves, names, ctx, steps, roots)
 
     async def _compile(self, steps):
         cache = self.dev.pipelines
@@ -185,51 +208,56 @@ class WebGPUDevice:
             code = shaders.render(files, dict(fill), dtype)
             cache[k] = await self.dev.create_compute_pipeline(code, dict(overrides), shaders.label(k))
 
-    def _submit(self, order, leaves, names, ctx, steps, roots):
-        dev = self.dev
-        cache = dev.pipelines
-        storage = {names[id(x)]: x.storage for x in leaves}
+
+class Plan:
+    """Buffers and bind groups for a list of steps: a new buffer per result root, scratch for the
+    planners' temporaries and constants, one uniform buffer holding every step's parameters."""
+
+    def __init__(self, dev, order, leaves, names, ctx, steps, roots):
+        self.order, self.names, self.roots = order, names, roots
+        self.storage = storage = {names[id(x)]: x.storage for x in leaves}
         for t in order:
             name = names[id(t)]
             if roots[name] == name:
                 storage[name] = Storage(dev, _bytes(t.shape))
-        scratch = []
+        self.scratch = []
         for name, shape in ctx.shapes.items():
             if roots.get(name, name) not in storage:  # a planner's temporary or constant
                 s = Storage(dev, _bytes(shape))
                 if name in ctx.consts:
                     dev.write_buffer(s.raw, 0, ctx.consts[name])
                 storage[name] = s
-                scratch.append(s)
+                self.scratch.append(s)
         align = dev.limits.get("min_uniform_buffer_offset_alignment", 256)
         offsets, at = [], 0
         for s in steps:
             offsets.append(at)
             at += -(-len(s.params) // align) * align
-        params = dev.create_buffer(max(at, 16), UNIFORM | COPY_DST)
+        self.params = dev.create_buffer(max(at, 16), UNIFORM | COPY_DST)
         blob = bytearray(max(at, 16))
         for s, off in zip(steps, offsets):
             blob[off : off + len(s.params)] = s.params
-        dev.write_buffer(params, 0, np.frombuffer(bytes(blob), np.uint8))
-        dummy = dev.create_buffer(16, STORAGE)
+        dev.write_buffer(self.params, 0, np.frombuffer(bytes(blob), np.uint8))
+        self.dummy = dev.create_buffer(16, STORAGE)
 
         def binding(t):
             if not t:
-                return (dummy, 0, 16)
+                return (self.dummy, 0, 16)
             return (storage[roots.get(t, t)].raw, 0, _bytes(ctx.shapes[t]))
 
-        dispatches = []
+        self.dispatches = []
         for s, off in zip(steps, offsets):
-            pipeline = cache[shaders.key(s)]
-            entries = [(params, off, len(s.params))] + [binding(t) for t in [*s.reads, s.writes]]
-            dispatches.append((pipeline, dev.create_bind_group(pipeline, entries), s.groups))
-        dev.submit(dispatches, [])
-        self.retired += [params, dummy]
-        for s in scratch:  # kept alive until the GPU is done with them
-            self.retired.append(s.raw)
-            s.dev = _Kept
-        for t in order:
-            t.storage = storage[roots[names[id(t)]]]
+            pipeline = dev.pipelines[shaders.key(s)]
+            entries = [(self.params, off, len(s.params))] + [binding(t) for t in [*s.reads, s.writes]]
+            self.dispatches.append((pipeline, dev.create_bind_group(pipeline, entries), s.groups))
+
+    def storage_of(self, lazy):
+        return self.storage[self.roots[self.names[id(lazy)]]]
+
+    def attach(self):
+        """Hands each result its buffer and drops the ops behind it."""
+        for t in self.order:
+            t.storage = self.storage_of(t)
             t.op = t.attrs = None
             t.inputs = ()
 

@@ -105,8 +105,10 @@ class NativeDevice:
         ]
         return self.raw.create_bind_group(layout=pipeline.get_bind_group_layout(0), entries=entries)
 
-    def submit(self, dispatches, copies):
+    def submit(self, dispatches, copies, before=()):
         encoder = self.raw.create_command_encoder()
+        for src, src_offset, dst, dst_offset, size in before:
+            encoder.copy_buffer_to_buffer(src, src_offset, dst, dst_offset, size)
         compute = encoder.begin_compute_pass()
         current = None
         for pipeline, bind_group, (x, y, z) in dispatches:
