@@ -1,6 +1,6 @@
 """Training-step benchmark: pycore's CPU path against PyTorch CPU, one thread each, same run.
 
-    OPENBLAS_NUM_THREADS=1 python3 tools/bench/train_step.py [--steps 20] [--batch 64]
+    OPENBLAS_NUM_THREADS=1 python3 tools/bench/train_step.py [--steps 20] [--batch 64] [--webgpu]
 
 The model is a small MNIST CNN (conv-bn-relu-pool, conv-relu-pool, linear); a step is forward,
 cross-entropy, backward and Adam. Also prints pycore's eager dispatch overhead per op. PyTorch is
@@ -26,7 +26,7 @@ from tools.reference_models import bench_cnn  # noqa: E402
 
 
 def timed(step, n):
-    step()  # warm up
+    step(), step()  # warm up (a captured step replays from the third call)
     times = []
     for _ in range(n):
         t = time.perf_counter()
@@ -35,18 +35,22 @@ def timed(step, n):
     return statistics.median(times), min(times), max(times)
 
 
-def pycore_step(x, y):
+def pycore_step(x, y, device="cpu", captured=False):
+    """A step that waits for its loss (on webgpu that runs the step's work; eager or captured)."""
     pycore.manual_seed(0)
-    model = bench_cnn(nn)
+    model = bench_cnn(nn).to(device)
     opt = pycore.optim.Adam(model.parameters(), 1e-3)
-    x, y = pycore.tensor(x), pycore.tensor(y)
+    x, y = pycore.tensor(x).to(device), pycore.tensor(y).to(device)
 
-    def step():
+    def train(x, y):
         opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
         opt.step()
+        return loss
 
-    return step
+    run = pycore.compile(train) if captured else train
+    return lambda: run(x, y).item()
 
 
 def torch_step(x, y):
@@ -84,6 +88,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--webgpu", action="store_true", help="also the webgpu device, eager and captured")
     args = p.parse_args()
     rng = np.random.default_rng(0)
     x = rng.random((args.batch, 1, 28, 28), np.float32)
@@ -101,6 +106,11 @@ def main():
         print("torch is not installed: no peer (pip install torch==2.13.0)")
     op, np_op = dispatch_overhead()
     print(f"eager dispatch: {op:.1f} us per op (numpy's add alone: {np_op:.1f} us)")
+    if args.webgpu:
+        eager = timed(pycore_step(x, y, "webgpu"), args.steps)
+        captured = timed(pycore_step(x, y, "webgpu", captured=True), args.steps)
+        adapter = pycore.tensors.get_device("webgpu").dev.info
+        print(f"pycore webgpu ({adapter}): eager {eager[0]:.1f} ms, captured {captured[0]:.1f} ms per step")
 
 
 if __name__ == "__main__":
