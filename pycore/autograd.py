@@ -180,8 +180,10 @@ GRADIENTS = {
     "Sigmoid": lambda a, inputs, out, g: [g * out * (1 - out)],
     "Tanh": lambda a, inputs, out, g: [g * (1 - out * out)],
     "Erf": lambda a, inputs, out, g: [g * (2 / math.sqrt(math.pi)) * (-(inputs[0] * inputs[0])).exp()],
+    # 0 at the bounds themselves, as PyTorch's hardtanh and relu6 (its clamp passes it there): one
+    # Clip then serves relu6, which the passes fuse into the convolution before it
     "Clip": lambda a, inputs, out, g: [
-        g * ((inputs[0] >= a["min"]).to(dtype=g.dtype) * (inputs[0] <= a["max"]).to(dtype=g.dtype))
+        g * ((inputs[0] > a["min"]).to(dtype=g.dtype) * (inputs[0] < a["max"]).to(dtype=g.dtype))
     ],
     "LeakyRelu": lambda a, inputs, out, g: [g.where(inputs[0] >= 0, g * a["alpha"])],
     "Cast": lambda a, inputs, out, g: [g.to(dtype=inputs[0].dtype)],

@@ -14,36 +14,57 @@ from .graph import FORMAT, Graph
 
 
 def trace(fn, example, module=None):
-    """(output tensor, [(op, attrs, inputs, output)]) of fn(example)."""
+    """(outputs, [(op, attrs, inputs, output, module name)]) of fn(example); with `module`, the
+    ops are attributed to the innermost of its submodules that applied them."""
     tape = []
+    named = [] if module is None else [(m, name) for name, m in module.named_modules() if name]
+    for m, name in named:
+        object.__setattr__(m, "_trace_name", name[:-1])
     tensors._tape.append(tape)
     try:
         with autograd.no_grad():
             out = fn(example)
     finally:
         tensors._tape.pop()
-    if not isinstance(out, tensors.Tensor):
-        raise PycoreError(f"export: the program must return one Tensor, got {type(out).__name__}")
-    return out, tape
+        for m, _ in named:
+            del m.__dict__["_trace_name"]
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if not outs or not all(isinstance(o, tensors.Tensor) for o in outs):
+        raise PycoreError(f"export: the program must return Tensors, got {type(out).__name__}")
+    return outs, tape
 
 
 def export(
-    fn, example, folder=None, name="model", labels=None, preprocess=None, input="input", output="output"
+    fn,
+    example,
+    folder=None,
+    name="model",
+    labels=None,
+    preprocess=None,
+    input="input",
+    output="output",
+    module=None,
 ):
-    """The Graph of `fn(example)` (a Module or any function of one Tensor), checked by loading it;
-    with `folder`, also written there as model.json + weights.safetensors."""
-    module = fn if hasattr(fn, "named_parameters") else None
+    """The Graph of `fn(example)` (a Module, or any function of one Tensor with the `module` it
+    uses), checked by loading it; with `folder`, also written there as model.json +
+    weights.safetensors. Weights and nodes take the module's names; a function that returns
+    several tensors names them with a list `output`."""
+    module = fn if hasattr(fn, "named_parameters") else module
     if module is not None:
         module.eval()
-    out, tape = trace(fn, example, module)
+    outs, tape = trace(fn, example, module)
+    output = [output] if isinstance(output, str) else list(output)
+    if len(output) != len(outs):
+        raise PycoreError(f"export: {len(outs)} outputs returned, {len(output)} names given")
     named = {}
     if module is not None:
         named = {id(t): k for k, t in (*module.named_parameters(), *module.named_buffers())}
-    names = {id(example): input}
-    made = {id(o): (op, attrs, inputs) for op, attrs, inputs, o in tape}
-    nodes, weights, order = [], {}, _needed(out, made)
-    for t in order:
-        op, attrs, inputs = made[id(t)]
+    names, taken = {id(example): input}, {input}
+    made = {id(o): (op, attrs, inputs, scope) for op, attrs, inputs, o, scope in tape}
+    out_names = {id(o): n for o, n in zip(outs, output)}
+    nodes, weights = [], {}
+    for t in _needed(outs, made):
+        op, attrs, inputs, scope = made[id(t)]
         for x in inputs:
             if id(x) in names:
                 continue
@@ -51,7 +72,9 @@ def export(
                 raise PycoreError("export: an op input was computed outside the traced program")
             key = named.get(id(x), f"const{len(weights)}")
             weights[key], names[id(x)] = np.asarray(x.numpy(), np.float32), key
-        names[id(t)] = output if t is out else f"{op.lower()}_{len(nodes)}"
+            taken.add(key)
+        names[id(t)] = out_names.get(id(t)) or _unique(scope or op.lower(), op, taken)
+        taken.add(names[id(t)])
         nodes.append(
             {
                 "op": op,
@@ -74,7 +97,7 @@ def export(
                 "preprocess": preprocess or {},
             }
         ],
-        "outputs": [output],
+        "outputs": output,
         "labels": labels,
         "nodes": nodes,
     }
@@ -88,9 +111,9 @@ def export(
     return graph
 
 
-def _needed(out, made):
-    """The traced tensors the output depends on, inputs before the tensors computed from them."""
-    order, seen, stack = [], set(), [(out, False)]
+def _needed(outs, made):
+    """The traced tensors the outputs depend on, inputs before the tensors computed from them."""
+    order, seen, stack = [], set(), [(o, False) for o in reversed(outs)]
     while stack:
         t, done = stack.pop()
         if done:
@@ -98,8 +121,19 @@ def _needed(out, made):
         elif id(t) not in seen and id(t) in made:
             seen.add(id(t))
             stack.append((t, True))
-            stack.extend((x, False) for x in made[id(t)][2])
+            stack.extend((x, False) for x in reversed(made[id(t)][2]))
     return order
+
+
+def _unique(base, op, taken):
+    """A node name: the module's name for its first op, then name.op, then name.op.1, ..."""
+    if base not in taken:
+        return base
+    first = base if base.endswith(op.lower()) else f"{base}.{op.lower()}"
+    name, k = first, 1
+    while name in taken:
+        name, k = f"{first}.{k}", k + 1
+    return name
 
 
 def _plain(attrs):

@@ -163,7 +163,7 @@ class Tensor:
     def detach(self):
         out = Tensor(self.data, self.device)
         if _tape:  # a trace follows values through detach()
-            _tape[-1].append(("Identity", {}, (self,), out))
+            _tape[-1].append(("Identity", {}, (self,), out, _scopes[-1] if _scopes else None))
         return out
 
     def to(self, device=None, dtype=None):
@@ -420,6 +420,7 @@ class Tensor:
 
 
 _tape = []  # the op records of the traces in progress (pycore/export.py)
+_scopes = []  # the names of the modules whose forward is running, while tracing
 
 
 async def open_webgpu():
@@ -470,7 +471,7 @@ def apply(op, *inputs, **attrs):
     data = _devices[device].run(op, attrs, [t.data for t in inputs], tuple(int(d) for d in shape), dtype)
     out = Tensor(data, device)
     if _tape:  # pycore.export is tracing
-        _tape[-1].append((op, attrs, inputs, out))
+        _tape[-1].append((op, attrs, inputs, out, _scopes[-1] if _scopes else None))
     if (
         autograd.enabled()
         and op in autograd.GRADIENTS

