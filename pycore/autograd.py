@@ -203,6 +203,8 @@ GRADIENTS = {
         unbroadcast(_transpose_last(inputs[0]) @ g, inputs[1].shape) if inputs[1].requires_grad else None,
     ],
     "Reshape": lambda a, inputs, out, g: [g.reshape(inputs[0].shape)],
+    "Flatten": lambda a, inputs, out, g: [g.reshape(inputs[0].shape)],
+    "Softmax": lambda a, inputs, out, g: [out * (g - (g * out).sum(a["axis"], keepdim=True))],
     "Transpose": lambda a, inputs, out, g: [g.permute([a["perm"].index(i) for i in range(g.ndim)])],
     "Expand": lambda a, inputs, out, g: [unbroadcast(g, inputs[0].shape)],
     "Slice": _slice,

@@ -44,11 +44,12 @@ def export(
     input="input",
     output="output",
     module=None,
+    metadata=None,
 ):
     """The Graph of `fn(example)` (a Module, or any function of one Tensor with the `module` it
     uses), checked by loading it; with `folder`, also written there as model.json +
-    weights.safetensors. Weights and nodes take the module's names; a function that returns
-    several tensors names them with a list `output`."""
+    weights.safetensors (with `metadata`, strings, in its header). Weights and nodes take the
+    module's names; a function that returns several tensors names them with a list `output`."""
     module = fn if hasattr(fn, "named_parameters") else module
     if module is not None:
         module.eval()
@@ -105,10 +106,17 @@ def export(
     if folder is not None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "model.json").write_text(json.dumps(doc) + "\n")
-        (folder / "weights.safetensors").write_bytes(safetensors.write(weights))
+        (folder / "model.json").write_text(dumps(doc))
+        (folder / "weights.safetensors").write_bytes(safetensors.write(weights, metadata))
     passes.optimize(Graph.from_json(doc, weights))  # the load-time passes accept it
     return graph
+
+
+def dumps(doc):
+    """model.json with one line per top-level field and per node, so diffs of a graph stay readable."""
+    fields = [f' "{k}": {json.dumps(v)}' for k, v in doc.items() if k != "nodes"]
+    nodes = ",\n".join(f"  {json.dumps(n)}" for n in doc["nodes"])
+    return "{\n" + ",\n".join([*fields, f' "nodes": [\n{nodes}\n ]']) + "\n}\n"
 
 
 def _needed(outs, made):

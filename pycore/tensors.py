@@ -356,8 +356,8 @@ class Tensor:
         return x._op("ArgMax", axis=0 if dim is None else self._axes(dim)[0], keepdims=int(keepdim))
 
     def softmax(self, dim=-1):
-        e = (self - self.detach().max(dim, keepdim=True)).exp()
-        return e / e.sum(dim, keepdim=True)
+        """One Softmax op: the kernels fuse max, exp, sum and divide (one dispatch on the GPU)."""
+        return self._op("Softmax", axis=self._axes(dim)[0])
 
     def log_softmax(self, dim=-1):
         shifted = self - self.detach().max(dim, keepdim=True)
@@ -381,6 +381,8 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         s, e = start_dim % self.ndim, end_dim % self.ndim
+        if s == 1 and e == self.ndim - 1 and self.ndim > 2:  # ONNX's Flatten: an export keeps the batch free
+            return self._op("Flatten", axis=1)
         return self.reshape(*self.shape[:s], math.prod(self.shape[s : e + 1]), *self.shape[e + 1 :])
 
     def squeeze(self, dim=None):

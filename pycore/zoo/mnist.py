@@ -31,7 +31,7 @@ class MnistCNN(nn.Module):
         return self.fc2(self.drop(self.fc1(x.flatten(1)).relu()))
 
 
-def export(model, folder=None):
+def export(model, folder=None, metadata=None):
     """The demo's graph: one 28x28 digit in, ten probabilities out."""
     from ..tensors import zeros
 
@@ -45,4 +45,5 @@ def export(model, folder=None):
         input="image",
         output="probabilities",
         module=model,
+        metadata=metadata,
     )
