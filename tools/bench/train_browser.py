@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
 from tests.browser.conftest import CHROMIUM, FLAGS, serve  # noqa: E402
+from tools.conformance.run import local_context  # noqa: E402
 
 PAGE = build.DIST / "bench" / "train"
 TFJS = {
@@ -52,20 +53,11 @@ def measure(steps, batch, warmup):
     from playwright.sync_api import sync_playwright
 
     server, url = serve(build.DIST)
-    external, errors = [], []
-
-    def check(route):
-        if route.request.url.startswith(("http://127.0.0.1:", "data:", "blob:")):
-            route.continue_()
-        else:
-            external.append(route.request.url)
-            route.abort()
-
+    errors = []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            context = browser.new_context()
-            context.route("**/*", check)
+            context, external = local_context(browser)
             page = context.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: m.type == "error" and errors.append(m.text))
