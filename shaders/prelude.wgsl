@@ -4,7 +4,7 @@
 alias T = {{ dtype }};
 
 // Bias, activation and residual that Conv/Gemm/MatMul apply to each result before storing it.
-// `act` uses the codes of pycore/webgpu/params.py ACTIVATION (0 = none).
+// `act` uses the codes of pycore/webgpu/step.py ACTIVATION (0 = none).
 struct Epilogue {
     act: u32,
     alpha: f32,  // LeakyRelu slope
