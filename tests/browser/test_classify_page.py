@@ -185,10 +185,9 @@ def test_alpha_tiny_narrow_and_huge_images_classify(page, site):
 
 def test_keyboard_drop_paste_and_samples_all_classify(page, site):
     open_demo(page, site)
-    page.get_by_role("button", name="Choose a photo to classify").focus()
     before = runs(page)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
+    with page.expect_file_chooser() as chooser:  # the locator's press focuses, waits, then presses
+        page.get_by_role("button", name="Choose a photo to classify").press("Enter")
     chooser.value.set_files(as_file("coffee.png", photo("coffee.png")))
     assert_classified(settle(page, before), {"espresso"})
 
