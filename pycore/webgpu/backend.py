@@ -60,6 +60,22 @@ class Context:
         return ops.broadcast(*[self.shapes[t] for t in names])
 
 
+def upload_params(dev, steps):
+    """One uniform buffer holding every step's parameters at its aligned offset, written once:
+    (buffer, offsets)."""
+    align = dev.limits.get("min_uniform_buffer_offset_alignment", 256)
+    offsets, at = [], 0
+    for s in steps:
+        offsets.append(at)
+        at += -(-len(s.params) // align) * align
+    buffer = dev.create_buffer(max(at, 16), UNIFORM | COPY_DST)
+    blob = bytearray(max(at, 16))
+    for s, off in zip(steps, offsets):
+        blob[off : off + len(s.params)] = s.params
+    dev.write_buffer(buffer, 0, np.frombuffer(bytes(blob), np.uint8))
+    return buffer, offsets
+
+
 def missing_ops(graph):
     return sorted({n.op for n in graph.nodes} - KERNELS.keys())
 
@@ -158,17 +174,8 @@ class WebGPUBackend:
             if t in self.consts:  # uploaded once, here
                 dev.write_buffer(self.buffers[t], 0, np.ascontiguousarray(self.consts[t], np.float32))
         self.dummy = self._buffer(16, storage)  # bound where an optional input is absent
-        # one uniform buffer for every step's parameters, written once
-        align = self.dev.limits.get("min_uniform_buffer_offset_alignment", 256)
-        self.param_offsets, at = [], 0
-        for s in self.steps:
-            self.param_offsets.append(at)
-            at += -(-len(s.params) // align) * align
-        self.params = self._buffer(max(at, 16), UNIFORM | COPY_DST)
-        blob = bytearray(max(at, 16))
-        for s, off in zip(self.steps, self.param_offsets):
-            blob[off : off + len(s.params)] = s.params
-        dev.write_buffer(self.params, 0, np.frombuffer(bytes(blob), np.uint8))
+        self.params, self.param_offsets = upload_params(dev, self.steps)
+        self.owned.append(self.params)
         # outputs are copied into one mappable buffer so a run maps once
         self.readback, at = [], 0
         for t in g.outputs:

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..graph import Node
 from . import shaders
-from .backend import Context, _bytes
-from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, GPUUnavailable, shared_device
+from .backend import Context, _bytes, upload_params
+from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, GPUUnavailable, shared_device
 from .kernels import KERNELS
 from .step import View
 
@@ -228,16 +228,7 @@ class Plan:
                     dev.write_buffer(s.raw, 0, ctx.consts[name])
                 storage[name] = s
                 self.scratch.append(s)
-        align = dev.limits.get("min_uniform_buffer_offset_alignment", 256)
-        offsets, at = [], 0
-        for s in steps:
-            offsets.append(at)
-            at += -(-len(s.params) // align) * align
-        self.params = dev.create_buffer(max(at, 16), UNIFORM | COPY_DST)
-        blob = bytearray(max(at, 16))
-        for s, off in zip(steps, offsets):
-            blob[off : off + len(s.params)] = s.params
-        dev.write_buffer(self.params, 0, np.frombuffer(bytes(blob), np.uint8))
+        self.params, offsets = upload_params(dev, steps)
         self.dummy = dev.create_buffer(16, STORAGE)
 
         def binding(t):
