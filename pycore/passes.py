@@ -8,8 +8,7 @@
 import numpy as np
 
 from .graph import Node
-
-FUSABLE = {"Conv", "Gemm", "MatMul"}
+from .ops import OPS
 
 
 def optimize(graph):
@@ -84,21 +83,18 @@ def materialize_conv_bias(graph):
 
 
 def _epilogue(node, act):
-    attrs = {"activation": act.op}
-    if act.op == "Clip":
-        attrs.update(act_min=float(act.attrs["min"]), act_max=float(act.attrs["max"]))
-    if act.op == "LeakyRelu":
-        attrs["act_alpha"] = float(act.attrs["alpha"])
-    node.attrs.update(attrs)
+    """The host carries the activation's op and its attributes, each renamed `act_<name>`."""
+    attrs = {**OPS[act.op].attrs, **act.attrs}
+    node.attrs.update(activation=act.op, **{f"act_{k}": float(v) for k, v in attrs.items()})
 
 
 def fuse_epilogues(graph):
     for node in list(graph.nodes):
-        if node.op not in FUSABLE or "activation" in node.attrs:
+        n_inputs = OPS[node.op].epilogue
+        if not n_inputs or "activation" in node.attrs:
             continue
         out = node.outputs[0]
         nxt = _only_consumer(graph, out)
-        n_inputs = {"Conv": 3, "Gemm": 3, "MatMul": 2}[node.op]
         if node.op == "Gemm" and len(node.inputs) < 3:
             node.inputs.append("")
         if nxt is not None and nxt.op == "Add" and len(node.inputs) == n_inputs:
@@ -109,7 +105,7 @@ def fuse_epilogues(graph):
                 _move(graph, node, nxt)
                 out = node.outputs[0]
                 nxt = _only_consumer(graph, out)
-        if nxt is not None and nxt.op in ("Relu", "Clip", "Sigmoid", "LeakyRelu", "Tanh"):
+        if nxt is not None and OPS[nxt.op].activation:
             _epilogue(node, nxt)
             node.outputs = list(nxt.outputs)
             _move(graph, node, nxt)

@@ -14,6 +14,7 @@ shift every output of a channel at once.
 import numpy as np
 
 from .errors import PycoreError
+from .ops import OPS
 
 FORMATS = ("fp32", "fp16", "int8")
 SCALE = "::scale"  # torch and ONNX tensor names never contain "::"
@@ -23,24 +24,16 @@ class QuantizationError(PycoreError):
     pass
 
 
-def output_axis(node):
-    """The axis of a node's weight (input 1) that indexes output channels."""
-    attrs = node.get("attrs", {})
-    if node["op"] == "Conv":
-        return 0
-    if node["op"] == "Gemm":
-        return 0 if attrs.get("transB", 0) else 1
-    return -1  # MatMul: [..., K, N]
-
-
 def quantizable(doc, weights):
-    """{weight name: output axis} for the weights of Conv, Gemm and MatMul nodes."""
+    """{weight name: output-channel axis} for the weight inputs of the nodes whose op record names
+    one (Conv, Gemm, MatMul)."""
     found = {}
     for node in doc["nodes"]:
-        if node["op"] in ("Conv", "Gemm", "MatMul") and len(node["inputs"]) > 1:
+        rule = OPS[node["op"]].weight if node["op"] in OPS else None
+        if rule and len(node["inputs"]) > 1:
             name = node["inputs"][1]
             if name in weights and np.ndim(weights[name]) >= 2:
-                found.setdefault(name, output_axis(node))
+                found.setdefault(name, rule({**OPS[node["op"]].attrs, **node.get("attrs", {})}))
     return found
 
 

@@ -1,8 +1,9 @@
 """pycore.Tensor: an eager tensor with PyTorch's names, recorded op by op for autodiff.
 
-Every operation is one IR op (pycore/ops.py: attributes, shape inference) run by the device's
-kernel table (the CPU path's numpy kernels), so Tensor code, converted models and exported graphs
-share one op set. Composite ops (softmax, layer norm, GELU...) are written here in terms of those.
+Every operation is one IR op (its record in pycore/ops: attributes, shapes, dtype, gradient) run
+by the device's kernel table (the CPU path's numpy kernels), so Tensor code, converted models and
+exported graphs share one op set. Composite ops (softmax, layer norm, GELU...) are written here
+in terms of those.
 A tensor that needs a gradient keeps (op, attrs, inputs) in `_ctx`; autograd.py walks it back.
 """
 
@@ -159,6 +160,10 @@ class Tensor:
 
     def __int__(self):
         return int(self.item())
+
+    def clone(self):
+        """A copy with its own data that stays in the graph (gradients flow through it)."""
+        return self._op("Identity")
 
     def detach(self):
         out = Tensor(self.data, self.device)
@@ -455,31 +460,31 @@ def apply(op, *inputs, **attrs):
     for t in inputs[1:]:
         if t.device != device:
             raise TensorError(f"{op}: tensors on different devices ({device} and {t.device})")
+    rec = ops.OPS[op]
     floats = {t.dtype for t in inputs if _floating(t.dtype)}
-    if op in autograd.FLOAT_OPS and any(not _floating(t.dtype) for t in inputs[: autograd.FLOAT_OPS[op]]):
+    if any(not _floating(t.dtype) for t in inputs[: rec.floats]):
         kinds = ", ".join(t.dtype for t in inputs)
         raise TensorError(f"{op} needs floating-point tensors, got {kinds}")
     if len(floats) > 1:
         raise TensorError(f"{op}: dtypes {sorted(floats)} differ; convert one with .to(dtype=...)")
-    defaults, infer = ops.OPS[op]
-    attrs = {**defaults, **attrs}
+    attrs = {**rec.attrs, **attrs}
     try:
-        shape = infer(attrs, *[t.shape for t in inputs])
+        shape = rec.infer(attrs, *[t.shape for t in inputs])
     except (ValueError, IndexError, TypeError) as e:
         shapes = " and ".join(str(list(t.shape)) for t in inputs)
         raise TensorError(f"{op}: shapes {shapes} do not fit ({e})") from None
-    rule = ops.OUTPUT_DTYPE.get(op, inputs[0].dtype)
+    rule = rec.dtype or inputs[0].dtype
     dtype = rule if isinstance(rule, str) else rule(attrs, [t.dtype for t in inputs])
     data = _devices[device].run(op, attrs, [t.data for t in inputs], tuple(int(d) for d in shape), dtype)
     out = Tensor(data, device)
     if _tape:  # pycore.export is tracing
         _tape[-1].append((op, attrs, inputs, out, _scopes[-1] if _scopes else None))
-    if (
-        autograd.enabled()
-        and op in autograd.GRADIENTS
-        and _floating(dtype)  # a cast to integers (or a comparison) ends the graph, as in PyTorch
-        and any(t.requires_grad for t in inputs)
-    ):
+    # a cast to integers (or a comparison) ends the graph, as in PyTorch
+    if autograd.enabled() and _floating(dtype) and any(t.requires_grad for t in inputs):
+        if rec.grad is None:
+            raise TensorError(
+                f"{op} has no gradient rule; run it under pycore.no_grad() or on detached tensors"
+            )
         out._ctx = (op, attrs, inputs)
         out._requires_grad = True
     return out

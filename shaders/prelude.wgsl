@@ -3,15 +3,6 @@
 
 alias T = {{ dtype }};
 
-// Bias, activation and residual that Conv/Gemm/MatMul apply to each result before storing it.
-// `act` uses the codes of pycore/webgpu/step.py ACTIVATION (0 = none).
-struct Epilogue {
-    act: u32,
-    alpha: f32,  // LeakyRelu slope
-    lo: f32,     // Clip bounds (finite: WGSL compilers may assume no infinities)
-    hi: f32,
-}
-
 fn sigmoid(x: f32) -> f32 {
     // exp(-x) overflows to +inf for x < -88, and 1 / inf = 0 is the right limit
     return 1.0 / (1.0 + exp(-x));
@@ -20,17 +11,6 @@ fn sigmoid(x: f32) -> f32 {
 fn tanh_safe(x: f32) -> f32 {
     // some backends compute tanh as a ratio of exponentials that is inf / inf for large |x|
     return tanh(clamp(x, -15.0, 15.0));
-}
-
-fn activate(x: f32, e: Epilogue) -> f32 {
-    switch e.act {
-        case 1u: { return max(x, 0.0); }
-        case 2u: { return min(max(x, e.lo), e.hi); }
-        case 3u: { return sigmoid(x); }
-        case 4u: { return select(x * e.alpha, x, x >= 0.0); }
-        case 5u: { return tanh_safe(x); }
-        default: { return x; }
-    }
 }
 
 // Shapes and strides of up to 8 dimensions travel as two vec4s (uniform arrays need 16-byte strides).

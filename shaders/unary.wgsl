@@ -1,5 +1,5 @@
-// y = op(x) elementwise; `{{ op }}` is an expression in `x` (and p.alpha, p.lo, p.hi) taken from
-// the op table in pycore/webgpu/elementwise.py.
+// y = op(x) elementwise; `{{ op }}` is an expression in x, alpha, lo and hi taken from the op
+// table in pycore/webgpu/elementwise.py (epilogue.wgsl evaluates the same expressions).
 
 struct Params {
     n: u32,
@@ -42,7 +42,7 @@ fn round_f16(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(x) & 0x80000000u));
 }
 
-fn op(x: T) -> T {
+fn op(x: T, alpha: f32, lo: f32, hi: f32) -> T {
     return {{ op }};
 }
 
@@ -50,6 +50,6 @@ fn op(x: T) -> T {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg, WG);
     if i < p.n {
-        dst[i] = op(src[i]);
+        dst[i] = op(src[i], p.alpha, p.lo, p.hi);
     }
 }

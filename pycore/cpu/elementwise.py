@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from .. import ops
+
 _erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; math.erf is exact to double precision
 
 
@@ -44,21 +46,14 @@ BINARY = {
     "LessOrEqual": np.less_equal,
 }
 
-EPILOGUE = {
-    "Relu": lambda a, y: np.maximum(y, 0, out=y),
-    "Clip": lambda a, y: np.clip(y, a["act_min"], a["act_max"], out=y),
-    "Sigmoid": lambda a, y: _sigmoid(y),
-    "Tanh": lambda a, y: np.tanh(y, out=y),
-    "LeakyRelu": lambda a, y: np.where(y >= 0, y, y * np.float32(a["act_alpha"])),
-}
-
 
 def epilogue(attrs, y, residual):
-    """y = activation(y + residual), in place where numpy allows."""
+    """y = activation(y + residual): the activation is the op's own kernel, given the attributes its
+    host carries as `act_<name>`."""
     if residual is not None:
         y += residual
-    act = attrs.get("activation")
-    return EPILOGUE[act](attrs, y) if act else y
+    act, own = ops.fused_activation(attrs)
+    return UNARY[act](own, y) if act else y
 
 
 def _binary(ufunc):

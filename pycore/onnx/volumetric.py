@@ -17,7 +17,7 @@ def _resolve(node, shape, kernel, **extra):
     a.update(auto_pad=node.attr("auto_pad", "NOTSET"), **extra)
     a.setdefault("strides", None)
     a.setdefault("pads", None)
-    out = ops._window(a, shape, kernel, node.op)
+    out = ops.nn.window(a, shape, kernel, node.op)
     return a, out
 
 

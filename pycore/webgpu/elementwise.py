@@ -4,13 +4,13 @@ f32 value: comparisons write 0.0 or 1.0, and Cast rounds as the target type woul
 
 import math
 
+from .. import ops
 from ..errors import GraphError
-from .step import F32_MAX, Arr8, Step, View, broadcast_strides, flat, merge_dims, pack, strides
-from .tensor import copy_step
+from .step import F32_MAX, Arr8, Epi, Step, View, broadcast_strides, flat, merge_dims, pack
 
 WG = {"WG": 256}  # invocations per workgroup of all three shaders
 
-# expressions in x (and p.alpha, p.lo, p.hi from the uniform)
+# expressions in x, alpha, lo and hi (LeakyRelu's slope, Clip's bounds: see `scalars`)
 UNARY = {
     "Relu": "max(x, 0.0)",
     "Sigmoid": "sigmoid(x)",
@@ -20,8 +20,8 @@ UNARY = {
     "Sqrt": "sqrt(x)",
     "Neg": "-x",
     "Abs": "abs(x)",
-    "LeakyRelu": "select(x * p.alpha, x, x >= 0.0)",
-    "Clip": "min(max(x, p.lo), p.hi)",
+    "LeakyRelu": "select(x * alpha, x, x >= 0.0)",
+    "Clip": "min(max(x, lo), hi)",
     "Erf": "erf_approx(x)",
 }
 
@@ -60,12 +60,24 @@ BINARY = {
 TERNARY = {"Where": "select(b, a, c != 0.0)"}
 
 
+def scalars(attrs):
+    """The unary expressions' alpha, lo and hi from an op's attributes (finite: WGSL compilers may
+    assume no infinities)."""
+    lo = max(float(attrs.get("min", -F32_MAX)), -F32_MAX)
+    hi = min(float(attrs.get("max", F32_MAX)), F32_MAX)
+    return float(attrs.get("alpha", 0.0)), lo, hi
+
+
+def epilogue(attrs):
+    """A Conv/Gemm/MatMul node's fused activation: the uniform's Epilogue struct, and the value of
+    epilogue.wgsl's `act` placeholder (the activation's own expression; "x" for none)."""
+    act, own = ops.fused_activation(attrs)
+    return Epi(scalars(own)), {"act": UNARY[act] if act else "x"}
+
+
 def unary(node, ctx):
-    a = node.attrs
     n = math.prod(ctx.shape(node.outputs[0]))
-    lo = max(float(a.get("min", -F32_MAX)), -F32_MAX)  # WGSL may assume no infinities
-    hi = min(float(a.get("max", F32_MAX)), F32_MAX)
-    params = pack(n, float(a.get("alpha", 0.0)), lo, hi)
+    params = pack(n, *scalars(node.attrs))
     return [unary_step(node.inputs[0], node.outputs[0], n, params, UNARY[node.op])]
 
 
@@ -105,13 +117,6 @@ def ternary(node, ctx):
     return [step]
 
 
-def expand(node, ctx):
-    """A broadcasting copy: the input is read with stride 0 along its broadcast dimensions."""
-    x, out = node.inputs[0], node.outputs[0]
-    shape = ctx.shape(out)
-    return [copy_step(x, out, shape, broadcast_strides(ctx.shape(x), shape), strides(shape))]
-
-
 def sum_(node, ctx):
     """Sum of n inputs as a chain of n - 1 broadcasting adds; a lone input is copied."""
     xs, out = [t for t in node.inputs if t], node.outputs[0]
@@ -132,7 +137,6 @@ KERNELS = {
     **{op: binary for op in BINARY},
     **{op: ternary for op in TERNARY},
     "Cast": cast,
-    "Expand": expand,
     "Sum": sum_,
     "Identity": lambda node, ctx: View(node.inputs[0]),  # the CPU copies; a GPU alias is free
     "Dropout": lambda node, ctx: View(node.inputs[0]),  # inference

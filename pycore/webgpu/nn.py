@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from .step import Step, epilogue, flat, pack
+from .elementwise import epilogue
+from .step import Step, flat, pack
 from .tensor import product_step
 
 GEMM_TILE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # a 32 x 32 output tile per workgroup
@@ -48,20 +49,20 @@ def conv(node, ctx):
         strides = (c, 1, hw, 1, 1, 0)  # W row-major, X row-major, bias per row
         batch = ([n], [0], [c * hw])
         return [product_step([w, x, b, residual], node.outputs[0], (m, hw, c), strides, batch, a)]
+    ep, fill = epilogue(a)
     if c == g:  # every output channel reads one input channel
         quads = n * m * oh * math.ceil(ow / 4)  # each invocation writes four outputs of a row
-        params = pack(quads, c, h, wd, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, bool(residual), epilogue(a))
-        return [Step(("depthwise_conv2d",), params, reads, node.outputs[0], flat(quads, 64), overrides=WG64)]
+        params = pack(quads, c, h, wd, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, bool(residual), ep)
+        shader = ("epilogue", "depthwise_conv2d")
+        return [Step(shader, params, reads, node.outputs[0], flat(quads, 64), fill, WG64)]
     t = GEMM_TILE
-    params = pack(
-        c // g, h, wd, m // g, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, g, bool(residual), epilogue(a)
-    )
+    params = pack(c // g, h, wd, m // g, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, g, bool(residual), ep)
     groups = (
         math.ceil(oh * ow / (t["WG_N"] * 4)),
         math.ceil(m // g / (t["WG_M"] * 4)),
         n * g,
     )
-    return [Step(("conv2d", "gemm"), params, reads, node.outputs[0], groups, overrides=t)]
+    return [Step(("epilogue", "conv2d", "gemm"), params, reads, node.outputs[0], groups, fill, t)]
 
 
 def pool(node, ctx):

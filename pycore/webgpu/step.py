@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAX_GROUPS = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
-ACTIVATION = {None: 0, "Relu": 1, "Clip": 2, "Sigmoid": 3, "LeakyRelu": 4, "Tanh": 5}
 F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -42,8 +41,8 @@ class Arr8(tuple):
 
 
 class Epi(tuple):
-    """The prelude's Epilogue struct (act: u32, alpha, lo, hi: f32); a struct member of a uniform
-    aligns to 16 bytes."""
+    """epilogue.wgsl's Epilogue struct (alpha, lo, hi: f32); a struct member of a uniform aligns to
+    16 bytes and takes 16."""
 
 
 def pack(*fields):
@@ -52,7 +51,7 @@ def pack(*fields):
     out = bytearray()
     for f in fields:
         if isinstance(f, Epi):
-            out += bytes(-len(out) % 16) + struct.pack("<Ifff", *f)
+            out += bytes(-len(out) % 16) + struct.pack("<fff", *f) + bytes(4)
         elif isinstance(f, (Vec4, Arr8)):
             n = 4 if isinstance(f, Vec4) else 8
             if len(f) > n:
@@ -64,14 +63,6 @@ def pack(*fields):
         else:
             out += struct.pack("<I", int(f))
     return bytes(out + bytes(-len(out) % 16))
-
-
-def epilogue(attrs):
-    """The Epilogue struct (act, alpha, lo, hi) for a node's fused activation."""
-    act = attrs.get("activation")
-    lo = max(float(attrs.get("act_min", -F32_MAX)), -F32_MAX)
-    hi = min(float(attrs.get("act_max", F32_MAX)), F32_MAX)
-    return Epi((ACTIVATION[act], float(attrs.get("act_alpha", 0.01)), lo, hi))
 
 
 def grid(groups):

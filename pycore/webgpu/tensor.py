@@ -2,7 +2,8 @@
 
 import math
 
-from .step import Arr8, Step, Vec4, View, broadcast_strides, epilogue, flat, grid, merge_dims, pack, strides
+from .elementwise import epilogue
+from .step import Arr8, Step, Vec4, View, broadcast_strides, flat, grid, merge_dims, pack, strides
 
 WIDE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # 32 x 32 output tiles (4 x 4 per thread)
 ROW = {"WG_M": 1, "WG_N": 64, "TK": 8}  # 4 x 256 tiles for matrix-vector shapes
@@ -18,9 +19,10 @@ def product_step(reads, out, mnk, strides, batch, attrs, alpha=1.0, beta=1.0):
     (m, n, k), (dims, a_b, b_b) = mnk, batch
     if len(dims) > 4:
         raise ValueError(f"{out}: matrix product with more than 4 batch dimensions")
+    ep, fill = epilogue(attrs)
     params = pack(
         m, n, k, bool(reads[2]), *strides, bool(reads[3]), float(alpha),
-        Vec4(dims), Vec4(a_b), Vec4(b_b), float(beta), epilogue(attrs),
+        Vec4(dims), Vec4(a_b), Vec4(b_b), float(beta), ep,
     )  # fmt: skip
     tile = ROW if m <= 4 else WIDE
     groups = (
@@ -28,7 +30,7 @@ def product_step(reads, out, mnk, strides, batch, attrs, alpha=1.0, beta=1.0):
         math.ceil(m / (tile["WG_M"] * 4)),
         math.prod(dims),
     )
-    return Step(("matmul", "gemm"), params, reads, out, groups, overrides=tile)
+    return Step(("epilogue", "matmul", "gemm"), params, reads, out, groups, fill, tile)
 
 
 def gemm(node, ctx):
@@ -119,6 +121,13 @@ def pad(node, ctx):
     return [Step(("pad",), params, node.inputs[:1], node.outputs[0], flat(n, 256), overrides=WG256)]
 
 
+def expand(node, ctx):
+    """A broadcasting copy: the input is read with stride 0 along its broadcast dimensions."""
+    x, out = node.inputs[0], node.outputs[0]
+    shape = ctx.shape(out)
+    return [copy_step(x, out, shape, broadcast_strides(ctx.shape(x), shape), strides(shape))]
+
+
 KERNELS = {
     "Gemm": gemm,
     "MatMul": matmul,
@@ -127,6 +136,7 @@ KERNELS = {
     "Reshape": lambda node, ctx: View(node.inputs[0]),
     "Transpose": transpose,
     "Concat": concat,
+    "Expand": expand,
     "Pad": pad,
     "Slice": slice_,
 }

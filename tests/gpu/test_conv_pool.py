@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from gpu_harness import check, node, rand
 
+from pycore import ops
+
 # (input shape, group, output channels): plain, one input channel (MNIST's first layer), depthwise,
 # depthwise with a channel multiplier, grouped, and a tile-crossing channel count (37 > 32)
 GROUPINGS = [
@@ -65,7 +67,7 @@ def test_conv1d_runs_as_2d():
         check(nodes, {"x": rand(2, 4, 17)}, {"w": w, "b": rand(m)})
 
 
-@pytest.mark.parametrize("act", [None, "Relu", "Clip", "Sigmoid", "LeakyRelu", "Tanh"])
+@pytest.mark.parametrize("act", [None, *ops.activations()])
 @pytest.mark.parametrize("grouping", [GROUPINGS[0], GROUPINGS[2]])
 def test_conv_fused_epilogue(act, grouping):
     """Conv -> Add(residual) -> activation, fused by the passes into one dispatch."""

@@ -30,8 +30,8 @@ def on_gpu(nodes, x):
 
 
 def out_shape(op, attrs, *shapes):
-    defaults, infer = ops.OPS[op]
-    return infer({**defaults, **attrs}, *shapes)
+    rec = ops.OPS[op]
+    return rec.infer({**rec.attrs, **attrs}, *shapes)
 
 
 @pytest.mark.parametrize("op", COMPARISONS)

@@ -9,7 +9,7 @@ import pytest
 import reference as ref
 from graphs import load, node, run, run_both
 
-from pycore import GraphError
+from pycore import GraphError, ops
 
 RTOL, ATOL = 1e-4, 1e-4
 
@@ -558,6 +558,10 @@ EPILOGUES = [
     ("Tanh", {}),
     ("LeakyRelu", {"act_alpha": 0.1}),
 ]
+
+
+def test_every_activation_has_an_epilogue_case():
+    assert {act for act, _ in EPILOGUES} == {None, *ops.activations()}
 
 
 def _epilogue_attrs(act, extra):

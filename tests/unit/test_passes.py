@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from graphs import load, node
 
+from pycore import ops
 from pycore.cpu import CPUBackend
 from pycore.graph import Graph
 from pycore.model import Model
@@ -128,6 +129,10 @@ ACTIVATIONS = [
     ("LeakyRelu", {}, {"act_alpha": 0.01}),
     ("Tanh", {}, {}),
 ]
+
+
+def test_every_activation_has_a_case():
+    assert {act for act, _, _ in ACTIVATIONS} == set(ops.activations())
 
 
 @pytest.mark.parametrize("act,attrs,fused", ACTIVATIONS)

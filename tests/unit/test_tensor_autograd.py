@@ -1,6 +1,6 @@
 """Autograd of pycore.Tensor and pycore.nn.functional, checked against central finite differences.
 
-Every gradient rule in autograd.GRADIENTS (and the numpy backward kernels of conv and pooling) is
+Every gradient rule in the op records (pycore/ops, and the numpy backward kernels of conv and pooling) is
 compared, element by element and in float64, with (f(x + h) - f(x - h)) / 2h, so a rule is judged by
 the forward pass it claims to differentiate rather than by a second hand-written formula. A test
 fails when a rule has no case here, so a new op cannot ship with an unchecked gradient. Then:
@@ -15,7 +15,7 @@ import pytest
 
 import pycore.nn.functional as F
 import pycore.tensors as T
-from pycore import autograd
+from pycore import autograd, ops
 from pycore.errors import PycoreError
 
 RNG = np.random.default_rng(0)  # the whole table is drawn at collection, so every run sees the same inputs
@@ -168,6 +168,7 @@ CASES = [
     case("transpose", lambda x: x.transpose(0, -1), normal(2, 3, 4)),
     case("T", lambda x: x.T, normal(3, 4)),
     case("expand", lambda x: x.expand(2, 3, 4), normal(3, 1)),
+    case("clone", lambda x: x.clone() * x, normal(3, 2)),
     case("expand-minus-one", lambda x: x.expand(5, -1, -1), normal(3, 1)),
     case("cat", lambda a, b: T.cat([a, b]), normal(2, 3), normal(4, 3)),
     case("cat-last-dim", lambda a, b, c: T.cat([a, b, c], dim=-1), normal(2, 1), normal(2, 3), normal(2, 2)),
@@ -321,7 +322,7 @@ def test_every_gradient_rule_has_a_finite_difference_case():
     for param in CASES:
         fn, arrays, _ = param.values
         covered |= recorded_ops(fn(*[T.tensor(a, dtype="float64", requires_grad=True) for a in arrays]))
-    missing = set(autograd.GRADIENTS) - covered
+    missing = {name for name, rec in ops.OPS.items() if rec.grad} - covered
     assert not missing, f"gradient rules with no finite-difference case in CASES: {sorted(missing)}"
 
 
@@ -523,6 +524,12 @@ ERRORS = [
         lambda: T.ones(4, requires_grad=True)[::2].sum().backward(),
         PycoreError,
         r"strided slice \(step > 1\) is not supported",
+    ),
+    bad(
+        "op-without-gradient",
+        lambda: T.apply("LRN", T.ones(1, 3, 2, 2, requires_grad=True), size=3),
+        T.TensorError,
+        r"LRN has no gradient rule; run it under pycore.no_grad\(\)",
     ),
     bad(
         "int-requires-grad",

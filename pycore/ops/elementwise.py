@@ -1,0 +1,97 @@
+"""Elementwise records: unary functions and activations, binary arithmetic and comparisons,
+selection and casts. A new elementwise op is a line here plus one line in each device's table
+(pycore/cpu/elementwise.py, pycore/webgpu/elementwise.py)."""
+
+import math
+
+from . import broadcast, mask, op, same, unbroadcast
+
+
+def unary(name, grad=None, attrs=None, **facts):
+    op(name, attrs, grad=grad, **facts)(same)
+
+
+unary("Relu", lambda a, inputs, out, g: [g * mask(out > 0, g)], activation=True)
+unary("Sigmoid", lambda a, inputs, out, g: [g * out * (1 - out)], activation=True, floats=1)
+unary("Tanh", lambda a, inputs, out, g: [g * (1 - out * out)], activation=True, floats=1)
+unary(
+    "LeakyRelu",
+    lambda a, inputs, out, g: [g.where(inputs[0] >= 0, g * a["alpha"])],
+    {"alpha": 0.01},
+    activation=True,
+)
+# 0 at the bounds themselves, as PyTorch's hardtanh and relu6 (its clamp passes it there): one Clip
+# then serves relu6, which the passes fuse into the convolution before it
+unary(
+    "Clip",
+    lambda a, inputs, out, g: [g * (mask(inputs[0] > a["min"], g) * mask(inputs[0] < a["max"], g))],
+    {"min": float("-inf"), "max": float("inf")},
+    activation=True,
+)
+unary("Exp", lambda a, inputs, out, g: [g * out], floats=1)
+unary("Log", lambda a, inputs, out, g: [g / inputs[0]], floats=1)
+unary("Sqrt", lambda a, inputs, out, g: [g / (2 * out)], floats=1)
+unary("Neg", lambda a, inputs, out, g: [-g])
+unary("Abs", lambda a, inputs, out, g: [g * (mask(inputs[0] > 0, g) - mask(inputs[0] < 0, g))])
+unary(
+    "Erf",
+    lambda a, inputs, out, g: [g * (2 / math.sqrt(math.pi)) * (-(inputs[0] * inputs[0])).exp()],
+    floats=1,
+)
+unary(
+    "Cast",
+    lambda a, inputs, out, g: [g.to(dtype=inputs[0].dtype)],
+    {"to": None},
+    dtype=lambda a, dtypes: a["to"],
+)
+unary("Identity", lambda a, inputs, out, g: [g])
+unary("Dropout", attrs={"ratio": 0.5, "seed": 0})  # inference only: Tensor dropout multiplies a mask
+
+
+def _broadcasting(a, x, y):
+    return broadcast(x, y)
+
+
+def binary(name, rule=None, **facts):
+    """A broadcasting binary op; `rule(x, y, out, g)` gives x's gradient and a thunk for y's (pow's
+    needs a log that a y without requires_grad should not pay for)."""
+
+    def grad(a, inputs, out, g):
+        x, y = inputs
+        gx, gy = rule(x, y, out, g)
+        return [
+            unbroadcast(gx, x.shape) if x.requires_grad else None,
+            unbroadcast(gy(), y.shape) if y.requires_grad else None,
+        ]
+
+    op(name, grad=grad if rule else None, **facts)(_broadcasting)
+
+
+binary("Add", lambda x, y, out, g: (g, lambda: g))
+binary("Sub", lambda x, y, out, g: (g, lambda: -g))
+binary("Mul", lambda x, y, out, g: (g * y, lambda: g * x))
+binary("Div", lambda x, y, out, g: (g / y, lambda: -g * out / y), floats=1)
+binary("Pow", lambda x, y, out, g: (g * y * x ** (y - 1), lambda: g * out * x.log()))
+binary("Max", lambda x, y, out, g: (g * mask(x >= y, g), lambda: g * mask(y > x, g)))
+binary("Min", lambda x, y, out, g: (g * mask(x <= y, g), lambda: g * mask(y < x, g)))
+for _name in ("Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual"):
+    binary(_name, dtype="bool")
+
+
+@op("Sum")
+def _sum(a, *xs):
+    return broadcast(*xs)
+
+
+def _where_grad(a, inputs, out, g):
+    c, x, y = inputs
+    return [
+        None,
+        unbroadcast(g.where(c, 0.0), x.shape) if x.requires_grad else None,
+        unbroadcast((0 * g).where(c, g), y.shape) if y.requires_grad else None,
+    ]
+
+
+@op("Where", grad=_where_grad, dtype=lambda a, dtypes: dtypes[1])
+def _where(a, c, x, y):
+    return broadcast(c, x, y)

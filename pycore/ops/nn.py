@@ -1,0 +1,199 @@
+"""Records of the network ops: convolution, pooling, matrix products, normalisation, softmax, and
+the backward kernels of the windowed ops (their gradient rules emit ConvGradInput and friends)."""
+
+import math
+
+from ..errors import GraphError, PycoreError
+from . import broadcast, op, same, unbroadcast
+
+
+def window(a, x, w_spatial, kind):
+    """Resolves strides/pads/dilations for conv and pooling; returns output spatial dims."""
+    k = list(w_spatial)
+    nd = len(k)
+    a["kernel_shape"] = k
+    a["strides"] = list(a["strides"] or [1] * nd)
+    a["dilations"] = list(a.get("dilations") or [1] * nd)
+    spatial = x[2:]
+    if len(spatial) != nd:
+        raise ValueError(f"{nd}-d kernel on {len(spatial)}-d input")
+    auto = a.pop("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        pads = [0] * (2 * nd)
+        for i, (n, s, d) in enumerate(zip(spatial, a["strides"], a["dilations"])):
+            total = max(0, (math.ceil(n / s) - 1) * s + (k[i] - 1) * d + 1 - n)
+            small, big = total // 2, total - total // 2
+            pads[i], pads[i + nd] = (small, big) if auto == "SAME_UPPER" else (big, small)
+        a["pads"] = pads
+    elif auto == "VALID":
+        a["pads"] = [0] * (2 * nd)
+    elif auto != "NOTSET":
+        raise GraphError(f"auto_pad {auto!r} is not supported")
+    a["pads"] = list(a["pads"] or [0] * (2 * nd))
+    out = []
+    for i, n in enumerate(spatial):
+        span = n + a["pads"][i] + a["pads"][i + nd] - (k[i] - 1) * a["dilations"][i] - 1
+        if a.get("ceil_mode"):
+            o = -(-span // a["strides"][i]) + 1
+            if (o - 1) * a["strides"][i] >= n + a["pads"][i]:
+                o -= 1
+        else:
+            o = span // a["strides"][i] + 1
+        if o < 1:
+            raise ValueError(f"{kind} window larger than the padded input")
+        out.append(o)
+    return out
+
+
+CONV_ATTRS = dict(strides=None, pads=None, dilations=None, group=1, auto_pad="NOTSET", kernel_shape=None)
+
+
+def _conv_grad(a, inputs, out, g):
+    x, w, *b = inputs
+    conv = {k: a[k] for k in ("strides", "pads", "dilations", "group", "kernel_shape")}
+    return [
+        g._op("ConvGradInput", w, shape=list(x.shape), **conv) if x.requires_grad else None,
+        x._op("ConvGradWeight", g, shape=list(w.shape), **conv) if w.requires_grad else None,
+        *([g.sum([0, *range(2, g.ndim)])] if b else []),
+    ]
+
+
+@op("Conv", CONV_ATTRS, grad=_conv_grad, floats=1, epilogue=3, weight=lambda a: 0)
+def conv(a, x, w, b=None, residual=None):
+    if x[1] != w[1] * a["group"] or w[0] % a["group"]:
+        raise ValueError(f"{x[1]} input channels, weight {w}, group {a['group']}")
+    return (x[0], w[0], *window(a, x, w[2:], "conv"))
+
+
+def _pool(a, x):
+    return (x[0], x[1], *window(a, x, a["kernel_shape"], "pool"))
+
+
+def _pool_grad(grad_op):
+    def grads(a, inputs, out, g):
+        return [inputs[0]._op(grad_op, g, **a)]
+
+    return grads
+
+
+WINDOW_ATTRS = dict(
+    kernel_shape=None, strides=None, pads=None, dilations=None, ceil_mode=0, auto_pad="NOTSET"
+)
+MAX_POOL_ATTRS = dict(WINDOW_ATTRS, storage_order=0)
+AVERAGE_POOL_ATTRS = dict(WINDOW_ATTRS, count_include_pad=0)
+op("MaxPool", MAX_POOL_ATTRS, grad=_pool_grad("MaxPoolGrad"), floats=1)(_pool)
+op("AveragePool", AVERAGE_POOL_ATTRS, grad=_pool_grad("AveragePoolGrad"), floats=1)(_pool)
+
+
+def _global_pool(a, x):
+    return (x[0], x[1]) + (1,) * (len(x) - 2)
+
+
+op("GlobalAveragePool", floats=1)(_global_pool)
+op("GlobalMaxPool")(_global_pool)
+
+
+def _gemm_grad(a, inputs, out, g):
+    """Y = X W^T + C (as F.linear writes it: alpha = beta = 1, transA = 0)."""
+    if a["alpha"] != 1 or a["beta"] != 1 or a["transA"]:
+        raise PycoreError("the gradient of Gemm is written for alpha = beta = 1 and transA = 0")
+    x, w, *c = inputs
+    gx = g @ w if a["transB"] else g @ w.T
+    gw = g.T @ x if a["transB"] else x.T @ g
+    return [gx, gw, *([unbroadcast(g, c[0].shape)] if c else [])]
+
+
+@op(
+    "Gemm",
+    dict(alpha=1.0, beta=1.0, transA=0, transB=0),
+    grad=_gemm_grad,
+    epilogue=3,
+    weight=lambda a: 0 if a["transB"] else 1,
+)
+def _gemm(a, x, w, c=None, residual=None):
+    m = x[1] if a["transA"] else x[0]
+    k = x[0] if a["transA"] else x[1]
+    kw, n = (w[1], w[0]) if a["transB"] else (w[0], w[1])
+    if k != kw:
+        raise ValueError(f"inner dimensions {k} and {kw} differ")
+    if c is not None:
+        broadcast(c, (m, n))
+    return (m, n)
+
+
+def _matmul_grad(a, inputs, out, g):
+    x, w = inputs[:2]
+    return [
+        unbroadcast(g @ w.transpose(-1, -2), x.shape) if x.requires_grad else None,
+        unbroadcast(x.transpose(-1, -2) @ g, w.shape) if w.requires_grad else None,
+    ]
+
+
+@op("MatMul", grad=_matmul_grad, epilogue=2, weight=lambda a: -1)
+def _matmul(a, x, w, residual=None):
+    if len(x) == 1 or len(w) == 1:
+        raise ValueError("1-d MatMul operands are not supported")
+    if x[-1] != w[-2]:
+        raise ValueError(f"inner dimensions {x[-1]} and {w[-2]} differ")
+    return (*broadcast(x[:-2], w[:-2]), x[-2], w[-1])
+
+
+def _batch_norm_grad(a, inputs, out, g):
+    """Batch norm with fixed statistics (evaluation): y = (x - mean) * scale / sqrt(var + eps) + bias."""
+    x, scale, bias, mean, var = inputs
+    shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
+    inv = (var + a["epsilon"]).sqrt().reshape(shape)
+    axes = [0, *range(2, x.ndim)]
+    return [
+        g * (scale.reshape(shape) / inv),
+        (g * (x - mean.reshape(shape)) / inv).sum(axes) if scale.requires_grad else None,
+        g.sum(axes) if bias.requires_grad else None,
+        None,
+        None,
+    ]
+
+
+op("BatchNormalization", dict(epsilon=1e-5, momentum=0.9), grad=_batch_norm_grad)(same)
+op("LRN", dict(size=None, alpha=1e-4, beta=0.75, bias=1.0))(same)
+
+
+def _softmax_grad(a, inputs, out, g):
+    return [out * (g - (g * out).sum(a["axis"], keepdim=True))]
+
+
+@op("Softmax", dict(axis=-1), grad=_softmax_grad)
+def _softmax(a, x):
+    if not -len(x) <= a["axis"] < len(x):
+        raise ValueError(f"axis {a['axis']} for rank {len(x)}")
+    a["axis"] %= len(x)
+    return x
+
+
+# ---- backward kernels (no gradients of their own: pycore has no second derivatives) ----
+
+
+@op("ConvGradInput", dict(shape=None, **CONV_ATTRS))
+def _conv_grad_input(a, dy, w):
+    """d(Conv(x, w))/dx applied to dy: the shape of x is an attribute (strides lose it)."""
+    x = tuple(a["shape"])
+    if conv(a, x, w) != tuple(dy):
+        raise ValueError(f"gradient {dy} does not fit Conv of {x} with weight {w}")
+    return x
+
+
+@op("ConvGradWeight", dict(shape=None, **CONV_ATTRS))
+def _conv_grad_weight(a, x, dy):
+    w = tuple(a["shape"])
+    if conv(a, x, w) != tuple(dy):
+        raise ValueError(f"gradient {dy} does not fit Conv of {x} with weight {w}")
+    return w
+
+
+def _window_grad(a, x, dy):
+    if _pool(a, x) != tuple(dy):
+        raise ValueError(f"gradient {dy} does not fit pooling {x}")
+    return x
+
+
+op("MaxPoolGrad", MAX_POOL_ATTRS)(_window_grad)
+op("AveragePoolGrad", AVERAGE_POOL_ATTRS)(_window_grad)
