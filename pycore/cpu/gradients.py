@@ -20,6 +20,11 @@ def _padded(a2, shape, out_hw, dtype):
     return np.zeros((shape[0], shape[1], rows, cols), dtype)
 
 
+def _batch_inner(dy):
+    """(N, M, OH, OW) as the (M, N * OH * OW) matrix of a whole-batch GEMM."""
+    return dy.transpose(1, 0, 2, 3).reshape(dy.shape[1], -1)
+
+
 def conv_grad_input(a, dy, w):
     lifted = dy.ndim == 3
     shape = tuple(a["shape"])
@@ -28,11 +33,13 @@ def conv_grad_input(a, dy, w):
     w = w.reshape(w.shape[0], w.shape[1], *a2["kernel_shape"])
     g, (m, cg) = a["group"], w.shape[:2]
     gx = _padded(a2, shape, dy.shape[2:], dy.dtype)
-    if g == 1:  # one GEMM to columns, then each tap's column added back where it was read
+    if g == 1:  # one GEMM of the batch to columns, then each tap's column added back where it was read
         n, (oh, ow) = shape[0], dy.shape[2:]
-        dcols = np.matmul(w.reshape(m, -1).T, dy.reshape(n, m, oh * ow)).reshape(n, cg, -1, oh, ow)
+        dcols = w.reshape(m, -1).T @ _batch_inner(dy)
+        dcols = dcols.reshape(cg, -1, n, oh, ow)
+        by_channel = gx.transpose(1, 0, 2, 3)
         for k, (rows, cols) in enumerate(taps(a2, (oh, ow))):
-            gx[:, :, rows, cols] += dcols[:, :, k]
+            by_channel[:, :, rows, cols] += dcols[:, k]
         return _unpad(a2, gx, shape, lifted)
     dyg = dy.reshape(dy.shape[0], g, m // g, *dy.shape[2:])
     wg = w.reshape(g, m // g, cg, *w.shape[2:])
@@ -50,8 +57,8 @@ def conv_grad_weight(a, x, dy):
     dy = dy[:, :, None, :] if lifted else dy
     g = a["group"]
     if g == 1:
-        cols, _ = im2col(a2, x)
-        gw = np.tensordot(dy.reshape(dy.shape[0], dy.shape[1], -1), cols, axes=([0, 2], [0, 2]))
+        cols, _ = im2col(a2, x, batch_inner=True)
+        gw = _batch_inner(dy) @ cols.T
         return np.ascontiguousarray(gw.reshape(tuple(a["shape"])), dtype=x.dtype)
     win, _ = _windows(x, a2)  # (n, c, oh, ow, kh, kw)
     n, c = x.shape[:2]
@@ -70,12 +77,12 @@ def max_pool_grad(a, x, dy):
     padded, out_hw = _padded_input(a2, x, -np.inf)
     y = _tap_max(a2, (padded, out_hw))
     gx = np.zeros(padded.shape, dy.dtype)
-    taken = np.zeros(y.shape, bool)
+    free = np.ones(y.shape, bool)  # windows whose maximum no earlier tap has taken
     for rows, cols in taps(a2, out_hw):
-        hit = padded[:, :, rows, cols] == y
-        hit &= ~taken
-        taken |= hit
-        gx[:, :, rows, cols] += np.where(hit, dy, 0)
+        hit = np.equal(padded[:, :, rows, cols], y)
+        hit &= free
+        free ^= hit
+        gx[:, :, rows, cols] += dy * hit  # a product, not np.where: numpy's where is slow on masks
     return _unpad(a2, gx, x.shape, lifted)
 
 

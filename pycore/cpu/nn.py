@@ -76,11 +76,19 @@ def conv(a, x, w, b=None, residual=None):
     return _finish(a, np.ascontiguousarray(y, dtype=x.dtype), b, residual, lifted)
 
 
-def im2col(a2, x):
+def im2col(a2, x, batch_inner=False):
     """(N, C * KH * KW, OH * OW) columns of the padded input, one strided copy per kernel tap (a
-    2-d slice copies far faster than numpy walking a 6-d window view), and (OH, OW)."""
+    2-d slice copies far faster than numpy walking a 6-d window view), and (OH, OW). With
+    batch_inner, (C * KH * KW, N * OH * OW): the backward passes then make one large GEMM of the
+    whole batch where the forward makes N small ones."""
     padded, (oh, ow) = _padded_input(a2, x, 0.0)
     (kh, kw), (n, c) = a2["kernel_shape"], x.shape[:2]
+    if batch_inner:
+        cols = np.empty((c, kh * kw, n, oh, ow), x.dtype)
+        padded = padded.transpose(1, 0, 2, 3)
+        for k, (rows, columns) in enumerate(taps(a2, (oh, ow))):
+            cols[:, k] = padded[:, :, rows, columns]
+        return cols.reshape(c * kh * kw, n * oh * ow), (oh, ow)
     cols = np.empty((n, c, kh * kw, oh, ow), x.dtype)
     for k, (rows, columns) in enumerate(taps(a2, (oh, ow))):
         cols[:, :, k] = padded[:, :, rows, columns]

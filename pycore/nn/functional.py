@@ -175,7 +175,8 @@ def batch_norm(
                 f"batch_norm: training needs more than one value per channel, got {list(input.shape)}"
             )
         mean = input.mean(axes, keepdim=True)
-        var = ((input - mean) ** 2).mean(axes, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(axes, keepdim=True)
         if running_mean is not None:
             if momentum is None:
                 raise TensorError("batch_norm: momentum=None (a cumulative average) needs BatchNorm2d")
@@ -189,9 +190,10 @@ def batch_norm(
         return apply("BatchNormalization", input, weight, bias, running_mean, running_var, epsilon=eps)
     else:
         mean, var = running_mean.reshape(shape), running_var.reshape(shape)
-    out = (input - mean) / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
+        centered = input - mean
+    # one per-channel factor, so the full-size tensor is touched once for scale and once for shift
+    factor = 1 / (var + eps).sqrt()
+    out = centered * (factor * weight.reshape(shape) if weight is not None else factor)
     return out + bias.reshape(shape) if bias is not None else out
 
 

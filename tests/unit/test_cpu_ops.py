@@ -681,3 +681,11 @@ def test_average_pool_dilated(include, ceil):
 def test_softmax_over_an_axis_of_one():
     x = rand(3, 1, 4)
     close(run_both([node("Softmax", ["x"], axis=1)], x), np.ones((3, 1, 4), np.float32))
+
+
+def test_malloc_is_left_alone_when_asked(monkeypatch):
+    """PYCORE_MALLOC=default opts out of the heap settings pycore.cpu makes at import."""
+    from pycore import cpu
+
+    monkeypatch.setenv("PYCORE_MALLOC", "default")
+    assert cpu.keep_freed_memory() is False
