@@ -198,6 +198,15 @@ def batch_norm(a, x, scale, bias, mean, var):
     return (x * k.reshape(shape) + (bias - mean * k).reshape(shape)).astype(x.dtype, copy=False)
 
 
+def batch_norm_stats(a, x):
+    """(2, C): each channel's mean and biased variance, two passes (no E[x^2] - E[x]^2 cancellation)."""
+    axes = (0, *range(2, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = (x - mean).reshape(x.shape[0], x.shape[1], -1)
+    var = np.einsum("ncp,ncp->c", centered, centered) / (x.size // x.shape[1])
+    return np.stack([mean.reshape(-1), var.astype(x.dtype)])
+
+
 def lrn(a, x):
     size = a["size"]
     sq = np.pad(x * x, ((0, 0), ((size - 1) // 2, size // 2)) + ((0, 0),) * (x.ndim - 2))
@@ -212,5 +221,6 @@ KERNELS = {
     "GlobalAveragePool": global_average_pool,
     "GlobalMaxPool": global_max_pool,
     "BatchNormalization": batch_norm,
+    "BatchNormStats": batch_norm_stats,
     "LRN": lrn,
 }

@@ -7,7 +7,7 @@ else (batch and layer norm, the losses, GELU, hard-swish...) is written here onc
 import numpy as np
 
 from .. import autograd
-from ..tensors import Tensor, TensorError, apply, generator, get_device, tensor
+from ..tensors import Tensor, TensorError, apply, full_like, generator, get_device, tensor, zeros_like
 
 
 def _pair(v, name):
@@ -155,10 +155,6 @@ def log_softmax(input, dim=-1):
     return input.log_softmax(dim)
 
 
-def _channel_shape(x):
-    return [1, x.shape[1]] + [1] * (x.ndim - 2)
-
-
 def batch_norm(
     input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
 ):
@@ -166,35 +162,30 @@ def batch_norm(
     running_mean / running_var (plain tensors) move towards them in place, as in PyTorch."""
     if input.ndim < 2:
         raise TensorError(f"batch_norm: expected (N, C, ...), got {list(input.shape)}")
-    axes = [0, *range(2, input.ndim)]
-    shape = _channel_shape(input)
     if training:
         n = input.numel() // input.shape[1]
         if n <= 1:
             raise TensorError(
                 f"batch_norm: training needs more than one value per channel, got {list(input.shape)}"
             )
-        mean = input.mean(axes, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(axes, keepdim=True)
+        # one kernel for the batch's statistics and one for the normalisation, each with one
+        # gradient rule (pycore/ops/nn.py): a third of the full-size passes of a composition
+        stats = apply("BatchNormStats", input)
+        mean, var = stats[0], stats[1]
         if running_mean is not None:
             if momentum is None:
                 raise TensorError("batch_norm: momentum=None (a cumulative average) needs BatchNorm2d")
             with autograd.no_grad():
                 m = float(momentum)
-                running_mean.assign_((1 - m) * running_mean + m * mean.reshape(-1))
-                running_var.assign_((1 - m) * running_var + m * var.reshape(-1) * (n / (n - 1)))
+                running_mean.assign_((1 - m) * running_mean + m * mean)
+                running_var.assign_((1 - m) * running_var + m * var * (n / (n - 1)))
     elif running_mean is None:
         raise TensorError("batch_norm: evaluation needs running_mean and running_var")
-    elif weight is not None and bias is not None:  # one op, which the passes fold into a conv
-        return apply("BatchNormalization", input, weight, bias, running_mean, running_var, epsilon=eps)
-    else:
-        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
-        centered = input - mean
-    # one per-channel factor, so the full-size tensor is touched once for scale and once for shift
-    factor = 1 / (var + eps).sqrt()
-    out = centered * (factor * weight.reshape(shape) if weight is not None else factor)
-    return out + bias.reshape(shape) if bias is not None else out
+    else:  # one op, which the passes fold into the convolution before it
+        mean, var = running_mean, running_var
+    weight = weight if weight is not None else full_like(mean, 1.0)
+    bias = bias if bias is not None else zeros_like(mean)
+    return apply("BatchNormalization", input, weight, bias, mean, var, epsilon=eps)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -138,22 +138,52 @@ def _matmul(a, x, w, residual=None):
     return (*broadcast(x[:-2], w[:-2]), x[-2], w[-1])
 
 
+def _channels(x):
+    """The shape that broadcasts a per-channel vector against x (N, C, ...)."""
+    return [1, x.shape[1]] + [1] * (x.ndim - 2)
+
+
 def _batch_norm_grad(a, inputs, out, g):
-    """Batch norm with fixed statistics (evaluation): y = (x - mean) * scale / sqrt(var + eps) + bias."""
+    """y = (x - mean) * k + bias with k = scale / sqrt(var + eps), per channel. In evaluation mean and
+    var are fixed; in training they are BatchNormStats of x and get gradients of their own, which
+    that op's rule carries on to x."""
     x, scale, bias, mean, var = inputs
-    shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
-    inv = (var + a["epsilon"]).sqrt().reshape(shape)
-    axes = [0, *range(2, x.ndim)]
+    shape, axes = _channels(x), [0, *range(2, x.ndim)]
+    inv = 1 / (var + a["epsilon"]).sqrt()
+    k = scale * inv
+    sum_g = g.sum(axes)
+    # sum of g * (x - mean) per channel, which scale's and var's gradients share
+    sum_gc = (g * (x - mean.reshape(shape))).sum(axes) if scale.requires_grad or var.requires_grad else None
     return [
-        g * (scale.reshape(shape) / inv),
-        (g * (x - mean.reshape(shape)) / inv).sum(axes) if scale.requires_grad else None,
-        g.sum(axes) if bias.requires_grad else None,
-        None,
-        None,
+        g * k.reshape(shape) if x.requires_grad else None,
+        sum_gc * inv if scale.requires_grad else None,
+        sum_g if bias.requires_grad else None,
+        -k * sum_g if mean.requires_grad else None,
+        sum_gc * scale * inv**3 * -0.5 if var.requires_grad else None,
     ]
 
 
 op("BatchNormalization", dict(epsilon=1e-5, momentum=0.9), grad=_batch_norm_grad)(same)
+
+
+def _batch_norm_stats_grad(a, inputs, out, g):
+    """stats = [mean; var] over every dim but channels: dmean/dx = 1/n, dvar/dx = 2 (x - mean) / n,
+    applied as one per-channel x * k + c."""
+    x = inputs[0]
+    shape, n = _channels(x), x.numel() // x.shape[1]
+    mean, g_mean, g_var = out[0], g[0], g[1]
+    k = g_var * (2 / n)
+    return [x * k.reshape(shape) + (g_mean / n - mean * k).reshape(shape)]
+
+
+@op("BatchNormStats", grad=_batch_norm_stats_grad, floats=1)
+def _batch_norm_stats(a, x):
+    """(2, C): the batch's per-channel mean and biased variance, for batch norm in training."""
+    if len(x) < 2:
+        raise ValueError("needs (N, C, ...)")
+    return (2, x[1])
+
+
 op("LRN", dict(size=None, alpha=1e-4, beta=0.75, bias=1.0))(same)
 
 

@@ -88,6 +88,13 @@ def batch_norm(node, ctx):
     return [Step(("batchnorm",), params, node.inputs[:5], node.outputs[0], flat(total, 256), overrides=WG256)]
 
 
+def batch_norm_stats(node, ctx):
+    n, c = ctx.shape(node.inputs[0])[:2]
+    _, _, spatial = per_channel(ctx.shape(node.inputs[0]))
+    params = pack(n, c, spatial)
+    return [Step(("batchnorm_stats",), params, node.inputs[:1], node.outputs[0], (c, 1, 1), overrides=WG256)]
+
+
 def lrn(node, ctx):
     a = node.attrs
     total, c, spatial = per_channel(ctx.shape(node.inputs[0]))
@@ -96,6 +103,7 @@ def lrn(node, ctx):
 
 
 KERNELS = {
+    "BatchNormStats": batch_norm_stats,
     "Conv": conv,
     "MaxPool": pool,
     "AveragePool": pool,

@@ -1,5 +1,5 @@
-"""The kernels the Tensor library added (comparisons, Where, Expand, Cast, ArgMax, ReduceMin, Erf and
-the backward of convolution and pooling) against the CPU path. Bools and integers live on the GPU as
+"""The kernels the Tensor library added (comparisons, Where, Expand, Cast, ArgMax, ReduceMin, Erf,
+BatchNormStats and the backward of convolution and pooling) against the CPU path. Bools and integers live on the GPU as
 exact f32 values, so everything but Erf and the sums of the gradients must match exactly."""
 
 import itertools
@@ -124,6 +124,16 @@ def test_argmax_select_last_index():
 )  # fmt: skip
 def test_reduce_min(shape, axes, keepdims):
     check([node("ReduceMin", ["x"], axes=axes, keepdims=keepdims)], {"x": rand(*shape)}, rtol=0.0)
+
+
+@pytest.mark.parametrize(
+    "shape", [(2, 3), (4, 5, 7), (3, 16, 9, 11), (2, 4, 30, 30), (1, 2, 3, 4, 5)], ids=str
+)
+def test_batch_norm_stats(shape):
+    """Per-channel mean and variance; one channel far from zero checks the two-pass variance."""
+    x = rand(*shape, seed=4) * 3
+    x[:, 0] += 100.0
+    check([node("BatchNormStats", ["x"])], {"x": x}, rtol=1e-5)
 
 
 def test_erf():
