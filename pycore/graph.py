@@ -52,7 +52,7 @@ class Graph:
         if isinstance(doc, (str, bytes)):
             try:
                 doc = json.loads(doc)
-            except json.JSONDecodeError as e:
+            except ValueError as e:  # JSONDecodeError, or UnicodeDecodeError for binary bytes
                 raise GraphError(f"{source}: not valid JSON ({e})") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise GraphError(f'{source}: expected an object with "format": "{FORMAT}"')
@@ -121,6 +121,22 @@ class Graph:
             if t not in shapes:
                 raise GraphError(f"{source}: graph output {t!r} is never produced")
         self.shapes = shapes
+        self.check_labels(self.labels, source)
+
+    def check_labels(self, labels, source="model.json"):
+        """Labels name the classes along the first output's last axis: one per class, no more, no less
+        (a short list would make top_k index past its end)."""
+        if labels is None:
+            return
+        if not isinstance(labels, list) or not all(isinstance(s, str) for s in labels):
+            raise GraphError(f"{source}: labels must be a list of strings")
+        out = self.outputs[0]
+        shape = list(self.shapes[out])
+        classes = shape[-1] if shape else 1
+        if len(labels) != classes:
+            raise GraphError(
+                f"{source}: {len(labels)} labels, but output {out!r} (shape {shape}) has {classes} classes"
+            )
 
     def consumers(self):
         uses = {}
