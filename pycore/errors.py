@@ -6,5 +6,13 @@ class GraphError(PycoreError):
     """A model.json that is malformed or refers to something that does not exist."""
 
 
-class ShapeError(PycoreError):
+class ModelNotFound(PycoreError, FileNotFoundError):
+    """A path that is not a converted model: missing, a folder without model.json, an .onnx file."""
+
+
+class InputError(PycoreError):
+    """Inputs that do not fit the model: a missing or unknown name, or something that is not an array."""
+
+
+class ShapeError(InputError):
     """An input whose shape differs from what the model was built for."""

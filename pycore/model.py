@@ -1,14 +1,16 @@
 """A loaded model: graph + weights after the load-time passes, bound to one execution path."""
 
 import asyncio
-import json
 import os
+from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import passes, quantize, safetensors
-from .errors import PycoreError, ShapeError
+from .errors import InputError, ModelNotFound, PycoreError, ShapeError
 from .graph import Graph
 
 BACKENDS = {"cpu": "pycore.cpu:CPUBackend", "webgpu": "pycore.webgpu:WebGPUBackend"}
@@ -26,21 +28,50 @@ def read_weights(data, name="weights.safetensors"):
     return quantize.dequantize(safetensors.read(data, name), name)
 
 
+@dataclass
+class Stored:
+    """What the model's files hold, before the load-time passes rewrite the graph."""
+
+    format: str  # how weights.safetensors stores conv/matmul weights: fp32, fp16 or int8
+    bytes: int  # size of weights.safetensors
+    parameters: int  # numbers in it once dequantised (BatchNorm statistics included)
+    ops: dict  # {op: node count} in model.json
+
+
 class Model:
-    def __init__(self, graph, backend):
+    def __init__(self, graph, backend, stored=None):
         self.graph = graph
         self.backend = backend
+        self.inputs = graph.inputs
         self.input = graph.inputs[0]
         self.labels = graph.labels
+        self.stored = stored
 
     @classmethod
     def from_bytes(cls, model_json, weights, source="model"):
         """Builds a CPU model from the two files' contents; see `use` for other paths."""
-        graph = Graph.from_json(
-            model_json, read_weights(weights, f"{source}/weights.safetensors"), f"{source}/model.json"
+        tensors = safetensors.read(weights, f"{source}/weights.safetensors")
+        arrays = quantize.dequantize(tensors, f"{source}/weights.safetensors")
+        graph = Graph.from_json(model_json, arrays, f"{source}/model.json")
+        stored = Stored(
+            quantize.stored_format(tensors),
+            memoryview(weights).nbytes,
+            sum(int(np.size(w)) for w in arrays.values()),
+            dict(Counter(n.op for n in graph.nodes)),
         )
         passes.optimize(graph)
-        return cls(graph, backend_class("cpu")(graph))
+        return cls(graph, backend_class("cpu")(graph), stored)
+
+    def __repr__(self):
+        shapes = self.graph.shapes
+        ins = ", ".join(f"{i.name} {list(i.shape)}" for i in self.inputs)
+        outs = ", ".join(f"{t} {list(shapes[t])}" for t in self.graph.outputs)
+        parts = [f"{ins} -> {outs}"]
+        if self.labels:
+            parts.append(f"{len(self.labels)} labels")
+        if self.stored:
+            parts.append(f"{self.stored.parameters:,} parameters ({self.stored.format})")
+        return f"<Model {self.graph.name!r} on {self.backend.name}: {'; '.join(parts)}>"
 
     async def use(self, backend, **options):
         """Switches the execution path; raises if it cannot be set up (the caller falls back)."""
@@ -50,20 +81,41 @@ class Model:
             old.close()
         return self
 
-    def check_input(self, x):
-        x = np.asarray(x, dtype=np.float32)
-        want = tuple(self.input.shape)
-        if x.shape != want:
-            raise ShapeError(f"input {self.input.name!r} must have shape {list(want)}, got {list(x.shape)}")
-        return np.ascontiguousarray(x)
+    def input_named(self, name):
+        for i in self.inputs:
+            if i.name == name:
+                return i
+        raise InputError(f"model {self.graph.name!r} has no input {name!r}; its inputs: {self._names()}")
+
+    def feeds(self, x):
+        """{input name: float32 array} from one array (a one-input model) or a dict of named arrays."""
+        if not isinstance(x, Mapping):
+            if len(self.inputs) > 1:
+                raise InputError(
+                    f"model {self.graph.name!r} has {len(self.inputs)} inputs ({self._names()}): "
+                    "pass a dict {name: array}"
+                )
+            x = {self.input.name: x}
+        for name in x:
+            self.input_named(name)
+        missing = [i.name for i in self.inputs if i.name not in x]
+        if missing:
+            raise InputError(f"input {missing[0]!r} is missing; the model takes {self._names()}")
+        return {i.name: _check(i, x[i.name]) for i in self.inputs}
+
+    def _names(self):
+        return ", ".join(f"{i.name} {list(i.shape)}" for i in self.inputs)
 
     async def run_async(self, x):
-        """Returns the first graph output for input `x` (awaits GPU readback)."""
-        out = await self.backend.run({self.input.name: self.check_input(x)})
+        """Runs the model (awaiting the GPU readback). One array in gives the first output, as an
+        array; a dict {input name: array} in gives every output, as {output name: array}."""
+        out = await self.backend.run(self.feeds(x))
+        if isinstance(x, Mapping):
+            return {t: out[t] for t in self.graph.outputs}
         return out[self.graph.outputs[0]]
 
     def run(self, x):
-        """Synchronous run. The CPU path and wgpu-py never suspend, so this finishes in one step;
+        """Synchronous run_async. The CPU path and wgpu-py never suspend, so this finishes in one step;
         a backend that must await its readback (WebGPU in the browser) needs `run_async`."""
         coro = self.run_async(x)
         try:
@@ -80,13 +132,40 @@ class Model:
         return [(names[i], float(flat[i])) for i in idx]
 
 
-def load(folder, backend="cpu"):
-    """Loads a converted model folder (model.json + weights.safetensors) in CPython."""
-    with open(os.path.join(folder, "model.json"), "rb") as f:
-        doc = json.load(f)
-    with open(os.path.join(folder, "weights.safetensors"), "rb") as f:
-        weights = f.read()
-    model = Model.from_bytes(doc, weights, source=os.path.basename(os.path.normpath(folder)))
+def _check(input, x):
+    try:
+        x = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError(f"input {input.name!r} must be numbers, not {type(x).__name__}") from None
+    if x.shape != tuple(input.shape):
+        raise ShapeError(f"input {input.name!r} must have shape {list(input.shape)}, got {list(x.shape)}")
+    return np.ascontiguousarray(x)
+
+
+def load(path, backend="cpu"):
+    """Loads a converted model in CPython: its folder (model.json + weights.safetensors), or the
+    model.json in it."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        folder, doc = path, os.path.join(path, "model.json")
+        if not os.path.isfile(doc):
+            hint = " (python -m pycore convert MODEL.onnx FOLDER makes one)"
+            raise ModelNotFound(f"{path} is not a pycore model: it has no model.json{hint}")
+    elif os.path.isfile(path):
+        if path.endswith(".onnx"):
+            hint = f"python -m pycore convert {path} OUT_FOLDER"
+            raise ModelNotFound(f"{path} is an ONNX model: convert it first ({hint})")
+        folder, doc = os.path.dirname(path) or ".", path
+    else:
+        raise ModelNotFound(f"{path}: no such model folder or file")
+    weights = os.path.join(folder, "weights.safetensors")
+    if not os.path.isfile(weights):
+        raise ModelNotFound(f"{doc} has no weights.safetensors beside it")
+    with open(doc, "rb") as f:
+        doc_bytes = f.read()
+    with open(weights, "rb") as f:
+        weight_bytes = f.read()
+    model = Model.from_bytes(doc_bytes, weight_bytes, source=os.path.normpath(folder))
     if backend != "cpu":
         blocking(model.use(backend))
     return model

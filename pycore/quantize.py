@@ -62,6 +62,13 @@ def quantize(doc, weights, fmt):
     return out
 
 
+def stored_format(tensors):
+    """Which of FORMATS stored `tensors` (as safetensors.read returns them) are in."""
+    if any(k.endswith(SCALE) for k in tensors):
+        return "int8"
+    return "fp16" if any(v.dtype == np.float16 for v in tensors.values()) else "fp32"
+
+
 def dequantize(tensors, source="weights.safetensors"):
     """Float32 arrays from stored tensors: int8 with a `::scale` partner, fp16 and others widened."""
     out = {}
