@@ -8,7 +8,8 @@ Each stroke is written as a few key points a hand would pass through, joined by 
 spline (pieces meet at sharp corners), so the ink is smooth the way a dragged mouse is.
 
 The page draws each stroke as white ink on black, lineWidth 20, round caps and joins, then
-web/digits.js (toMnist) turns the canvas into the model input; `preprocess_canvas` mirrors it:
+web/digits.js (toMnist) turns the canvas into the model input; `preprocess_canvas`
+(pycore.image.mnist) mirrors it:
   1. ink = canvas intensity in [0, 1] (the page reads the red channel / 255);
   2. crop to the bounding box of pixels with ink > 0.05;
   3. s = 20 / max(crop height, crop width); resize the crop to round(h*s) x round(w*s) (so the
@@ -20,6 +21,8 @@ web/digits.js (toMnist) turns the canvas into the model input; `preprocess_canva
 """
 
 import numpy as np
+
+from pycore.image import mnist as preprocess_canvas  # noqa: F401  (the tests import it from here)
 
 SPACING = 7.0  # px between stored points: dense enough to look like mouse events
 
@@ -159,33 +162,3 @@ def render_strokes(strokes, size=280, width=20):
             t = np.clip(t, 0.0, 1.0)
             np.minimum(dist, np.hypot(xx - ax - t * dx, yy - ay - t * dy), out=dist)
     return np.clip(width / 2 + 0.5 - dist, 0.0, 1.0)
-
-
-def _area_matrix(n_in, n_out):
-    """R[o, i]: weight of source sample i in output sample o when shrinking n_in to n_out."""
-    step = n_in / n_out
-    lo = np.arange(n_out)[:, None] * step
-    i = np.arange(n_in)[None, :]
-    return np.clip(np.minimum(lo + step, i + 1) - np.maximum(lo, i), 0.0, None) / step
-
-
-def preprocess_canvas(ink, size=28, fit=20, threshold=0.05):
-    """Canvas ink (H, W) in [0, 1] -> (size, size) MNIST-style image in [0, 1] (see module doc)."""
-    ink = np.asarray(ink, np.float64)
-    rows, cols = np.nonzero(ink > threshold)
-    out = np.zeros((size, size), np.float32)
-    if rows.size == 0:
-        return out
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    h, w = crop.shape
-    scale = fit / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = _area_matrix(h, nh) @ crop @ _area_matrix(w, nw).T
-    mass = small.sum()
-    cy = small.sum(axis=1) @ (np.arange(nh) + 0.5) / mass
-    cx = small.sum(axis=0) @ (np.arange(nw) + 0.5) / mass
-    oy, ox = (int(np.floor(size / 2 - c + 0.5)) for c in (cy, cx))  # Math.round: halves go up
-    # paste with clipping, as the page does for a digit pushed past the border
-    ys, xs = slice(max(0, -oy), min(nh, size - oy)), slice(max(0, -ox), min(nw, size - ox))
-    out[ys.start + oy : ys.stop + oy, xs.start + ox : xs.stop + ox] = np.minimum(small[ys, xs], 1.0)
-    return out
