@@ -5,6 +5,11 @@ creation): in CPython that is honest, wgpu-native creates pipelines synchronousl
 the backend's coroutines then finish without needing an event loop.
 """
 
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+
 from .device import GPUUnavailable, Tally
 
 # WebGPU's default limits, which is what a browser device has unless it asks for more: wgpu-py
@@ -24,6 +29,35 @@ SPEC_LIMITS = {
     "min-storage-buffer-offset-alignment": 256,
 }
 SIZE_LIMITS = ("max-storage-buffer-binding-size", "max-buffer-size")
+# Mesa's device-select Vulkan layer asks the Wayland compositor for its GPU while wgpu enumerates
+# the adapters; without a Wayland session, libwayland prints this (from C, on fd 2) each time.
+WAYLAND_PROBE = b"error: XDG_RUNTIME_DIR is invalid or not set in the environment.\n"
+
+
+@contextmanager
+def without_wayland_probe_line():
+    """Holds back what is written to fd 2 meanwhile, then writes it out less WAYLAND_PROBE's lines:
+    a real error still gets through, only later."""
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no fd 2 (pythonw), or a closed sys.stderr: nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            if sys.stderr is not None:
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            rest = b"".join(line for line in held.read().splitlines(True) if line != WAYLAND_PROBE)
+            while rest:
+                rest = rest[os.write(2, rest) :]
 
 
 class NativeDevice:
@@ -48,7 +82,8 @@ class NativeDevice:
         adapter = None
         if fault != "no-adapter":
             try:
-                adapter = gpu.request_adapter_sync(power_preference="high-performance")
+                with without_wayland_probe_line():
+                    adapter = gpu.request_adapter_sync(power_preference="high-performance")
             except RuntimeError:  # wgpu-py raises where the browser resolves to null
                 adapter = None
         if adapter is None:
