@@ -10,6 +10,7 @@ nodes; "" marks an omitted optional input. Nodes are listed in execution order.
 """
 
 import json
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,15 +125,15 @@ class Graph:
         self.check_labels(self.labels, source)
 
     def check_labels(self, labels, source="model.json"):
-        """Labels name the classes along the first output's last axis: one per class, no more, no less
-        (a short list would make top_k index past its end)."""
+        """Labels name the values of the first output, its leading batch axis aside ([1, 1000] and
+        [1, 1000, 1, 1] both have 1000 classes): one label each, as top_k needs."""
         if labels is None:
             return
         if not isinstance(labels, list) or not all(isinstance(s, str) for s in labels):
             raise GraphError(f"{source}: labels must be a list of strings")
         out = self.outputs[0]
         shape = list(self.shapes[out])
-        classes = shape[-1] if shape else 1
+        classes = math.prod(shape[1:] if len(shape) > 1 else shape)
         if len(labels) != classes:
             raise GraphError(
                 f"{source}: {len(labels)} labels, but output {out!r} (shape {shape}) has {classes} classes"
