@@ -6,8 +6,8 @@ import os
 import numpy as np
 
 from .. import quantize, safetensors
-from ..errors import GraphError
-from ..graph import Graph, Input, Node
+from ..errors import GraphError, PycoreError
+from ..graph import FORMAT, Graph, Input, Node
 from . import reader
 from .context import Context, OnnxNode
 from .registry import OPS, ConversionError
@@ -124,12 +124,33 @@ def _output(ctx, o):
     return o.name
 
 
+def check_target(folder):
+    """True if `folder` holds a pycore model that save() would replace, False if it is new or empty;
+    any other folder with something in it is refused, so that a typo cannot write into one."""
+    if not os.path.exists(folder):
+        return False
+    if not os.path.isdir(folder):
+        raise PycoreError(f"{folder} is a file; give a folder to write the model into")
+    if not os.listdir(folder):
+        return False
+    try:
+        with open(os.path.join(folder, "model.json"), "rb") as f:
+            if json.load(f).get("format") == FORMAT:
+                return True
+    except (OSError, ValueError, AttributeError):
+        pass
+    raise PycoreError(f"{folder} is not empty and holds no pycore model: choose a new or empty folder")
+
+
 def save(graph, folder, labels=None, weights="fp32"):
-    """Writes model.json and weights.safetensors into `folder`; `weights` "fp16" or "int8" stores
-    Conv/Gemm/MatMul weights smaller (pycore.quantize), dequantised to float32 on load."""
-    os.makedirs(folder, exist_ok=True)
+    """Writes model.json and weights.safetensors into `folder` (new, empty, or holding a pycore model,
+    which it replaces); `weights` "fp16" or "int8" stores Conv/Gemm/MatMul weights smaller
+    (pycore.quantize), dequantised to float32 on load."""
+    check_target(folder)
     if labels is not None:
+        graph.check_labels(list(labels), f"labels for {folder}")
         graph.labels = list(labels)
+    os.makedirs(folder, exist_ok=True)
     doc = graph.to_json()
     stored = quantize.quantize(doc, graph.weights, weights)
     with open(os.path.join(folder, "model.json"), "w") as f:
