@@ -85,14 +85,14 @@ class Model:
         for i in self.inputs:
             if i.name == name:
                 return i
-        raise InputError(f"model {self.graph.name!r} has no input {name!r}; its inputs: {self._names()}")
+        raise InputError(f"the model has no input {name!r}; its inputs: {describe(self.inputs)}")
 
     def feeds(self, x):
         """{input name: float32 array} from one array (a one-input model) or a dict of named arrays."""
         if not isinstance(x, Mapping):
             if len(self.inputs) > 1:
                 raise InputError(
-                    f"model {self.graph.name!r} has {len(self.inputs)} inputs ({self._names()}): "
+                    f"model {self.graph.name!r} has {len(self.inputs)} inputs ({describe(self.inputs)}): "
                     "pass a dict {name: array}"
                 )
             x = {self.input.name: x}
@@ -100,11 +100,8 @@ class Model:
             self.input_named(name)
         missing = [i.name for i in self.inputs if i.name not in x]
         if missing:
-            raise InputError(f"input {missing[0]!r} is missing; the model takes {self._names()}")
+            raise InputError(f"input {missing[0]!r} is missing; the model takes {describe(self.inputs)}")
         return {i.name: _check(i, x[i.name]) for i in self.inputs}
-
-    def _names(self):
-        return ", ".join(f"{i.name} {list(i.shape)}" for i in self.inputs)
 
     async def run_async(self, x):
         """Runs the model (awaiting the GPU readback). One array in gives the first output, as an
@@ -126,10 +123,17 @@ class Model:
         raise PycoreError(f"the {self.backend.name} path reads back asynchronously: await model.run_async(x)")
 
     def top_k(self, probs, k=5):
+        """The k largest of one batch item's values (the first output's), with their labels."""
         flat = np.asarray(probs).reshape(-1)
-        idx = np.argsort(-flat)[:k]
         names = self.labels or [str(i) for i in range(flat.size)]
+        if flat.size != len(names):
+            raise ShapeError(f"top_k takes the {len(names)} values of one item, got {flat.size}")
+        idx = np.argsort(-flat)[:k]
         return [(names[i], float(flat[i])) for i in idx]
+
+
+def describe(inputs):
+    return ", ".join(f"{i.name} {list(i.shape)}" for i in inputs)
 
 
 def _check(input, x):
@@ -151,11 +155,13 @@ def load(path, backend="cpu"):
         if not os.path.isfile(doc):
             hint = " (python -m pycore convert MODEL.onnx FOLDER makes one)"
             raise ModelNotFound(f"{path} is not a pycore model: it has no model.json{hint}")
-    elif os.path.isfile(path):
-        if path.endswith(".onnx"):
-            hint = f"python -m pycore convert {path} OUT_FOLDER"
-            raise ModelNotFound(f"{path} is an ONNX model: convert it first ({hint})")
+    elif path.endswith(".onnx") and os.path.isfile(path):
+        hint = f"python -m pycore convert {path} OUT_FOLDER"
+        raise ModelNotFound(f"{path} is an ONNX model: convert it first ({hint})")
+    elif os.path.basename(path) == "model.json" and os.path.isfile(path):
         folder, doc = os.path.dirname(path) or ".", path
+    elif os.path.exists(path):
+        raise ModelNotFound(f"{path} is not a pycore model: give its folder, or the model.json in it")
     else:
         raise ModelNotFound(f"{path}: no such model folder or file")
     weights = os.path.join(folder, "weights.safetensors")
