@@ -109,21 +109,32 @@ def read_png(data):
     return out.astype(np.uint8).reshape(h, w, c)
 
 
-def to_input(pixels, preprocess):
-    """Pixels (h, w, channels) -> the (1, C, H, W) float32 input `preprocess` (model.json) describes."""
+def to_input(pixels, preprocess, name="this input"):
+    """Pixels (h, w, channels) -> the (1, C, H, W) float32 input `preprocess` (model.json) describes;
+    `name` says which input in the error for one that takes no images."""
     kind = preprocess.get("kind")
     if kind == "imagenet":
         keys = ("resize", "crop", "mean", "scale")
         return imagenet(pixels, **{k: preprocess[k] for k in keys if k in preprocess})
     if kind == "mnist":
-        grey = to_rgb(pixels, background=0).mean(axis=2) / 255
+        grey = to_rgb(pixels, background=_contrasting(pixels)).mean(axis=2) / 255
         if np.median(grey) > 0.5:  # dark ink on light paper: the model was trained on light on dark
             grey = 1 - grey
         lo, hi = preprocess.get("range", (0, 1))
         digit = mnist(grey, preprocess.get("size", 28), preprocess.get("fit", 20))
         return (lo + (hi - lo) * digit)[None, None]
     what = f"its preprocess kind is {kind!r}" if kind else "model.json gives it no preprocess"
-    raise InputError(f"this input takes no image file ({what}): pass a .npy array")
+    raise InputError(f"{name} takes no image file ({what}): pass a .npy array")
+
+
+def _contrasting(pixels):
+    """Black or white, whichever stands out from the opaque pixels (ink on a transparent ground)."""
+    pixels = np.asarray(pixels, np.float64)
+    if pixels.ndim < 3 or pixels.shape[2] not in (2, 4):
+        return 0
+    alpha = pixels[..., -1] / 255
+    ink = (pixels[..., :-1].mean(axis=2) * alpha).sum() / max(alpha.sum(), 1e-9)
+    return 255 if ink < 128 else 0
 
 
 def to_rgb(pixels, background=255):
