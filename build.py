@@ -138,6 +138,8 @@ def npm_install():
         return
     if not shutil.which("npm"):
         raise BuildError("npm is not installed: install Node.js 20+ (apt-get install nodejs npm)")
+    # package.json's allowScripts turns down the benchmark peers' install scripts (core-js prints a
+    # banner, protobufjs checks a version scheme): none is needed, and npm warns about each one
     run(["npm", "ci", "--no-audit", "--no-fund"])
 
 
@@ -147,8 +149,8 @@ def pypi_file(name):
     path = CACHE / "pypi" / filename
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
-        run([*pip, *extra, "-d", path.parent, f"{name}=={version}"])
+        pip = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check"]
+        run([*pip, "--no-deps", "--only-binary=:all:", *extra, "-d", path.parent, f"{name}=={version}"])
     if sha256(path) != digest:
         path.unlink()
         raise BuildError(f"{filename}: sha256 differs from the pinned {digest}; refusing it")
