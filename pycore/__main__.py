@@ -91,7 +91,7 @@ def cmd_ops(args):
         print(f"{op:24} versions {lo}..{hi}  https://onnx.ai/onnx/operators/onnx__{op}.html")
 
 
-def main(argv=None):
+def parser():
     from . import commands
 
     p = Parser(prog="python -m pycore", description=__doc__.splitlines()[0])
@@ -136,7 +136,11 @@ def main(argv=None):
         run=cmd_list
     )
     sub.add_parser("ops", help="ONNX ops the converter supports").set_defaults(run=cmd_ops)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     try:
         args.run(args)
     except PycoreError as e:
