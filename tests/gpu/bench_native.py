@@ -2,7 +2,7 @@
 the numpy CPU path, for the MNIST model and a 224 x 224 EfficientNet stack (the real Lite0 weights
 when build.py has cached them, else a synthetic stack with the same layer kinds).
 
-    XDG_RUNTIME_DIR=/tmp/xdg python tests/gpu/bench_native.py [--runs 5] [--per-kernel]
+    python tests/gpu/bench_native.py [--runs 5] [--per-kernel]
 
 Whole runs are timed end to end (input written, one submit, outputs read back). --per-kernel then
 submits each dispatch alone and waits for it, and sums the times by shader: a profile, not a sum

@@ -6,7 +6,6 @@ Importing this skips the importing test module when, and only when, no WebGPU ad
 
 import asyncio
 import json
-import os
 
 import numpy as np
 import pytest
@@ -16,8 +15,6 @@ from pycore.cpu import CPUBackend
 from pycore.graph import Graph
 from pycore.webgpu import GPUUnavailable, WebGPUBackend
 from pycore.webgpu.device import open_device
-
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # lavapipe warns without a runtime dir
 
 
 def _open():
