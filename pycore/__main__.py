@@ -11,6 +11,7 @@ import sys
 from . import __version__
 from .errors import PycoreError
 from .model import BACKENDS
+from .quantize import FORMATS
 
 
 class Parser(argparse.ArgumentParser):
@@ -100,7 +101,7 @@ def parser():
 
     def model_command(name, help, run):
         c = sub.add_parser(name, help=help)
-        c.add_argument("model", help="a converted model's folder (model.json + weights.safetensors)")
+        c.add_argument("model", help="a converted model: its folder, or the model.json in it")
         c.set_defaults(run=run)
         return c
 
@@ -128,9 +129,7 @@ def parser():
     )
     c.add_argument("--name", help="model name (default: the ONNX graph's name)")
     c.add_argument("--labels", help="text file with one class label per line, one per output class")
-    c.add_argument(
-        "--weights", choices=("fp32", "fp16", "int8"), default="fp32", help="storage of conv/matmul weights"
-    )
+    c.add_argument("--weights", choices=FORMATS, default="fp32", help="storage of conv/matmul weights")
     c.set_defaults(run=cmd_convert)
     sub.add_parser("list", help="ONNX models shipped with the onnx wheel: NAME<TAB>PATH").set_defaults(
         run=cmd_list
