@@ -63,10 +63,8 @@ class Model:
         return cls(graph, backend_class("cpu")(graph), stored)
 
     def __repr__(self):
-        shapes = self.graph.shapes
-        ins = ", ".join(f"{i.name} {list(i.shape)}" for i in self.inputs)
-        outs = ", ".join(f"{t} {list(shapes[t])}" for t in self.graph.outputs)
-        parts = [f"{ins} -> {outs}"]
+        outs = ", ".join(f"{t} {list(self.graph.shapes[t])}" for t in self.graph.outputs)
+        parts = [f"{describe(self.inputs)} -> {outs}"]
         if self.labels:
             parts.append(f"{len(self.labels)} labels")
         if self.stored:
