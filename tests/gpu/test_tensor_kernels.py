@@ -1,6 +1,7 @@
 """The kernels the Tensor library added (comparisons, Where, Expand, Cast, ArgMax, ReduceMin, Erf,
-BatchNormStats and the backward of convolution and pooling) against the CPU path. Bools and integers live on the GPU as
-exact f32 values, so everything but Erf and the sums of the gradients must match exactly."""
+BatchNormStats and the backward of convolution and pooling) against the CPU path. Bools and
+integers live on the GPU as exact f32 values, so everything but Erf and the sums of the gradients
+must match exactly."""
 
 import itertools
 import math
