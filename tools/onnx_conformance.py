@@ -137,7 +137,7 @@ def serialise(graph):
 async def open_webgpu():
     """(device, None) or (None, why the native WebGPU path cannot run here)."""
     try:
-        from pycore.webgpu.device import open_device
+        from pycore.webgpu.auto import open_device
     except ImportError as e:
         return None, f"pycore.webgpu is not available ({e})"
     try:

@@ -12,6 +12,7 @@ import numpy as np
 from .. import ops
 from ..errors import PycoreError, ShapeError
 from . import shaders
+from .auto import open_device, shared_device
 from .device import (
     COPY_DST,
     COPY_SRC,
@@ -21,8 +22,6 @@ from .device import (
     DeviceLost,
     GPUUnavailable,
     SoftwareAdapter,
-    open_device,
-    shared_device,
 )
 from .kernels import KERNELS
 from .plan import plan_buffers

@@ -1,22 +1,14 @@
-"""The narrow device interface the WebGPU backend is written against, and the one place that picks
-the binding: Pyodide's FFI to `navigator.gpu` in the browser, the `wgpu` package (wgpu-py) elsewhere.
+"""The device the WebGPU backend is written against, as a class: `Device` holds what every binding
+shares, and a binding (browser.py: Pyodide's FFI to `navigator.gpu`; native.py: wgpu-py) subclasses
+it and makes only the raw calls, its abstract methods. auto.py picks the binding.
 
-Both bindings speak wgpu-py's snake_case vocabulary and offer the same methods:
-
-    await Binding.open(fault)                 adapter + device (fault: test hook, see FAULTS)
-    .info, .limits (dict, snake_case keys)
-    .create_buffer(size, usage) / .destroy_buffer(buffer) / .stats()
-    .write_buffer(buffer, offset, array)      queue write, no mapping
-    await .create_compute_pipeline(code, constants, label)   raises GPUUnavailable on compile errors
-    .create_bind_group(pipeline, [(buffer, offset, size), ...])   bindings 0..n of group 0
-    .submit(dispatches, copies, before=())    ONE encoder: copies before, ONE compute pass, copies, ONE submit
-    await .read_buffer(buffer, size)          map, copy out, unmap
-    .push_error_scope() / await .pop_error_scope()   errors a binding reports late, as text or None
-    .destroy() / .lost                        the device, and why it was lost (None while alive)
-    .raw                                      the binding's own device object
+The vocabulary is wgpu-py's: snake_case names, limits as a dict with snake_case keys, buffers and
+pipelines as the binding's own objects (`raw` is its device). The public methods are what the
+backend calls; the abstract ones are what a binding writes, and of those the ones with a leading
+underscore only `Device` itself calls. Python refuses to make a binding that misses one.
 """
 
-import sys
+from abc import ABC, abstractmethod
 
 from ..errors import PycoreError
 
@@ -24,6 +16,8 @@ from ..errors import PycoreError
 MAP_READ, COPY_SRC, COPY_DST, UNIFORM, STORAGE = 0x1, 0x4, 0x8, 0x40, 0x80
 
 FAULTS = ("no-gpu", "no-adapter", "device-reject", "shader-fail")
+# a large model needs the adapter's largest buffers and bindings, not the spec's defaults
+SIZE_LIMITS = ("max_storage_buffer_binding_size", "max_buffer_size")
 
 
 class GPUUnavailable(PycoreError):
@@ -43,39 +37,151 @@ def check_fault(fault):
         raise ValueError(f"fault must be one of {FAULTS}, got {fault!r}")
 
 
-async def open_device(fault=None):
-    check_fault(fault)
-    if sys.platform == "emscripten":
-        from .browser import BrowserDevice as binding
-    else:
-        from .native import NativeDevice as binding
-    return await binding.open(fault)
+class Device(ABC):
+    """An open WebGPU device: `await Binding.open(fault)`, then buffers, pipelines, bind groups and
+    one-encoder submits. Attributes: `info` (the adapter, in words), `software` (a CPU
+    implementation of WebGPU: correct but slow), `limits`, `lost` (why the device went away; None
+    while alive), `pipelines` (the backend's cache, as long-lived as the device), `raw`."""
 
+    NO_API = "the binding found no WebGPU entry point"  # why there is no API, in the binding's words
+    NO_ADAPTER = "the binding's request_adapter found none"
+    REQUIRED_LIMITS = {}  # asked for on top of SIZE_LIMITS
 
-_shared = None
+    def __init__(self, raw, info, software, limits):
+        self.raw, self.info, self.software, self.limits = raw, info, software, limits
+        self.lost = None
+        self.pipelines = {}
+        self.live = {}  # id -> (buffer, size), for leak checks; holding the buffer keeps its id unique
 
+    @classmethod
+    async def open(cls, fault=None):
+        """Adapter and device. `fault` (a test hook, one of FAULTS) fails the step it names: as if
+        the API or the adapter were missing, or for real (a device asked for more than the adapter
+        has, a shader with a bad expression: see WebGPUBackend.create)."""
+        check_fault(fault)
+        gpu = None if fault == "no-gpu" else cls._gpu()
+        if gpu is None:
+            raise GPUUnavailable(f"no WebGPU API: {cls.NO_API}")
+        adapter = None if fault == "no-adapter" else await cls._request_adapter(gpu)
+        if adapter is None:
+            raise GPUUnavailable(f"no WebGPU adapter: {cls.NO_ADAPTER}")
+        limits = {**cls.REQUIRED_LIMITS, **{k: cls._adapter_limit(adapter, k) for k in SIZE_LIMITS}}
+        if fault == "device-reject":  # ask for more than the adapter has: a genuine refusal
+            name = "max_compute_workgroup_storage_size"
+            limits[name] = cls._adapter_limit(adapter, name) + 1
+        return cls(adapter, await cls._request_device(adapter, limits))
 
-async def shared_device():
-    """The device every backend uses unless given one: pipelines compile once per page, and a switch
-    of path or model opens no new device. A lost device is replaced at the next request."""
-    global _shared
-    if _shared is None or _shared.lost:
-        _shared = await open_device()
-    return _shared
-
-
-class Tally:
-    """Live buffer count and bytes, for leak checks; both bindings keep one."""
-
-    def __init__(self):
-        self.live = {}  # id -> (buffer, size); holding the buffer keeps its id unique
-
-    def add(self, buffer, size):
+    def create_buffer(self, size, usage):
+        buffer = self._create_buffer(size, usage)
         self.live[id(buffer)] = (buffer, size)
         return buffer
 
-    def remove(self, buffer):
+    def destroy_buffer(self, buffer):
         self.live.pop(id(buffer), None)
+        buffer.destroy()
 
     def stats(self):
+        """Live buffers created through this device: count and bytes."""
         return {"buffers": len(self.live), "bytes": sum(size for _, size in self.live.values())}
+
+    def create_bind_group(self, pipeline, buffers):
+        """Group 0 of `pipeline`, binding i to the i-th (buffer, offset, size)."""
+        entries = [
+            {"binding": i, "resource": {"buffer": b, "offset": off, "size": size}}
+            for i, (b, off, size) in enumerate(buffers)
+        ]
+        return self._create_bind_group(pipeline, entries)
+
+    def submit(self, dispatches, copies, before=()):
+        """ONE encoder: the `before` copies, ONE compute pass of (pipeline, bind group, (x, y, z))
+        dispatches, the `copies`, ONE submit. A copy is (src, src_offset, dst, dst_offset, size)."""
+        encoder = self._command_encoder()
+        for copy in before:
+            encoder.copy_buffer_to_buffer(*copy)
+        compute = encoder.begin_compute_pass()
+        current = None
+        for pipeline, bind_group, (x, y, z) in dispatches:
+            if pipeline is not current:
+                compute.set_pipeline(pipeline)
+                current = pipeline
+            compute.set_bind_group(0, bind_group)
+            compute.dispatch_workgroups(x, y, z)
+        compute.end()
+        for copy in copies:
+            encoder.copy_buffer_to_buffer(*copy)
+        self._queue_submit(encoder.finish())
+
+    def destroy(self):
+        self.lost = self.lost or "destroyed"
+        self.raw.destroy()
+
+    def check_lost(self, error):
+        """Why the device was lost, if it was: `error` (from a failing call) may be the first word."""
+        if self.lost is None:
+            self.lost = self._lost_reason(error)
+        return self.lost
+
+    # The raw calls: what each binding writes.
+
+    @classmethod
+    @abstractmethod
+    def _gpu(cls):
+        """The API's entry point (navigator.gpu, wgpu.gpu), or None."""
+
+    @classmethod
+    @abstractmethod
+    async def _request_adapter(cls, gpu):
+        """A high-performance adapter, or None."""
+
+    @classmethod
+    @abstractmethod
+    def _adapter_limit(cls, adapter, name):
+        """One of the adapter's limits, by its snake_case name."""
+
+    @classmethod
+    @abstractmethod
+    async def _request_device(cls, adapter, limits):
+        """A device with these required limits (snake_case keys); GPUUnavailable if refused."""
+
+    @abstractmethod
+    def _create_buffer(self, size, usage):
+        """A new buffer of `size` bytes with these GPUBufferUsage flags."""
+
+    @abstractmethod
+    def write_buffer(self, buffer, offset, data):
+        """A queue write of `data` (a numpy array, any dtype) at `offset`, no mapping."""
+
+    @abstractmethod
+    async def read_buffer(self, buffer, size):
+        """The first `size` bytes of a MAP_READ buffer, as bytes: map, copy out, unmap."""
+
+    @abstractmethod
+    async def create_compute_pipeline(self, code, constants, label):
+        """A compute pipeline with entry point `main`, layout "auto" and these override constants;
+        GPUUnavailable, with the compiler's words, if the shader does not compile."""
+
+    @abstractmethod
+    def _create_bind_group(self, pipeline, entries):
+        """A bind group for `pipeline`'s group 0 from spec-shaped entries (snake_case keys)."""
+
+    @abstractmethod
+    def _command_encoder(self):
+        """A command encoder with wgpu-py's method names (copy_buffer_to_buffer,
+        begin_compute_pass, finish), its compute pass likewise (set_pipeline, set_bind_group,
+        dispatch_workgroups, end)."""
+
+    @abstractmethod
+    def _queue_submit(self, command_buffer):
+        """Submits one finished command buffer to the device's queue."""
+
+    @abstractmethod
+    def push_error_scope(self):
+        """Starts catching validation and out-of-memory errors that the binding reports late."""
+
+    @abstractmethod
+    async def pop_error_scope(self):
+        """The first error caught since push_error_scope, as text, or None."""
+
+    @abstractmethod
+    def _lost_reason(self, error):
+        """Why the device was lost, if `error` says it was; else None."""

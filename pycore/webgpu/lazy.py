@@ -17,8 +17,9 @@ import numpy as np
 
 from ..graph import Node
 from . import shaders
+from .auto import shared_device
 from .backend import Context, _bytes, upload_params
-from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, GPUUnavailable, shared_device
+from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, GPUUnavailable
 from .kernels import KERNELS
 from .step import View
 

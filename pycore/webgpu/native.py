@@ -2,7 +2,8 @@
 
 Where the browser is asynchronous this binding blocks instead (`map_sync`, plain pipeline
 creation): in CPython that is honest, wgpu-native creates pipelines synchronously anyway, and
-the backend's coroutines then finish without needing an event loop.
+the backend's coroutines then finish without needing an event loop. wgpu-py spells limits with
+dashes; they become snake_case here.
 """
 
 import os
@@ -10,25 +11,25 @@ import sys
 import tempfile
 from contextlib import contextmanager
 
-from .device import GPUUnavailable, Tally
+from .device import Device, GPUUnavailable
 
 # WebGPU's default limits, which is what a browser device has unless it asks for more: wgpu-py
 # would otherwise hand out the adapter's (larger) limits and hide shaders that break in browsers.
 SPEC_LIMITS = {
-    "max-compute-workgroup-storage-size": 16384,
-    "max-compute-invocations-per-workgroup": 256,
-    "max-compute-workgroup-size-x": 256,
-    "max-compute-workgroup-size-y": 256,
-    "max-compute-workgroup-size-z": 64,
-    "max-compute-workgroups-per-dimension": 65535,
-    "max-storage-buffers-per-shader-stage": 8,
-    "max-storage-buffer-binding-size": 134217728,
-    "max-uniform-buffer-binding-size": 65536,
-    "max-buffer-size": 268435456,
-    "min-uniform-buffer-offset-alignment": 256,
-    "min-storage-buffer-offset-alignment": 256,
+    "max_compute_workgroup_storage_size": 16384,
+    "max_compute_invocations_per_workgroup": 256,
+    "max_compute_workgroup_size_x": 256,
+    "max_compute_workgroup_size_y": 256,
+    "max_compute_workgroup_size_z": 64,
+    "max_compute_workgroups_per_dimension": 65535,
+    "max_storage_buffers_per_shader_stage": 8,
+    "max_storage_buffer_binding_size": 134217728,
+    "max_uniform_buffer_binding_size": 65536,
+    "max_buffer_size": 268435456,
+    "min_uniform_buffer_offset_alignment": 256,
+    "min_storage_buffer_offset_alignment": 256,
 }
-SIZE_LIMITS = ("max-storage-buffer-binding-size", "max-buffer-size")
+
 # Mesa's device-select Vulkan layer asks the Wayland compositor for its GPU while wgpu enumerates
 # the adapters; without a Wayland session, libwayland prints this (from C, on fd 2) each time.
 WAYLAND_PROBE = b"error: XDG_RUNTIME_DIR is invalid or not set in the environment.\n"
@@ -60,65 +61,63 @@ def without_wayland_probe_line():
                 rest = rest[os.write(2, rest) :]
 
 
-class NativeDevice:
+def _dashed(name):
+    return name.replace("_", "-")
+
+
+class NativeDevice(Device):
+    NO_API = "wgpu.gpu is missing"
+    NO_ADAPTER = "request_adapter found no usable GPU"
+    # sizes are the exception (SIZE_LIMITS): asking for the adapter's hides no portability bug
+    REQUIRED_LIMITS = SPEC_LIMITS
+
     def __init__(self, adapter, device):
-        self.raw = device
-        self.info = f"{adapter.info['device']} ({adapter.info['backend_type']}, wgpu-py)"
-        self.software = adapter.info["adapter_type"] == "CPU"  # lavapipe/llvmpipe: correct but slow
-        self.limits = {k.replace("-", "_"): v for k, v in device.limits.items()}
-        self.lost = None
-        self.tally = Tally()
-        self.pipelines = {}  # the backend's pipeline cache, as long-lived as the device
+        super().__init__(
+            device,
+            info=f"{adapter.info['device']} ({adapter.info['backend_type']}, wgpu-py)",
+            software=adapter.info["adapter_type"] == "CPU",  # lavapipe/llvmpipe
+            limits={k.replace("-", "_"): v for k, v in device.limits.items()},
+        )
 
     @classmethod
-    async def open(cls, fault=None):
+    def _gpu(cls):
         try:
             import wgpu
         except ImportError as e:
             raise GPUUnavailable(f"no WebGPU API: the wgpu package cannot be imported ({e})") from None
-        gpu = None if fault == "no-gpu" else wgpu.gpu
-        if gpu is None:
-            raise GPUUnavailable("no WebGPU API: wgpu.gpu is missing")
-        adapter = None
-        if fault != "no-adapter":
-            try:
-                with without_wayland_probe_line():
-                    adapter = gpu.request_adapter_sync(power_preference="high-performance")
-            except RuntimeError:  # wgpu-py raises where the browser resolves to null
-                adapter = None
-        if adapter is None:
-            raise GPUUnavailable("no WebGPU adapter: request_adapter found no usable GPU")
-        # sizes are the exception: a large model needs the adapter's largest buffers and bindings,
-        # and asking for them hides no portability bug in a shader
-        limits = {**SPEC_LIMITS, **{k: adapter.limits[k] for k in SIZE_LIMITS}}
-        if fault == "device-reject":  # ask for more than the adapter has: a genuine refusal
-            limits["max-compute-workgroup-storage-size"] = (
-                adapter.limits["max-compute-workgroup-storage-size"] + 1
-            )
+        return wgpu.gpu
+
+    @classmethod
+    async def _request_adapter(cls, gpu):
         try:
-            device = adapter.request_device_sync(required_limits=limits)
+            with without_wayland_probe_line():
+                return gpu.request_adapter_sync(power_preference="high-performance")
+        except RuntimeError:  # wgpu-py raises where the browser resolves to null
+            return None
+
+    @classmethod
+    def _adapter_limit(cls, adapter, name):
+        return adapter.limits[_dashed(name)]
+
+    @classmethod
+    async def _request_device(cls, adapter, limits):
+        try:
+            return adapter.request_device_sync(required_limits={_dashed(k): v for k, v in limits.items()})
         except Exception as e:
             raise GPUUnavailable(f"request_device was rejected: {e}") from None
-        return cls(adapter, device)
 
-    def push_error_scope(self):
-        """wgpu-py raises validation and memory errors where they happen; nothing to collect."""
-
-    async def pop_error_scope(self):
-        return None
-
-    def create_buffer(self, size, usage):
-        return self.tally.add(self.raw.create_buffer(size=size, usage=usage), size)
-
-    def destroy_buffer(self, buffer):
-        self.tally.remove(buffer)
-        buffer.destroy()
-
-    def stats(self):
-        return self.tally.stats()
+    def _create_buffer(self, size, usage):
+        return self.raw.create_buffer(size=size, usage=usage)
 
     def write_buffer(self, buffer, offset, data):
         self.raw.queue.write_buffer(buffer, offset, data)
+
+    async def read_buffer(self, buffer, size):
+        buffer.map_sync("READ", 0, size)
+        try:
+            return buffer.read_mapped(0, size)
+        finally:
+            buffer.unmap()
 
     async def create_compute_pipeline(self, code, constants, label):
         import wgpu
@@ -133,43 +132,22 @@ class NativeDevice:
         except wgpu.GPUError as e:
             raise GPUUnavailable(f"shader {label} failed to compile: {e}") from None
 
-    def create_bind_group(self, pipeline, buffers):
-        entries = [
-            {"binding": i, "resource": {"buffer": b, "offset": off, "size": size}}
-            for i, (b, off, size) in enumerate(buffers)
-        ]
+    def _create_bind_group(self, pipeline, entries):
         return self.raw.create_bind_group(layout=pipeline.get_bind_group_layout(0), entries=entries)
 
-    def submit(self, dispatches, copies, before=()):
-        encoder = self.raw.create_command_encoder()
-        for src, src_offset, dst, dst_offset, size in before:
-            encoder.copy_buffer_to_buffer(src, src_offset, dst, dst_offset, size)
-        compute = encoder.begin_compute_pass()
-        current = None
-        for pipeline, bind_group, (x, y, z) in dispatches:
-            if pipeline is not current:
-                compute.set_pipeline(pipeline)
-                current = pipeline
-            compute.set_bind_group(0, bind_group)
-            compute.dispatch_workgroups(x, y, z)
-        compute.end()
-        for src, src_offset, dst, dst_offset, size in copies:
-            encoder.copy_buffer_to_buffer(src, src_offset, dst, dst_offset, size)
-        self.raw.queue.submit([encoder.finish()])
+    def _command_encoder(self):
+        return self.raw.create_command_encoder()
 
-    async def read_buffer(self, buffer, size):
-        buffer.map_sync("READ", 0, size)
-        try:
-            return buffer.read_mapped(0, size)
-        finally:
-            buffer.unmap()
+    def _queue_submit(self, command_buffer):
+        self.raw.queue.submit([command_buffer])
 
-    def destroy(self):
-        self.lost = self.lost or "destroyed"
-        self.raw.destroy()
+    def push_error_scope(self):
+        """wgpu-py raises validation and memory errors where they happen; nothing to collect."""
 
-    def check_lost(self, error):
+    async def pop_error_scope(self):
+        return None
+
+    def _lost_reason(self, error):
         """wgpu-native has no `lost` promise; it reports a lost device in the failing call's error."""
-        if self.lost is None and "lost" in str(error).lower():
-            self.lost = str(error).strip().splitlines()[-1]
-        return self.lost
+        text = str(error)
+        return text.strip().splitlines()[-1] if "lost" in text.lower() else None

@@ -14,7 +14,7 @@ from pycore import passes
 from pycore.cpu import CPUBackend
 from pycore.graph import Graph
 from pycore.webgpu import GPUUnavailable, WebGPUBackend
-from pycore.webgpu.device import open_device
+from pycore.webgpu.auto import open_device
 
 
 def _open():

@@ -11,7 +11,7 @@ from gpu_harness import DEVICE, gpu, graph, node, rand, run
 
 from pycore import Model, PycoreError, safetensors
 from pycore.webgpu import DeviceLost, GPUUnavailable, WebGPUBackend
-from pycore.webgpu.device import open_device
+from pycore.webgpu.auto import open_device
 from pycore.webgpu.plan import plan_buffers
 
 
