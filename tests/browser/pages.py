@@ -5,16 +5,6 @@ import json
 import numpy as np
 
 
-def wait_ready(page, timeout=90_000):
-    """Waits until the status hook says ready (or error) and returns its text."""
-    page.wait_for_function(
-        "() => { const s = document.querySelector('[data-testid=status]')?.textContent || '';"
-        " return s === 'ready' || s.startsWith('error'); }",
-        timeout=timeout,
-    )
-    return page.get_by_test_id("status").text_content()
-
-
 def draw(page, strokes, step=4.0):
     """Moves the real mouse along each stroke, a point every `step` px, as a person would."""
     box = page.get_by_test_id("canvas").bounding_box()

@@ -10,11 +10,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import CHROMIUM, FLAGS
 from images import preprocess, read_png, write_png
-from pages import wait_ready
 
 import build
+from tools.browser import launch_persistent, wait_ready
 
 CATS = {"tiger cat", "Egyptian cat", "tabby"}  # chelsea.png: PyTorch fp32 says 0.38 / 0.37 / 0.16
 DONE = "() => { const r = document.getElementById('result');"
@@ -351,7 +350,7 @@ def visit_twice(context, site):
 
 def test_second_visit_downloads_nothing_large(browser, site, tmp_path):
     """A browser profile on disk, as a visitor has: the server's 304s leave nothing to download again."""
-    context = browser.browser_type.launch_persistent_context(tmp_path, executable_path=CHROMIUM, args=FLAGS)
+    context = launch_persistent(browser.browser_type, tmp_path)
     (cold, _), (warm, biggest) = visit_twice(context, site)
     assert cold > 5_000_000
     assert warm < 200_000, biggest

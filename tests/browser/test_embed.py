@@ -2,11 +2,11 @@
 at the server's root using the README snippet, every response sent with a strict CSP header."""
 
 import pytest
-from conftest import serve
 from digit_strokes import STROKES
 from pages import draw
 
 import build
+from tools.browser import served
 
 CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'"
 SNIPPET = """<script type="module" src="/vendor/pycore/web/embed.js"></script>
@@ -67,9 +67,8 @@ def host(site, tmp_path_factory):
     (root / "my-models").mkdir()
     (root / "my-models" / "digits").symlink_to(build.DIST / "models" / "mnist")
     handler = type("Host", (StrictHost,), {"requested": []})
-    server, url = serve(root, handler)
-    yield url, handler.requested
-    server.shutdown()
+    with served(root, handler) as url:
+        yield url, handler.requested
 
 
 def open_host(page, url, timeout=120_000):

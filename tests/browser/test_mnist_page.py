@@ -2,7 +2,9 @@
 
 import pytest
 from digit_strokes import STROKES
-from pages import draw, settled_prediction, wait_ready
+from pages import draw, settled_prediction
+
+from tools.browser import wait_ready
 
 
 def open_demo(page, site, backend="cpu", **params):

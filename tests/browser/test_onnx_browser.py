@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tools import onnx_conformance as conf  # noqa: E402
+from tools.browser import local_context  # noqa: E402
 from tools.conformance import run as runner  # noqa: E402
 
 LIGHT_IN_CI = ("squeezenet", "shufflenet")
@@ -30,7 +31,7 @@ def swept(site, browser):
     selected = [c for c in conf.cases() if c.kind != "light" or c.name in LIGHT_IN_CI]
     runner.install()
     entries = runner.export(selected)
-    context, external = runner.local_context(browser)
+    context, external = local_context(browser)
     session = runner.Runner(context, site, log=lambda line: None).open()
     results = runner.sweep(session, entries, log=lambda line: None)
     context.close()

@@ -4,7 +4,9 @@ leave GPU buffers, Python objects and the worker's memory flat."""
 
 import pytest
 from digit_strokes import STROKES
-from pages import draw, settled_prediction, wait_ready, worker_js_heap
+from pages import draw, settled_prediction, worker_js_heap
+
+from tools.browser import wait_ready
 
 FAULTS = {
     "no-gpu": "navigator.gpu is missing",

@@ -16,18 +16,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-
-from conftest import CHROMIUM, FLAGS, serve  # noqa: E402
-from pages import wait_ready  # noqa: E402
 
 import build  # noqa: E402
+from tools.browser import launch_persistent, served, wait_ready  # noqa: E402
 
 
 def visit_twice(playwright, address):
     """A fresh profile: seconds to ready, the path used, response bytes cold and on a second visit."""
     with tempfile.TemporaryDirectory() as profile:
-        context = playwright.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS)
+        context = launch_persistent(playwright.chromium, profile)
         page = context.new_page()
         got = []
         page.on("requestfinished", lambda r: got.append(r.sizes()["responseBodySize"]))
@@ -58,22 +55,18 @@ def main():
     build.build()
     from playwright.sync_api import sync_playwright
 
-    server, url = serve(build.DIST)
-    try:
-        with sync_playwright() as p:
-            for name in args.pages.split(","):
-                for backend in args.backends.split(","):
-                    address = f"{url}/demos/{name}/index.html?backend={backend}"
-                    runs = [visit_twice(p, address) for _ in range(args.runs)]
-                    times = [r[0] for r in runs]
-                    cold, warm = max(r[2] for r in runs) / 1e6, max(r[3] for r in runs) / 1e6
-                    median, spread = statistics.median(times), f"min {min(times):.2f}, max {max(times):.2f}"
-                    print(
-                        f"{name:9} {backend:7} (ran on {runs[0][1]}) to ready: {median:.2f} s ({spread}, "
-                        f"n={len(times)}); downloaded {cold:.2f} MB cold, {warm:.3f} MB on a second visit"
-                    )
-    finally:
-        server.shutdown()
+    with served(build.DIST) as url, sync_playwright() as p:
+        for name in args.pages.split(","):
+            for backend in args.backends.split(","):
+                address = f"{url}/demos/{name}/index.html?backend={backend}"
+                runs = [visit_twice(p, address) for _ in range(args.runs)]
+                times = [r[0] for r in runs]
+                cold, warm = max(r[2] for r in runs) / 1e6, max(r[3] for r in runs) / 1e6
+                median, spread = statistics.median(times), f"min {min(times):.2f}, max {max(times):.2f}"
+                print(
+                    f"{name:9} {backend:7} (ran on {runs[0][1]}) to ready: {median:.2f} s ({spread}, "
+                    f"n={len(times)}); downloaded {cold:.2f} MB cold, {warm:.3f} MB on a second visit"
+                )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
-from tests.browser.conftest import CHROMIUM, FLAGS, serve  # noqa: E402
 from tools.bench.to_onnx import check, export  # noqa: E402
+from tools.browser import adapter, launch, served  # noqa: E402
 
 BENCH = build.DIST / "bench"
 ORT = build.NODE / "onnxruntime-web" / "dist"
@@ -56,24 +56,14 @@ def prepare(models, light=()):
 def measure(models, runs, light=()):
     from playwright.sync_api import sync_playwright
 
-    server, url = serve(build.DIST)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page()
-            page.goto(f"{url}/bench/index.html?models={','.join(models)}&onnx={','.join(light)}&runs={runs}")
-            page.wait_for_function(
-                "document.getElementById('status').textContent === 'done'", timeout=1_800_000
-            )
-            results = json.loads(page.text_content("#results"))
-            adapter = page.evaluate(
-                "async () => { const a = await navigator.gpu?.requestAdapter(); return a ? "
-                "`${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'none'; }"
-            )
-            browser.close()
-    finally:
-        server.shutdown()
-    return results, adapter
+    with served(build.DIST) as url, sync_playwright() as p:
+        browser = launch(p.chromium)
+        page = browser.new_page()
+        page.goto(f"{url}/bench/index.html?models={','.join(models)}&onnx={','.join(light)}&runs={runs}")
+        page.wait_for_function("document.getElementById('status').textContent === 'done'", timeout=1_800_000)
+        results, used = json.loads(page.text_content("#results")), adapter(page)
+        browser.close()
+    return results, used
 
 
 def report(results, adapter):

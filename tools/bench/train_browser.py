@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
-from tests.browser.conftest import CHROMIUM, FLAGS, serve  # noqa: E402
-from tools.conformance.run import local_context  # noqa: E402
+from tools.browser import adapter, launch, local_context, served  # noqa: E402
 
 PAGE = build.DIST / "bench" / "train"
 TFJS = {
@@ -52,32 +51,25 @@ def prepare():
 def measure(steps, batch, warmup):
     from playwright.sync_api import sync_playwright
 
-    server, url = serve(build.DIST)
     errors = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            context, external = local_context(browser)
-            page = context.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-            page.goto(f"{url}/bench/train/train_browser.html?steps={steps}&batch={batch}&warmup={warmup}")
-            try:
-                page.wait_for_function(
-                    "document.getElementById('status').textContent === 'done'", timeout=1_800_000
-                )
-            except Exception:
-                raise SystemExit(f"the page did not finish: {errors or page.text_content('#now')}") from None
-            results = json.loads(page.text_content("#results"))
-            results["adapter"] = page.evaluate(
-                "async () => { const a = await navigator.gpu?.requestAdapter(); return a ? "
-                "`${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'none'; }"
+    with served(build.DIST) as url, sync_playwright() as p:
+        browser = launch(p.chromium)
+        context, external = local_context(browser)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto(f"{url}/bench/train/train_browser.html?steps={steps}&batch={batch}&warmup={warmup}")
+        try:
+            page.wait_for_function(
+                "document.getElementById('status').textContent === 'done'", timeout=1_800_000
             )
-            results["browser"] = f"Chromium {browser.version}"
-            results["errors"] = errors
-            browser.close()
-    finally:
-        server.shutdown()
+        except Exception:
+            raise SystemExit(f"the page did not finish: {errors or page.text_content('#now')}") from None
+        results = json.loads(page.text_content("#results"))
+        results["adapter"] = adapter(page)
+        results["browser"] = f"Chromium {browser.version}"
+        results["errors"] = errors
+        browser.close()
     if external:
         raise SystemExit(f"requests left 127.0.0.1: {external}")
     return results

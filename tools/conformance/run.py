@@ -4,7 +4,7 @@
     python3 tools/conformance/run.py --only Conv --no-doc
 
 Exports the converted cases into dist/conformance/cases/ (tools/onnx_conformance.py --export),
-serves dist/ on 127.0.0.1, opens dist/conformance/index.html in Debian Chromium (tests/browser
+serves dist/ on 127.0.0.1, opens dist/conformance/index.html in Debian Chromium (tools/browser.py
 FLAGS: SwiftShader WebGPU) and runs every case through the real worker on both paths. Outputs come
 back byte for byte and are compared here with the same `compare` and tolerances as the native
 paths. Results are written as --merge JSON and merged into docs/onnx-conformance.md (which re-runs
@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
 from pycore import safetensors  # noqa: E402
-from tests.browser.conftest import CHROMIUM, FLAGS, serve  # noqa: E402
 from tools import onnx_conformance as conf  # noqa: E402
+from tools.browser import launch, local_context, served  # noqa: E402
 
 PAGE = build.DIST / "conformance"
 PATHS = {"cpu": "cpu-pyodide", "webgpu": "webgpu-chromium"}
@@ -47,21 +47,6 @@ def export(selected):
     index = conf.export(selected, PAGE / "cases")
     size = lambda e: (PAGE / "cases" / e["name"] / "weights.safetensors").stat().st_size  # noqa: E731
     return sorted(index, key=lambda e: (e["kind"] == "light", size(e) if e["kind"] == "light" else 0))
-
-
-def local_context(browser):
-    """A browser context that refuses (and lists) every request outside 127.0.0.1."""
-    context, external = browser.new_context(), []
-
-    def check(route):
-        if route.request.url.startswith(("http://127.0.0.1:", "data:", "blob:")):
-            route.continue_()
-        else:
-            external.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", check)
-    return context, external
 
 
 class Runner:
@@ -178,21 +163,17 @@ def main(argv=None):
     entries = export(selected)
     took = time.perf_counter() - t
     print(f"{len(entries)} of {len(selected)} cases converted and exported in {took:.0f} s")
-    server, url = serve(build.DIST)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            context, external = local_context(browser)
-            runner = Runner(context, url).open()
-            environment = runner.environment
-            print(f"WebGPU adapter: {environment['adapter']}")
-            t = time.perf_counter()
-            results = sweep(runner, entries, fresh=lambda e: e["kind"] == "light")
-            print(f"browser sweep: {time.perf_counter() - t:.0f} s")
-            version = browser.version
-            browser.close()
-    finally:
-        server.shutdown()
+    with served(build.DIST) as url, sync_playwright() as pw:
+        browser = launch(pw.chromium)
+        context, external = local_context(browser)
+        runner = Runner(context, url).open()
+        environment = runner.environment
+        print(f"WebGPU adapter: {environment['adapter']}")
+        t = time.perf_counter()
+        results = sweep(runner, entries, fresh=lambda e: e["kind"] == "light")
+        print(f"browser sweep: {time.perf_counter() - t:.0f} s")
+        version = browser.version
+        browser.close()
     if external:
         raise SystemExit(f"requests left 127.0.0.1: {external}")
     exported = {e["name"] for e in entries}
