@@ -2,25 +2,20 @@
 converts, and the small light models, through pycore's Web Worker on the CPU path (Pyodide) and the
 WebGPU path (SwiftShader), in one page. Outputs are compared with the same references (the shipped
 ones; onnxruntime on the seeded graphs for the light models), code and tolerances as the native
-sweep (tools/conformance/run.py). No case recorded as
+sweep (tools/conformance/chromium.py). No case recorded as
 passing in docs/onnx-conformance.md may fail, and pass counts may not go down (regenerate the doc
-with `python tools/conformance/run.py` when they go up).
+with `python3 tools/conformance/run.py --browser` when they go up).
 
 The large light models (VGG-19, AlexNet, ZFNet: 240-570 MB of weights, minutes on SwiftShader) and
-the mid-sized ones are left to tools/conformance/run.py to keep this test to about a minute.
+the mid-sized ones are left to `tools/conformance/run.py --browser` to keep this test to about a
+minute.
 """
-
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from tools import onnx_conformance as conf  # noqa: E402
-from tools.browser import local_context  # noqa: E402
-from tools.conformance import run as runner  # noqa: E402
+from tools import onnx_conformance as conf
+from tools.browser import local_context
+from tools.conformance import chromium as runner
 
 LIGHT_IN_CI = ("squeezenet", "shufflenet")
 COLUMNS = tuple(runner.PATHS.values())

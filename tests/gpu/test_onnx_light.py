@@ -1,17 +1,13 @@
 """The light ONNX CNNs with seeded weights on the native WebGPU path (lavapipe), against onnxruntime
-on the same graphs, as tools/onnx_conformance.py runs them. AlexNet, ZFNet and VGG-19 hold single
+on the same graphs, as tools/conformance/run.py runs them. AlexNet, ZFNet and VGG-19 hold single
 weights past lavapipe's 128 MiB binding limit and are left to the conformance tool."""
 
 import asyncio
-import sys
-from pathlib import Path
 
 import gpu_harness  # noqa: F401  (skips this module when no WebGPU adapter exists)
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-
-import onnx_conformance as conf  # noqa: E402
+from tools import onnx_conformance as conf
 
 FIT = ("densenet121", "inception_v1", "inception_v2", "resnet50", "shufflenet", "squeezenet")
 

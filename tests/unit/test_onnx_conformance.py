@@ -1,21 +1,17 @@
 """ONNX conformance on the CPU path, natively: the nine light CNNs with seeded weights against
 onnxruntime on the same graphs (tools/conf.seeded_light.py), and the per-op cases of pytorch-converted/
 and pytorch-operator/ against their shipped outputs. Pass counts may not go below the totals
-recorded in docs/onnx-conformance.md (regenerate it with `python tools/onnx_conformance.py` when
-they go up)."""
+recorded in docs/onnx-conformance.md (regenerate it with `python3 tools/conformance/run.py --browser`
+when they go up)."""
 
 import asyncio
+import json
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import onnx_conformance as conf  # noqa: E402
+from tools import onnx_conformance as conf
 
 LIGHT = ["bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet50", "shufflenet",
          "squeezenet", "vgg19", "zfnet512"]  # fmt: skip
@@ -72,3 +68,45 @@ def test_every_failure_is_a_clear_conversion_error(results):
 def test_unavailable_paths_are_not_run(results):
     for r in results.values():
         assert {r[p]["status"] for p in ("webgpu-native", "cpu-pyodide", "webgpu-chromium")} == {"not run"}
+
+
+CONV = ("test_operator_conv", "test_operator_convtranspose")
+COMMAND = ["--only", "test_operator_conv", "--kinds", "pytorch-operator", "--paths", "cpu-native"]
+
+
+def test_the_command_runs_a_subset_to_the_terminal_and_never_writes_the_doc(tmp_path, capsys):
+    from tools.conformance import run as command
+
+    doc, raw = tmp_path / "doc.md", tmp_path / "results.json"
+    assert command.main([*COMMAND, "--out", str(doc), "--json", str(raw)]) == 0
+    results = json.loads(raw.read_text())
+    assert sorted(results) == list(CONV)
+    assert {r["cpu-native"]["status"] for r in results.values()} == {"pass"}
+    assert {r["cpu-pyodide"]["status"] for r in results.values()} == {"not run"}
+    assert "cpu-native: 2 pass, 0 fail, 0 not run" in capsys.readouterr().out
+    assert not doc.exists(), "the doc lists every case: a subset must not overwrite it"
+
+
+def test_a_full_command_run_with_browser_writes_every_path_into_the_doc(tmp_path, monkeypatch):
+    """Every case (here: two) on every path: the browser sweep's results are merged into the doc."""
+    from tools.conformance import chromium
+    from tools.conformance import run as command
+
+    subset = conf.cases(kinds=("pytorch-operator",), only="test_operator_conv")
+    monkeypatch.setattr(conf, "cases", lambda kinds=conf.KINDS, only=None: subset)
+    swept = {"status": "pass", "max_error": 0.0, "error": None, "ms": 1.0}
+    browser = {path: {c.name: dict(swept) for c in subset} for path in chromium.PATHS.values()}
+    monkeypatch.setattr(chromium, "run", lambda selected: (browser, "Chromium test"))
+
+    async def no_gpu():  # these are the CPU tests
+        return None, "not in the unit tests"
+
+    monkeypatch.setattr(conf, "open_webgpu", no_gpu)
+    doc = tmp_path / "doc.md"
+    assert command.main(["--browser", "--paths", "cpu-native", "--out", str(doc)]) == 0
+    assert not doc.exists(), "--paths leaves a native path out: not a full run"
+    assert command.main(["--browser", "--out", str(doc)]) == 0
+    assert conf.recorded_statuses("webgpu-chromium", doc) == dict.fromkeys(CONV, "pass")
+    assert conf.recorded_statuses("cpu-native", doc) == dict.fromkeys(CONV, "pass")
+    assert conf.recorded_statuses("webgpu-native", doc) == dict.fromkeys(CONV, "not run")
+    assert "- cpu-pyodide ran in Chromium test" in doc.read_text()

@@ -1,6 +1,6 @@
-// The browser half of the ONNX conformance runner: loads a converted case (cases/<name>/ as written
-// by `tools/onnx_conformance.py --export`), runs its inputs through pycore's worker on each path
-// and hands every output back, bytes intact, for tools/conformance/run.py to compare.
+// The page half of the ONNX conformance runner: loads a converted case (cases/<name>/ as written
+// by tools/conformance/chromium.py), runs its inputs through pycore's worker on each path and hands
+// every output back, bytes intact, for chromium.py to compare.
 import { runtime } from "../web/pycore.js";
 
 const status = document.getElementById("status");

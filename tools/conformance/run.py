@@ -1,202 +1,56 @@
-"""ONNX conformance in the browser: pycore's CPU path in Pyodide and its WebGPU path, in Chromium.
+"""ONNX conformance, the one command: every case on the native paths (CPython: numpy, wgpu-py)
+and, with --browser, in Chromium too (Pyodide, SwiftShader WebGPU), then docs/onnx-conformance.md.
 
-    python3 tools/conformance/run.py                  # every case, both paths, then the doc
-    python3 tools/conformance/run.py --only Conv --no-doc
+    python3 tools/conformance/run.py --browser       # every case on all four paths, then the doc
+    python3 tools/conformance/run.py                 # the native paths only, to the terminal
+    python3 tools/conformance/run.py --only Conv     # a subset, to the terminal
 
-Exports the converted cases into dist/conformance/cases/ (tools/onnx_conformance.py --export),
-serves dist/ on 127.0.0.1, opens dist/conformance/index.html in Debian Chromium (tools/browser.py
-FLAGS: SwiftShader WebGPU) and runs every case through the real worker on both paths. Outputs come
-back byte for byte and are compared here with the same `compare` and tolerances as the native
-paths. Results are written as --merge JSON and merged into docs/onnx-conformance.md (which re-runs
-the native paths, so all four columns describe the same tree).
-
-Light models run each in a fresh page (their weights are up to 550 MB; a worker that ran out of
-memory is not reused). A case that does not convert is a failure on both browser paths too.
+The doc describes one tree on every path and lists every case, so only a full run writes it:
+--browser, and no --only, --kinds, --paths or --print. Cases, tolerances and paths:
+tools/onnx_conformance.py; the browser half: tools/conformance/chromium.py.
 """
 
 import argparse
-import base64
+import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-import build  # noqa: E402
-from pycore import safetensors  # noqa: E402
 from tools import onnx_conformance as conf  # noqa: E402
-from tools.browser import launch, local_context, served  # noqa: E402
-
-PAGE = build.DIST / "conformance"
-PATHS = {"cpu": "cpu-pyodide", "webgpu": "webgpu-chromium"}
-# Errors after which the worker cannot be trusted again: reload the page before the next case.
-FATAL = ("fatally failed", "Aborted(", "out of memory", "worker failed", "timed out", "Target crashed")
-
-
-def install():
-    for name in ("index.html", "conformance.js"):
-        build.copy_if_changed(ROOT / "tools" / "conformance" / name, PAGE / name)
-
-
-def export(selected):
-    """Converted cases in dist/conformance/cases/; per-op cases first, light models by size."""
-    index = conf.export(selected, PAGE / "cases")
-    size = lambda e: (PAGE / "cases" / e["name"] / "weights.safetensors").stat().st_size  # noqa: E731
-    return sorted(index, key=lambda e: (e["kind"] == "light", size(e) if e["kind"] == "light" else 0))
-
-
-class Runner:
-    """One Chromium page with the conformance page loaded; reopened after a fatal error."""
-
-    def __init__(self, context, url, log=print):
-        self.context, self.url, self.log = context, url, log
-        self.page, self.console = None, []
-        self.errors = []  # console errors and uncaught exceptions of every page, for tests
-        self.environment = None
-
-    def open(self):
-        if self.page is not None:
-            self.page.close()
-        self.page = self.context.new_page()
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("crash", lambda _: self.console.append("Target crashed"))
-        self.page.goto(f"{self.url}/conformance/index.html")
-        self.page.wait_for_function("window.conformance !== undefined")
-        self.environment = self.page.evaluate("conformance.boot()")
-        return self
-
-    def _console(self, message):
-        if message.type in ("warning", "error"):
-            self.console.append(message.text)
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def run(self, entry, timeout_s=600):
-        """{conf path: {"status", "max_error", "error", "ms"}} for one exported case."""
-        if self.page is None:
-            self.open()
-        self.console = []
-        start = time.perf_counter()
-        try:
-            raw = self.page.evaluate(
-                "([name, paths, ms]) => Promise.race([conformance.run(name, paths), new Promise((ok) => "
-                "setTimeout(() => ok({timeout: `timed out after ${ms / 1000} s`}), ms))])",
-                [entry["name"], list(PATHS), timeout_s * 1000],
-            )
-        except Exception as e:  # the page itself died (crash, out of memory in the renderer)
-            raw = {"timeout": f"the page failed: {str(e).splitlines()[0]}"}
-        wall = time.perf_counter() - start
-        if "timeout" in raw:
-            raw = {p: {"error": raw["timeout"]} for p in PATHS}
-        expected = safetensors.read((PAGE / "cases" / entry["name"] / "data.safetensors").read_bytes())
-        expected = [expected[f"expected/{k}"] for k in range(len(entry["outputs"]))]
-        out = {}
-        for path, column in PATHS.items():
-            r = raw[path]
-            if "error" in r:
-                why = r["error"]
-                gpu = [m for m in self.console if "WebGPU" in m or "GPU" in m]
-                if path == "webgpu" and gpu:
-                    why += f" (console: {gpu[0][:300]})"
-                out[column] = {"status": "fail", "max_error": None, "error": why, "ms": None}
-                continue
-            got = [_array(r["outputs"][t]) for t in entry["outputs"]]
-            ok, err, why = conf.compare(got, expected, entry["rtol"], entry["atol"])
-            gpu = [m for m in self.console if "GPU" in m]
-            if not ok and path == "webgpu" and gpu:  # an uncaptured validation error explains zeros
-                why = f"{why} (console: {gpu[0][:300]})"
-            out[column] = {
-                "status": "pass" if ok else "fail",
-                "max_error": err,
-                "error": why,
-                "ms": r["latencyMs"],
-            }
-        errors = " ".join(str(r.get("error")) for r in out.values())
-        if any(f in errors for f in FATAL) or any(f in m for m in self.console for f in FATAL):
-            self.log(f"  {entry['name']}: the worker cannot be reused; reopening the page")
-            self.page.close()
-            self.page = None
-        out["wall_s"] = wall
-        return out
-
-
-def _array(o):
-    return np.frombuffer(base64.b64decode(o["base64"]), np.float32).reshape(o["shape"])
-
-
-def sweep(runner, entries, fresh=lambda e: False, log=print):
-    """{conf path: {case: result}} over exported cases; `fresh(entry)` opens a new page first."""
-    results = {column: {} for column in PATHS.values()}
-    for entry in entries:
-        if fresh(entry) and runner.page is not None:
-            runner.page.close()
-            runner.page = None
-        r = runner.run(entry)
-        for column in PATHS.values():
-            results[column][entry["name"]] = r[column]
-        cells = ", ".join(f"{c} {r[c]['status']}" for c in PATHS.values())
-        log(f"{entry['kind']}/{entry['name']}: {cells} ({r['wall_s']:.1f} s)")
-        for c in PATHS.values():
-            if r[c]["status"] == "fail":
-                log(f"    {c}: {r[c]['error']}")
-    return results
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--browser", action="store_true", help="also the browser paths, in Chromium")
     p.add_argument("--only", help="run only cases whose name contains this")
     p.add_argument("--kinds", default=",".join(conf.KINDS), help=f"comma-separated, of {list(conf.KINDS)}")
-    p.add_argument("--no-doc", action="store_true", help="write the JSON only (implied by --only, --kinds)")
-    p.add_argument("--results", default=str(PAGE / "results"), help="folder for the --merge JSON")
+    p.add_argument("--paths", default=",".join(conf.NATIVE), help=f"native paths, of {list(conf.NATIVE)}")
+    p.add_argument("--print", action="store_true", help="print the totals, do not write the doc")
+    p.add_argument("--out", default=conf.DOC, help="where the doc goes")
+    p.add_argument("--json", help="also write the raw results here")
     args = p.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-
-    build.build()
-    install()
     selected = conf.cases(kinds=args.kinds.split(","), only=args.only)
-    t = time.perf_counter()
-    entries = export(selected)
-    took = time.perf_counter() - t
-    print(f"{len(entries)} of {len(selected)} cases converted and exported in {took:.0f} s")
-    with served(build.DIST) as url, sync_playwright() as pw:
-        browser = launch(pw.chromium)
-        context, external = local_context(browser)
-        runner = Runner(context, url).open()
-        environment = runner.environment
-        print(f"WebGPU adapter: {environment['adapter']}")
-        t = time.perf_counter()
-        results = sweep(runner, entries, fresh=lambda e: e["kind"] == "light")
-        print(f"browser sweep: {time.perf_counter() - t:.0f} s")
-        version = browser.version
-        browser.close()
-    if external:
-        raise SystemExit(f"requests left 127.0.0.1: {external}")
-    exported = {e["name"] for e in entries}
-    pyodide = json.loads((build.NODE / "pyodide" / "package.json").read_text())["version"]
-    out = Path(args.results)
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for column, res in results.items():
-        for case in selected:  # conversion happens at build time; its failure fails every path
-            if case.name not in exported:
-                res[case.name] = {"status": "fail", "max_error": None, "error": "conversion failed"}
-        report = {
-            "path": column,
-            "environment": f"Chromium {version}, Pyodide {pyodide}, WebGPU adapter: {environment['adapter']}",
-            "results": res,
-        }
-        files.append(out / f"{column}.json")
-        files[-1].write_text(json.dumps(report, indent=1))
-        c = {s: sum(r["status"] == s for r in res.values()) for s in ("pass", "fail")}
-        print(f"{column}: {c['pass']} pass, {c['fail']} fail ({files[-1]})")
-    if args.no_doc or len(selected) < len(conf.cases()):  # the doc lists every case, never a subset
-        return 0
-    return conf.main(["--merge", *map(str, files)])
+    environments = {}
+    if args.browser:  # first: a browser sweep that fails (a request leaving 127.0.0.1) writes nothing
+        from tools.conformance import chromium
+
+        browser, environment = chromium.run(selected)
+    results = asyncio.run(conf.run(selected, [s for s in args.paths.split(",") if s]))
+    if args.browser:
+        for path, res in browser.items():
+            conf.merge(results, path, res)
+            environments[path] = environment
+    for path, c in conf.totals(results).items():
+        print(f"{path}: {c['pass']} pass, {c['fail']} fail, {c['not run']} not run")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    full = args.browser and len(selected) == len(conf.cases()) and args.paths == ",".join(conf.NATIVE)
+    if full and not args.print:
+        conf.write_doc(results, args.out, environments)
+        print(f"wrote {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
