@@ -1,10 +1,13 @@
-// The gradient of Conv2d with respect to its weight: one workgroup per weight value, whose
-// invocations split the sum over (image, output row, output column) and combine it through
-// workgroup memory. A weight value sums images * output pixels terms, often far more than there
-// are weight values, so one invocation per value would leave most of the device idle.
+// The gradient of Conv2d with respect to its weight. One workgroup owns up to TAPS kernel taps of
+// one (output channel, input channel) pair; its invocations split the sum over (image, output row,
+// output column), each term's indices worked out once and its dy read once for all the taps, and
+// combine their partial sums through workgroup memory. A weight value sums images * output pixels
+// terms, often far more than there are weight values, so one invocation per value would leave most
+// of the device idle.
 
 struct Params {
-    outputs: u32,  // weight values
+    pairs: u32,  // output channels * input channels per group
+    blocks: u32,  // workgroups per pair: ceil(kh * kw / TAPS)
     terms: u32,  // images * oh * ow
     c: u32,  // input channels
     h: u32,
@@ -29,9 +32,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dy: array<T>;
 @group(0) @binding(3) var<storage, read_write> dst: array<T>;
 
-override WG: u32 = 64;  // a power of two
+const WG = 64u;  // a power of two
+const TAPS = {{ taps }}u;  // kernel taps per workgroup (pycore/webgpu/gradients.py WEIGHT_TAPS)
 
-var<workgroup> part: array<f32, WG>;
+var<workgroup> part: array<f32, WG * TAPS>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -39,36 +43,45 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let out = wid.x + wid.y * nwg.x;  // uniform across the workgroup, so barriers below are legal
-    let o = min(out, p.outputs - 1u);
-    let kx = o % p.kw;
-    let ky = (o / p.kw) % p.kh;
-    let cl = (o / (p.kw * p.kh)) % p.cg;
-    let mo = o / (p.kw * p.kh * p.cg);
+    let group = wid.x + wid.y * nwg.x;  // uniform across the workgroup, so barriers below are legal
+    let g = min(group, p.pairs * p.blocks - 1u);
+    let pair = g / p.blocks;
+    let first = (g % p.blocks) * TAPS;  // this workgroup's first tap, row-major over (kh, kw)
+    let taps = min(TAPS, p.kh * p.kw - first);
+    let cl = pair % p.cg;
+    let mo = pair / p.cg;
     let ci = (mo / p.mg) * p.cg + cl;
-    let off_y = i32(ky * p.dil_h) - i32(p.pad_t);
-    let off_x = i32(kx * p.dil_w) - i32(p.pad_l);
-    var acc = 0.0;
+    var acc: array<f32, TAPS>;
     for (var t = li; t < p.terms; t += WG) {
         let ox = t % p.ow;
         let oy = (t / p.ow) % p.oh;
         let img = t / (p.ow * p.oh);
-        let iy = i32(oy * p.stride_h) + off_y;
-        let ix = i32(ox * p.stride_w) + off_x;
-        if iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w) {
-            let xv = f32(x[((img * p.c + ci) * p.h + u32(iy)) * p.w + u32(ix)]);
-            acc = fma(xv, f32(dy[((img * p.m + mo) * p.oh + oy) * p.ow + ox]), acc);
+        let d = f32(dy[((img * p.m + mo) * p.oh + oy) * p.ow + ox]);
+        let plane = (img * p.c + ci) * p.h;
+        let y0 = i32(oy * p.stride_h) - i32(p.pad_t);
+        let x0 = i32(ox * p.stride_w) - i32(p.pad_l);
+        for (var j = 0u; j < taps; j++) {
+            let k = first + j;
+            let iy = y0 + i32((k / p.kw) * p.dil_h);
+            let ix = x0 + i32((k % p.kw) * p.dil_w);
+            if iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w) {
+                acc[j] = fma(f32(x[(plane + u32(iy)) * p.w + u32(ix)]), d, acc[j]);
+            }
         }
     }
-    part[li] = acc;
+    for (var j = 0u; j < TAPS; j++) {
+        part[j * WG + li] = acc[j];
+    }
     workgroupBarrier();
     for (var s = WG / 2u; s > 0u; s /= 2u) {
         if li < s {
-            part[li] += part[li + s];
+            for (var j = 0u; j < TAPS; j++) {
+                part[j * WG + li] += part[j * WG + li + s];
+            }
         }
         workgroupBarrier();
     }
-    if li == 0u && out < p.outputs {
-        dst[out] = T(part[0]);
+    if li < taps && group < p.pairs * p.blocks {
+        dst[pair * p.kh * p.kw + first + li] = T(part[li * WG]);
     }
 }

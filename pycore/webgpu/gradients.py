@@ -12,6 +12,7 @@ from .nn import window_2d
 from .step import Step, flat, grid, pack
 
 WG64 = {"WG": 64}
+WEIGHT_TAPS = 9  # kernel taps per workgroup of conv2d_grad_weight.wgsl: a 3x3 kernel takes one
 
 
 def _conv_dims(a, x_shape, w_shape, dy_shape):
@@ -35,9 +36,11 @@ def conv_grad_weight(node, ctx):
     x, dy = node.inputs[:2]
     x_shape, dy_shape = ctx.shape(x), ctx.shape(dy)
     dims, (oh, ow) = _conv_dims(node.attrs, x_shape, tuple(node.attrs["shape"]), dy_shape)
-    outputs = math.prod(node.attrs["shape"])
-    params = pack(outputs, x_shape[0] * oh * ow, *dims)
-    return [Step(("conv2d_grad_weight",), params, [x, dy], node.outputs[0], grid(outputs), overrides=WG64)]
+    m, cg, *kernel = node.attrs["shape"]
+    blocks = math.ceil(math.prod(kernel) / WEIGHT_TAPS)
+    params = pack(m * cg, blocks, x_shape[0] * oh * ow, *dims)
+    groups = grid(m * cg * blocks)
+    return [Step(("conv2d_grad_weight",), params, [x, dy], node.outputs[0], groups, {"taps": WEIGHT_TAPS})]
 
 
 def _pool_dims(node, ctx):

@@ -28,7 +28,8 @@ def test_every_shader_renders_with_its_placeholders_only():
     """Each file's placeholders are plain names; render() refuses a missing value."""
     for path in shaders.folder().glob("*.wgsl"):
         for name in shaders.PLACEHOLDER.findall(path.read_text()):
-            assert name in {"dtype", "op", "act", "init", "step", "finish"}, f"{path.name}: {{{{ {name} }}}}"
+            known = {"dtype", "op", "act", "taps", "init", "step", "finish"}
+            assert name in known, f"{path.name}: {{{{ {name} }}}}"
 
 
 def test_gemm_tiles_fit_default_workgroup_memory():
