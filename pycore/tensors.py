@@ -39,7 +39,7 @@ class CPUDevice:
 
     def run(self, op, attrs, inputs, shape, dtype):
         data = np.asarray(CPU_KERNELS[op](attrs, *inputs))
-        return data if data.dtype.name == dtype else data.astype(dtype)
+        return data if _NAMES.get(data.dtype) == dtype else data.astype(dtype)
 
     def assign(self, tensor, old, new):
         """Computed already: nothing to do."""
@@ -461,10 +461,10 @@ def apply(op, *inputs, **attrs):
         if t.device != device:
             raise TensorError(f"{op}: tensors on different devices ({device} and {t.device})")
     rec = ops.OPS[op]
-    floats = {t.dtype for t in inputs if _floating(t.dtype)}
-    if any(not _floating(t.dtype) for t in inputs[: rec.floats]):
-        kinds = ", ".join(t.dtype for t in inputs)
-        raise TensorError(f"{op} needs floating-point tensors, got {kinds}")
+    dtypes = [t.dtype for t in inputs]
+    floats = {d for d in dtypes if d in _FLOATS}
+    if any(d not in _FLOATS for d in dtypes[: rec.floats]):
+        raise TensorError(f"{op} needs floating-point tensors, got {', '.join(dtypes)}")
     if len(floats) > 1:
         raise TensorError(f"{op}: dtypes {sorted(floats)} differ; convert one with .to(dtype=...)")
     attrs = {**rec.attrs, **attrs}
@@ -473,8 +473,8 @@ def apply(op, *inputs, **attrs):
     except (ValueError, IndexError, TypeError) as e:
         shapes = " and ".join(str(list(t.shape)) for t in inputs)
         raise TensorError(f"{op}: shapes {shapes} do not fit ({e})") from None
-    rule = rec.dtype or inputs[0].dtype
-    dtype = rule if isinstance(rule, str) else rule(attrs, [t.dtype for t in inputs])
+    rule = rec.dtype or dtypes[0]
+    dtype = rule if isinstance(rule, str) else rule(attrs, dtypes)
     data = _devices[device].run(op, attrs, [t.data for t in inputs], tuple(int(d) for d in shape), dtype)
     out = Tensor(data, device)
     if _tape:  # pycore.export is tracing

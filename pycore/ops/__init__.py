@@ -89,6 +89,9 @@ def resolve(node, shapes):
 
 
 def broadcast(*shapes):
+    first = tuple(shapes[0])
+    if all(tuple(s) == first for s in shapes[1:]):  # the common case, and the cheap one
+        return first
     rank = max(len(s) for s in shapes)
     out = []
     for dims in zip(*[(1,) * (rank - len(s)) + tuple(s) for s in shapes]):
