@@ -194,14 +194,56 @@ def build_pyodide():
 # ---- our pieces --------------------------------------------------------------------------------
 
 
+def build_kernels():
+    """Assembles the WebAssembly CPU kernels, kernels/*.wat, into dist/kernels/*.wasm: the paths.
+
+    Generated .wat files must match their generator (kernels/*.py --check). The assembler is the
+    wasmtime pinned in requirements-test.txt (its wat2wasm). Each module gets a dylink.0 section,
+    first as the format asks: no data, no table of its own, so Pyodide's dynamic linker (ctypes.CDLL)
+    loads it as a side module bound to Pyodide's memory, where numpy's arrays live.
+    """
+    pin = next(
+        line.strip()
+        for line in (ROOT / "requirements-test.txt").read_text().splitlines()
+        if "wasmtime" in line
+    )
+    try:
+        import importlib.metadata
+
+        import wasmtime
+
+        found = importlib.metadata.version("wasmtime")
+    except ImportError:
+        found = None
+    if pin != f"wasmtime=={found}":
+        raise BuildError(f"the CPU kernels are assembled with {pin} (found {found}): pip install {pin}")
+    for generator in sorted((ROOT / "kernels").glob("*.py")):
+        run([sys.executable, generator, "--check"])
+    name = b"dylink.0"
+    mem_info = bytes([1, 4, 0, 0, 0, 0])  # subsection 1, 4 bytes: memory size, align, table size, align
+    section = bytes([0, 1 + len(name) + len(mem_info), len(name)]) + name + mem_info
+    out = []
+    for wat in sorted((ROOT / "kernels").glob("*.wat")):
+        wasm = wasmtime.wat2wasm(wat.read_text())
+        data = wasm[:8] + section + wasm[8:]
+        path = DIST / "kernels" / f"{wat.stem}.wasm"
+        if not path.exists() or path.read_bytes() != data:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        out.append(path)
+    return out
+
+
 def build_wheel():
-    """Packs pycore (and the WGSL shaders, as pycore/shaders/) into a pure-Python wheel.
+    """Packs pycore (and the WGSL shaders as pycore/shaders/, the wasm kernels as pycore/kernels/)
+    into a pure-Python wheel.
 
     Entries carry a fixed timestamp so an unchanged tree gives a byte-identical wheel.
     """
     meta = {"name": "pycore", "version": __import__("pycore").__version__}
     files = {str(p.relative_to(ROOT)): p for p in sorted((ROOT / "pycore").rglob("*.py"))}
     files.update({f"pycore/shaders/{p.name}": p for p in sorted((ROOT / "shaders").glob("*.wgsl"))})
+    files.update({f"pycore/kernels/{p.name}": p for p in build_kernels()})
     info = f"pycore-{meta['version']}.dist-info"
     extra = {
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: pycore\nVersion: {meta['version']}\n"

@@ -56,7 +56,23 @@ def test_the_pycore_wheel_is_reproducible_and_carries_the_shaders(tmp_path, monk
     assert first == second
     names = zipfile.ZipFile(build.build_wheel()).namelist()
     assert "pycore/__init__.py" in names and "pycore/shaders/conv2d.wgsl" in names
+    assert {"pycore/kernels/gemm_simd.wasm", "pycore/kernels/gemm_relaxed.wasm"} <= set(names)
     assert any(n.endswith(".dist-info/RECORD") for n in names)
+
+
+def test_wasm_kernels_match_their_generator_and_open_with_a_dylink_section(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gemm_generator", build.ROOT / "kernels" / "gemm.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    for name, (rows, relaxed) in generator.VARIANTS.items():
+        assert (build.ROOT / "kernels" / name).read_text() == generator.module(rows, relaxed), name
+    monkeypatch.setattr(build, "DIST", tmp_path)
+    for path in build.build_kernels():
+        data = path.read_bytes()
+        # magic and version, then a custom section (id 0) named dylink.0, as Pyodide's linker wants
+        assert data[:8] == b"\0asm\1\0\0\0" and data[8] == 0 and data[10:19] == b"\x08dylink.0", path.name
 
 
 def test_serve_answers_on_loopback_with_types_and_revalidation():

@@ -1,0 +1,116 @@
+"""WebAssembly SIMD CPU kernels: kernels/*.wat, assembled at build into the wheel's pycore/kernels/.
+
+In Pyodide numpy's arrays already live in WebAssembly memory, so a kernel computes on them in place:
+ctypes.CDLL loads a module through Pyodide's dynamic linker, which binds the module's imported
+memory to Pyodide's own (build.py gives each module the dylink.0 section that asks for that), and a
+pointer is `arr.ctypes.data`. Natively the CPU path stays on numpy; the tests run the same .wasm
+files through wasmtime, and both call them through gemm_args, so the argument contract is one.
+"""
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+KERNELS = Path(__file__).resolve().parent.parent / "kernels"
+GEMM = ("gemm_relaxed", "gemm_simd")  # fastest first; the loader takes the first that validates
+BIAS_MODE = {None: 0, 0: 1, 1: 2}  # bias_axis -> the kernel's bias_mode: none, per row, per column
+
+
+def _leading(x, name, rows, cols):
+    """The row stride of a float32 matrix in elements; its rows must be contiguous."""
+    if x.dtype != np.float32 or x.ndim != 2 or x.shape != (rows, cols):
+        raise ValueError(f"{name}: expected float32 {(rows, cols)}, got {x.dtype} {x.shape}")
+    if x.size == 0:
+        return max(cols, 1)  # never read
+    if cols > 1 and x.strides[1] != 4 or rows > 1 and (x.strides[0] % 4 or x.strides[0] < 4 * cols):
+        raise ValueError(f"{name}: rows must be contiguous and not overlap (strides {x.strides})")
+    return x.strides[0] // 4 if rows > 1 else max(cols, 1)
+
+
+def gemm_args(address, a, b, c, bias=None, bias_axis=0, residual=None, lo=-math.inf, hi=math.inf):
+    """The gemm kernel's arguments for c[...] = clip(a @ b + bias + residual, lo, hi).
+
+    address(array) gives an array's byte address in the kernel's memory. bias is per row of c
+    (bias_axis 0: a conv's output channels, c being [Cout, HW]) or per column (1: a Linear layer's).
+    residual may be c itself. Every matrix is float32 with contiguous rows; views with a larger row
+    stride (a block of a bigger matrix) are fine.
+    """
+    (m, k), n = a.shape, b.shape[-1]
+    lda, ldb, ldc = _leading(a, "a", m, k), _leading(b, "b", k, n), _leading(c, "c", m, n)
+    bias_ptr, mode = 0, 0
+    if bias is not None:
+        mode = BIAS_MODE[bias_axis]
+        want = (m, n)[bias_axis]
+        if bias.dtype != np.float32 or bias.shape != (want,) or want > 1 and bias.strides[0] != 4:
+            raise ValueError(f"bias: expected contiguous float32 ({want},), got {bias.dtype} {bias.shape}")
+        bias_ptr = address(bias)
+    r_ptr, ldr = 0, 0
+    if residual is not None:
+        ldr, r_ptr = _leading(residual, "residual", m, n), address(residual)
+    ptrs = [address(x) if x.size else 1 for x in (a, b, c)]  # an empty operand is never read
+    return (
+        ptrs[0],
+        lda,
+        ptrs[1],
+        ldb,
+        ptrs[2],
+        ldc,
+        m,
+        n,
+        k,
+        bias_ptr,
+        mode,
+        r_ptr,
+        ldr,
+        float(lo),
+        float(hi),
+    )
+
+
+def check(gemm, address):
+    """Runs gemm on a small case with odd sizes and every epilogue against numpy: a kernel that
+    loads but computes wrongly (a miscompile, a relaxed-SIMD surprise) is then never used."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((7, 13), np.float32), rng.standard_normal((13, 11), np.float32)
+    bias, res = rng.standard_normal(7, np.float32), rng.standard_normal((7, 11), np.float32)
+    c = np.empty((7, 11), np.float32)
+    gemm(*gemm_args(address, a, b, c, bias, 0, res, 0.0, 6.0))
+    want = np.clip(a.astype(np.float64) @ b + bias[:, None] + res, 0, 6)
+    return bool(np.abs(c - want).max() <= 1e-4)
+
+
+def validates(data):
+    """Whether this browser's WebAssembly accepts the module (relaxed SIMD is not everywhere)."""
+    from js import Uint8Array, WebAssembly
+
+    buffer = Uint8Array.new(len(data))
+    buffer.assign(data)
+    return bool(WebAssembly.validate(buffer))
+
+
+def load_gemm():
+    """In Pyodide: (gemm, note). gemm is a ctypes function taking gemm_args(lambda x: x.ctypes.data, ...),
+    from the fastest module that validates, loads and passes check; None, with the reason, where none does.
+    """
+    if sys.platform != "emscripten":
+        return None, "wasm kernels run in Pyodide only; numpy here"
+    import ctypes
+
+    tried = []
+    for name in GEMM:
+        path = KERNELS / f"{name}.wasm"
+        try:
+            if not validates(path.read_bytes()):
+                tried.append(f"{name}: not supported by this browser")
+                continue
+            fn = ctypes.CDLL(str(path)).gemm
+        except (OSError, AttributeError) as e:
+            tried.append(f"{name}: {e}")
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_uint32] * 13 + [ctypes.c_float] * 2, None
+        if check(fn, lambda x: x.ctypes.data):
+            return fn, f"{name}.wasm"
+        tried.append(f"{name}: wrong result on the load check")
+    return None, "numpy (no wasm SIMD kernel: " + "; ".join(tried) + ")"

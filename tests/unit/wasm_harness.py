@@ -1,0 +1,73 @@
+"""The wasm CPU kernels run natively through wasmtime, as the WGSL ones run through wgpu-py.
+
+A Kernel instantiates one module from build.build_kernels() with a memory of its own, copies numpy
+arrays into that memory and reads results back: the module sees what it sees in Pyodide, an
+imported memory holding float32 arrays at byte addresses.
+"""
+
+import numpy as np
+import wasmtime
+
+import build
+
+PAGE = 1 << 16
+
+
+def assembled():
+    """name -> the .wasm bytes, built as the site builds them (dylink.0 section included)."""
+    return {p.stem: p.read_bytes() for p in build.build_kernels()}
+
+
+class Kernel:
+    def __init__(self, wasm, pages=256):
+        config = wasmtime.Config()
+        config.wasm_relaxed_simd = True
+        self.store = wasmtime.Store(wasmtime.Engine(config))
+        self.memory = wasmtime.Memory(self.store, wasmtime.MemoryType(wasmtime.Limits(pages, pages)))
+        instance = wasmtime.Instance(self.store, wasmtime.Module(self.store.engine, wasm), [self.memory])
+        self.exports = instance.exports(self.store)
+        self.bytes = np.frombuffer(self.memory.get_buffer_ptr(self.store), np.uint8)
+
+    def place(self, arrays, fresh=True):
+        """Copies arrays into memory from the top down, the first ending exactly at the memory's end (so
+        a read past it traps; fresh=False goes on below the last placed), each 4-byte aligned only;
+        returns views into memory, same strides."""
+        top, views = len(self.bytes) if fresh else self.top, []
+        for x in arrays:
+            if x is None:
+                views.append(None)
+                continue
+            span = (x.shape[0] - 1) * x.strides[0] + x.shape[-1] * 4 if x.size else 4
+            top = (top - span) // 4 * 4
+            assert top >= 0, f"{sum(v.nbytes for v in views if v is not None)} bytes do not fit in memory"
+            view = np.lib.stride_tricks.as_strided(
+                self.bytes[top : top + span].view(np.float32), x.shape, x.strides
+            )
+            view[...] = x
+            views.append(view)
+        self.top = top
+        return views
+
+    def copying(self, name):
+        """(call, address) for code that passes its own numpy arrays, as Pyodide code does: address
+        copies an array into memory (once), call runs the export, then copies each array back out."""
+        copies, self.top = {}, len(self.bytes)
+
+        def address(x):
+            if id(x) not in copies:
+                copies[id(x)] = (x, self.place([x], fresh=False)[0])
+            return self.address(copies[id(x)][1])
+
+        def call(*args):
+            self(name, *args)
+            for x, view in copies.values():
+                x[...] = view
+
+        return call, address
+
+    def address(self, view):
+        """A view's byte address in the module's memory."""
+        return view.ctypes.data - self.bytes.ctypes.data
+
+    def __call__(self, name, *args):
+        return self.exports[name](self.store, *args)
