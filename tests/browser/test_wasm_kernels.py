@@ -1,0 +1,97 @@
+"""The wasm GEMM kernels in real Pyodide (Chromium): loaded from the site's pycore wheel through
+ctypes.CDLL, computing in place on Pyodide's numpy arrays, against numpy there over shapes across
+the register block's edges and every epilogue; and each variant this browser validates, by name,
+so the plain-SIMD module is tested here even where the relaxed one is picked.
+"""
+
+import json
+
+import pytest
+
+from tools.browser import local_context
+
+CHECK = """
+import json, math
+import numpy as np
+from pycore.cpu import wasm
+
+def sweep(gemm):
+    address = lambda x: x.ctypes.data
+    rng = np.random.default_rng(0)
+    worst, cases = 0.0, 0
+    for m in (1, 3, 4, 5, 6, 7, 13):
+        for n in (1, 3, 4, 7, 8, 9, 17):
+            for k in (0, 1, 5, 8, 31):
+                for bias_axis, residual, lo, hi in [(None, False, -math.inf, math.inf), (0, True, 0.0, 6.0),
+                                                    (1, False, 0.0, math.inf)]:
+                    a = rng.standard_normal((m, k), np.float32)
+                    b = rng.standard_normal((k, n), np.float32)
+                    bias = None if bias_axis is None else rng.standard_normal((m, n)[bias_axis], np.float32)
+                    r = rng.standard_normal((m, n), np.float32) if residual else None
+                    c = np.full((m, n), np.nan, np.float32)
+                    gemm(*wasm.gemm_args(address, a, b, c, bias, bias_axis or 0, r, lo, hi))
+                    want = a.astype(np.float64) @ b
+                    scale = np.abs(a.astype(np.float64)) @ np.abs(b)
+                    if bias is not None:
+                        bias2 = bias[:, None] if bias_axis == 0 else bias[None, :]
+                        want, scale = want + bias2, scale + np.abs(bias2)
+                    if r is not None:
+                        want, scale = want + r, scale + np.abs(r)
+                    err = np.abs(c - np.clip(want, lo, hi)) / (2 * (k + 3) * 2.0**-24 * scale + 1e-30)
+                    worst, cases = max(worst, float(err.max()) if err.size else 0.0), cases + 1
+    return {"worst": worst, "cases": cases}
+
+import ctypes
+picked, note = wasm.load_gemm()
+out = {"note": note, "numpy": np.__version__, "variants": {}}
+for name in wasm.GEMM:
+    path = wasm.KERNELS / f"{name}.wasm"
+    if not wasm.validates(path.read_bytes()):
+        out["variants"][name] = "does not validate"
+        continue
+    fn = ctypes.CDLL(str(path)).gemm
+    fn.argtypes, fn.restype = [ctypes.c_uint32] * 13 + [ctypes.c_float] * 2, None
+    out["variants"][name] = sweep(fn)
+out["picked"] = sweep(picked) if picked else None
+json.dumps(out)
+"""
+
+BOOT = """async ([wheel, code]) => {
+  const { loadPyodide } = await import("/pyodide/pyodide.mjs");
+  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
+  await pyodide.loadPackage(["numpy", wheel]);
+  return await pyodide.runPythonAsync(code);
+}"""
+
+
+@pytest.fixture(scope="module")
+def results(browser, site):
+    import build
+
+    wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
+    context, external = local_context(browser)
+    errors = []
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{site}/index.html")
+        out = json.loads(page.evaluate(BOOT, [f"/wheels/{wheel}", CHECK]))
+    finally:
+        context.close()
+    assert external == [] and errors == [], (external, errors)
+    return out
+
+
+def test_the_loader_picks_a_wasm_kernel_in_chromium(results):
+    assert results["numpy"].startswith("2.0"), "not Pyodide's numpy"
+    # Chromium validates relaxed SIMD, so the faster module is the one picked
+    assert results["note"] == "gemm_relaxed.wasm", results["note"]
+    assert results["picked"]["cases"] == 735 and results["picked"]["worst"] <= 1.0, results["picked"]
+
+
+@pytest.mark.parametrize("name", ["gemm_simd", "gemm_relaxed"])
+def test_each_variant_matches_numpy_in_pyodide(results, name):
+    got = results["variants"][name]
+    assert got != "does not validate", f"{name} does not validate in this Chromium"
+    assert got["cases"] == 735 and got["worst"] <= 1.0, got
