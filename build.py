@@ -14,6 +14,8 @@ import argparse
 import functools
 import hashlib
 import http.server
+import importlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -208,15 +210,15 @@ def build_kernels():
         if "wasmtime" in line
     )
     try:
-        import importlib.metadata
-
-        import wasmtime
+        import wasmtime  # noqa: F401
 
         found = importlib.metadata.version("wasmtime")
     except ImportError:
         found = None
-    if pin != f"wasmtime=={found}":
-        raise BuildError(f"the CPU kernels are assembled with {pin} (found {found}): pip install {pin}")
+    if pin != f"wasmtime=={found}":  # a build-time tool, installed like npm's packages are
+        run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", pin])
+        importlib.invalidate_caches()
+        import wasmtime
     for generator in sorted((ROOT / "kernels").glob("*.py")):
         run([sys.executable, generator, "--check"])
     name = b"dylink.0"
