@@ -1,6 +1,6 @@
-"""The tensor library in the browser: the same training code runs in Pyodide (Chromium) from the
-site's pycore wheel, on the CPU path and on WebGPU (SwiftShader), and in CPython here; the loss
-falls and the first step's gradients agree.
+"""The tensor library in the browser: the same training code (the MNIST demo's CNN) runs in Pyodide
+(Chromium) from the site's pycore wheel, on the CPU path and on WebGPU (SwiftShader), and in CPython
+here; the loss falls and the first step's gradients agree.
 
 The page is a bare Pyodide, not the demos' worker: the wheel is what a Pyodide app installs.
 """
@@ -12,25 +12,22 @@ import pytest
 
 from pycore.model import blocking
 
-# Runs as written in both places. The convolution before the batch norm has no bias: the norm
-# cancels it, so its gradient would be rounding noise. Values are awaited: in the browser a
-# WebGPU readback is a promise.
+# Runs as written in both places: the MNIST demo's CNN (three conv + batch norm + ReLU + pool blocks,
+# two linear layers, dropout drawn from the seeded generator), five Adam steps. Values are awaited:
+# in the browser a WebGPU readback is a promise.
 TRAIN = """
 import json
 import numpy as np
 import pycore
-from pycore import nn
 from pycore.nn import functional as F
+from pycore.zoo.mnist import MnistCNN
 
 
 async def train(device):
     if device == "webgpu":
         await pycore.open_webgpu()
     pycore.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(4 * 14 * 14, 10),
-    ).to(device)
+    model = MnistCNN().to(device)
     opt = pycore.optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
     x = pycore.tensor(rng.random((16, 1, 28, 28), dtype=np.float32)).to(device)
