@@ -66,11 +66,11 @@ def upload_params(dev, steps):
     offsets, at = [], 0
     for s in steps:
         offsets.append(at)
-        at += -(-len(s.params) // align) * align
+        at += -(-len(s.uniform) // align) * align
     buffer = dev.create_buffer(max(at, 16), UNIFORM | COPY_DST)
     blob = bytearray(max(at, 16))
     for s, off in zip(steps, offsets):
-        blob[off : off + len(s.params)] = s.params
+        blob[off : off + len(s.uniform)] = s.uniform
     dev.write_buffer(buffer, 0, np.frombuffer(bytes(blob), np.uint8))
     return buffer, offsets
 
@@ -193,7 +193,7 @@ class WebGPUBackend:
         self.dispatches = []
         for s, off in zip(self.steps, self.param_offsets):
             pipeline = self.pipelines[shaders.key(s, self.dtype)]
-            entries = [(self.params, off, len(s.params))] + [self._binding(t) for t in [*s.reads, s.writes]]
+            entries = [(self.params, off, len(s.uniform))] + [self._binding(t) for t in [*s.reads, s.writes]]
             self.dispatches.append((pipeline, self.dev.create_bind_group(pipeline, entries), s.groups))
         self.copies = [
             (self.buffers[self.roots[t]], 0, self.staging, at, n) for t, at, n in self.readback if n

@@ -6,7 +6,7 @@ import math
 
 from .. import ops
 from ..errors import GraphError
-from .step import F32_MAX, Arr8, Epi, Step, View, broadcast_strides, flat, merge_dims, pack
+from .step import F32_MAX, Step, View, broadcast_strides, flat, merge_dims
 
 WG = {"WG": 256}  # invocations per workgroup of all three shaders
 
@@ -62,23 +62,22 @@ TERNARY = {"Where": "select(b, a, c != 0.0)"}
 
 def scalars(attrs):
     """The unary expressions' alpha, lo and hi from an op's attributes (finite: WGSL compilers may
-    assume no infinities)."""
+    assume no infinities), as unary.wgsl's Params and epilogue.wgsl's Epilogue name them."""
     lo = max(float(attrs.get("min", -F32_MAX)), -F32_MAX)
     hi = min(float(attrs.get("max", F32_MAX)), F32_MAX)
-    return float(attrs.get("alpha", 0.0)), lo, hi
+    return {"alpha": float(attrs.get("alpha", 0.0)), "lo": lo, "hi": hi}
 
 
 def epilogue(attrs):
     """A Conv/Gemm/MatMul node's fused activation: the uniform's Epilogue struct, and the value of
     epilogue.wgsl's `act` placeholder (the activation's own expression; "x" for none)."""
     act, own = ops.fused_activation(attrs)
-    return Epi(scalars(own)), {"act": UNARY[act] if act else "x"}
+    return scalars(own), {"act": UNARY[act] if act else "x"}
 
 
 def unary(node, ctx):
     n = math.prod(ctx.shape(node.outputs[0]))
-    params = pack(n, *scalars(node.attrs))
-    return [unary_step(node.inputs[0], node.outputs[0], n, params, UNARY[node.op])]
+    return [unary_step(node.inputs[0], node.outputs[0], n, UNARY[node.op], scalars(node.attrs))]
 
 
 def cast(node, ctx):
@@ -86,10 +85,11 @@ def cast(node, ctx):
     if to not in CAST:
         raise GraphError(f"node {node.name!r}: Cast to {to!r} is not supported; use one of {sorted(CAST)}")
     n = math.prod(ctx.shape(node.outputs[0]))
-    return [unary_step(node.inputs[0], node.outputs[0], n, pack(n, 0.0, 0.0, 0.0), CAST[to])]
+    return [unary_step(node.inputs[0], node.outputs[0], n, CAST[to])]
 
 
-def unary_step(x, out, n, params, op):
+def unary_step(x, out, n, op, alpha_lo_hi=None):
+    params = {"n": n, **(alpha_lo_hi or {"alpha": 0.0, "lo": 0.0, "hi": 0.0})}  # Cast, copies: unused
     return Step(("unary",), params, [x], out, flat(n, WG["WG"]), fill={"op": op}, overrides=WG)
 
 
@@ -99,7 +99,7 @@ def binary_step(op, x, y, out, ctx):
         shape, broadcast_strides(ctx.shape(x), shape), broadcast_strides(ctx.shape(y), shape)
     )
     n = math.prod(shape)
-    params = pack(n, len(dims), Arr8(dims), Arr8(sa), Arr8(sb))
+    params = {"n": n, "rank": len(dims), "shape": dims, "a_strides": sa, "b_strides": sb}
     return Step(("binary",), params, [x, y], out, flat(n, WG["WG"]), fill={"op": BINARY[op]}, overrides=WG)
 
 
@@ -110,9 +110,9 @@ def binary(node, ctx):
 def ternary(node, ctx):
     out = node.outputs[0]
     shape = ctx.shape(out)
-    dims, ss = merge_dims(shape, *[broadcast_strides(ctx.shape(t), shape) for t in node.inputs[:3]])
+    dims, (sc, sa, sb) = merge_dims(shape, *[broadcast_strides(ctx.shape(t), shape) for t in node.inputs[:3]])
     n = math.prod(shape)
-    params = pack(n, len(dims), Arr8(dims), *map(Arr8, ss))
+    params = {"n": n, "rank": len(dims), "shape": dims, "c_strides": sc, "a_strides": sa, "b_strides": sb}
     step = Step(("ternary",), params, node.inputs[:3], out, flat(n, WG["WG"]), {"op": TERNARY[node.op]}, WG)
     return [step]
 
@@ -122,7 +122,7 @@ def sum_(node, ctx):
     xs, out = [t for t in node.inputs if t], node.outputs[0]
     if len(xs) == 1:
         n = math.prod(ctx.shape(out))
-        return [unary_step(xs[0], out, n, pack(n, 0.0, 0.0, 0.0), "x")]
+        return [unary_step(xs[0], out, n, "x")]
     steps, acc = [], xs[0]
     for i, x in enumerate(xs[1:]):
         last = i == len(xs) - 2

@@ -240,7 +240,7 @@ class Plan:
         self.dispatches = []
         for s, off in zip(steps, offsets):
             pipeline = dev.pipelines[shaders.key(s)]
-            entries = [(self.params, off, len(s.params))] + [binding(t) for t in [*s.reads, s.writes]]
+            entries = [(self.params, off, len(s.uniform))] + [binding(t) for t in [*s.reads, s.writes]]
             self.dispatches.append((pipeline, dev.create_bind_group(pipeline, entries), s.groups))
 
     def storage_of(self, lazy):

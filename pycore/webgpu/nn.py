@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .elementwise import epilogue
-from .step import Step, flat, pack
+from .step import Step, flat
 from .tensor import product_step
 
 GEMM_TILE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # a 32 x 32 output tile per workgroup
@@ -23,13 +23,16 @@ POOL = {
 }
 
 
+WINDOW = ("h", "w", "kh", "kw", "stride_h", "stride_w", "pad_t", "pad_l", "pad_b", "pad_r", "dil_h", "dil_w")
+
+
 def window_2d(a, x_shape):
-    """(h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw) with 1-d windows lifted to height 1."""
+    """The window's uniform members, by their WGSL names, with 1-d windows lifted to height 1."""
     k, s, p = a["kernel_shape"], a["strides"], a["pads"]
     d = a.get("dilations") or [1] * len(k)
     if len(x_shape) == 3:
-        return (1, x_shape[2], 1, k[0], 1, s[0], 0, p[0], 0, p[1], 1, d[0])
-    return (*x_shape[2:], *k, *s, p[0], p[1], p[2], p[3], *d)
+        return dict(zip(WINDOW, (1, x_shape[2], 1, k[0], 1, s[0], 0, p[0], 0, p[1], 1, d[0])))
+    return dict(zip(WINDOW, (*x_shape[2:], *k, *s, p[0], p[1], p[2], p[3], *d)))
 
 
 def conv(node, ctx):
@@ -38,25 +41,28 @@ def conv(node, ctx):
     xs, out = ctx.shape(x), ctx.shape(node.outputs[0])
     if not b:  # the passes always add a bias; a graph run as written may lack one
         b = ctx.const(np.zeros(out[1], np.float32), f"{node.name}.zero_bias")
-    h, wd, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw = window_2d(a, xs)
+    win = window_2d(a, xs)
     n, c, m, g = xs[0], xs[1], out[1], a["group"]
     oh, ow = (1, out[2]) if len(out) == 3 else out[2:]
     residual = rest[0] if rest else ""
     reads = [x, w, b, residual]
-    if (kh, kw, sh, sw, pt, pl, pb, pr, g) == (1, 1, 1, 1, 0, 0, 0, 0, 1):
+    pointwise = dict(kh=1, kw=1, stride_h=1, stride_w=1, pad_t=0, pad_l=0, pad_b=0, pad_r=0)
+    if all(win[k] == v for k, v in pointwise.items()) and g == 1:
         # pointwise: per image, W (m, c) @ X (c, pixels) is already NCHW; a plain matrix product
         hw = oh * ow
         strides = (c, 1, hw, 1, 1, 0)  # W row-major, X row-major, bias per row
         batch = ([n], [0], [c * hw])
         return [product_step([w, x, b, residual], node.outputs[0], (m, hw, c), strides, batch, a)]
     ep, fill = epilogue(a)
+    del win["pad_b"], win["pad_r"]  # the output size already says where the window stops
+    common = {**win, "oh": oh, "ow": ow, "has_residual": bool(residual), "ep": ep}
     if c == g:  # every output channel reads one input channel
         quads = n * m * oh * math.ceil(ow / 4)  # each invocation writes four outputs of a row
-        params = pack(quads, c, h, wd, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, bool(residual), ep)
+        params = {"n": quads, "c": c, "m": m, **common}
         shader = ("epilogue", "depthwise_conv2d")
         return [Step(shader, params, reads, node.outputs[0], flat(quads, 64), fill, WG64)]
     t = GEMM_TILE
-    params = pack(c // g, h, wd, m // g, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, g, bool(residual), ep)
+    params = {"c": c // g, "m": m // g, "groups": g, **common}
     groups = (
         math.ceil(oh * ow / (t["WG_N"] * 4)),
         math.ceil(m // g / (t["WG_M"] * 4)),
@@ -69,11 +75,10 @@ def pool(node, ctx):
     a = node.attrs
     x = node.inputs[0]
     xs, out = ctx.shape(x), ctx.shape(node.outputs[0])
-    h, wd, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw = window_2d(a, xs)
     oh, ow = (1, out[2]) if len(out) == 3 else out[2:]
     total = math.prod(out)
     include = int(a.get("count_include_pad", 0))
-    params = pack(total, h, wd, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, include)
+    params = {"n": total, **window_2d(a, xs), "oh": oh, "ow": ow, "include_pad": include}
     step = Step(("pool2d",), params, [x], node.outputs[0], flat(total, 64), POOL[node.op], WG64)
     return [step]
 
@@ -84,21 +89,22 @@ def per_channel(xs):
 
 def batch_norm(node, ctx):
     total, c, spatial = per_channel(ctx.shape(node.inputs[0]))
-    params = pack(total, c, spatial, float(node.attrs["epsilon"]))
+    params = {"n": total, "c": c, "spatial": spatial, "epsilon": float(node.attrs["epsilon"])}
     return [Step(("batchnorm",), params, node.inputs[:5], node.outputs[0], flat(total, 256), overrides=WG256)]
 
 
 def batch_norm_stats(node, ctx):
     n, c = ctx.shape(node.inputs[0])[:2]
     _, _, spatial = per_channel(ctx.shape(node.inputs[0]))
-    params = pack(n, c, spatial)
+    params = {"n": n, "c": c, "spatial": spatial}
     return [Step(("batchnorm_stats",), params, node.inputs[:1], node.outputs[0], (c, 1, 1), overrides=WG256)]
 
 
 def lrn(node, ctx):
     a = node.attrs
     total, c, spatial = per_channel(ctx.shape(node.inputs[0]))
-    params = pack(total, c, spatial, int(a["size"]), float(a["alpha"]), float(a["beta"]), float(a["bias"]))
+    params = {"n": total, "c": c, "spatial": spatial, "size": int(a["size"])}
+    params |= {k: float(a[k]) for k in ("alpha", "beta", "bias")}
     return [Step(("lrn",), params, node.inputs[:1], node.outputs[0], flat(total, 256), overrides=WG256)]
 
 

@@ -3,7 +3,7 @@ spatial axes: one table drives reduce.wgsl. ArgMax, which carries an index along
 
 import math
 
-from .step import Arr8, Step, grid, merge_dims, pack, strides
+from .step import Step, grid, merge_dims, strides
 
 WG64 = {"WG": 64}
 
@@ -28,7 +28,8 @@ def reduce_step(x, out, shape, axes, fill):
     kdims, (kst,) = merge_dims([shape[i] for i in kept], [st[i] for i in kept])
     rdims, (rst,) = merge_dims([shape[i] for i in axes], [st[i] for i in axes])
     outputs, count = math.prod(kdims), math.prod(rdims)
-    params = pack(outputs, count, len(kdims), len(rdims), Arr8(kdims), Arr8(kst), Arr8(rdims), Arr8(rst))
+    params = {"outputs": outputs, "count": count, "kept_rank": len(kdims), "reduced_rank": len(rdims)}
+    params |= {"kept_shape": kdims, "kept_strides": kst, "reduced_shape": rdims, "reduced_strides": rst}
     return Step(("reduce",), params, [x], out, grid(outputs), fill, WG64)
 
 
@@ -50,7 +51,7 @@ def arg_reduce(node, ctx):
     shape, axis = ctx.shape(node.inputs[0]), node.attrs["axis"]
     outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
     fill = {"op": ARG[node.op, int(node.attrs["select_last_index"])]}
-    params = pack(outer * inner, length, inner)
+    params = {"outputs": outer * inner, "length": length, "inner": inner}
     return [Step(("arg_reduce",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), fill, WG64)]
 
 

@@ -1,16 +1,19 @@
-"""What a GPU kernel planner returns: dispatch steps with their uniform bytes, plus the helpers
-that pack WGSL uniform structs and size dispatch grids.
+"""What a GPU kernel planner returns: dispatch steps with their uniform values, plus the helpers
+that size dispatch grids and walk shapes.
 
 A planner is `fn(node, ctx) -> [Step, ...]` or `View(source)` (a free reshape: the output aliases
-the input's buffer). Bindings follow one convention: 0 the uniform, then `reads` in order (read-only
-storage; "" binds a dummy), then `writes` (read-write storage).
+the input's buffer). A step's `params` holds a value for each member of its shader's `struct
+Params`, by name; uniforms.py packs them into the step's `uniform` bytes as the step is made.
+Bindings follow one convention: 0 the uniform, then `reads` in order (read-only storage; "" binds a
+dummy), then `writes` (read-write storage).
 """
 
 import math
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from . import uniforms
 
 MAX_GROUPS = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
 F32_MAX = float(np.finfo(np.float32).max)
@@ -19,50 +22,21 @@ F32_MAX = float(np.finfo(np.float32).max)
 @dataclass
 class Step:
     shader: tuple
-    params: bytes
+    params: dict
     reads: list
     writes: str
     groups: tuple
     fill: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
+    uniform: bytes = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.uniform = uniforms.pack(self.shader, self.params)
 
 
 @dataclass
 class View:
     source: str
-
-
-class Vec4(tuple):
-    """vec4<u32> (padded with 1: these are shapes)."""
-
-
-class Arr8(tuple):
-    """array<vec4<u32>, 2>: up to eight shape or stride values (padded with 0)."""
-
-
-class Epi(tuple):
-    """epilogue.wgsl's Epilogue struct (alpha, lo, hi: f32); a struct member of a uniform aligns to
-    16 bytes and takes 16."""
-
-
-def pack(*fields):
-    """Bytes of a WGSL struct whose members are u32 (int), f32 (float), Vec4, Arr8 or Epi, in order.
-    Vectors and arrays align to 16 bytes and the struct size rounds up to 16, as WGSL lays them out."""
-    out = bytearray()
-    for f in fields:
-        if isinstance(f, Epi):
-            out += bytes(-len(out) % 16) + struct.pack("<fff", *f) + bytes(4)
-        elif isinstance(f, (Vec4, Arr8)):
-            n = 4 if isinstance(f, Vec4) else 8
-            if len(f) > n:
-                raise ValueError(f"{len(f)} values do not fit a {n}-slot uniform field")
-            out += bytes(-len(out) % 16)
-            out += struct.pack(f"<{n}I", *f, *([1 if n == 4 else 0] * (n - len(f))))
-        elif isinstance(f, float):
-            out += struct.pack("<f", f)
-        else:
-            out += struct.pack("<I", int(f))
-    return bytes(out + bytes(-len(out) % 16))
 
 
 def grid(groups):

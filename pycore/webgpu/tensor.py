@@ -3,13 +3,14 @@
 import math
 
 from .elementwise import epilogue
-from .step import Arr8, Step, Vec4, View, broadcast_strides, flat, grid, merge_dims, pack, strides
+from .step import Step, View, broadcast_strides, flat, grid, merge_dims, strides
 
 WIDE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # 32 x 32 output tiles (4 x 4 per thread)
 ROW = {"WG_M": 1, "WG_N": 64, "TK": 8}  # 4 x 256 tiles for matrix-vector shapes
 WG64 = {"WG": 64}
 WG256 = {"WG": 256}
 PAD_MODES = {"constant": 0, "reflect": 1, "edge": 2}
+MATRIX_STRIDES = ("a_row", "a_col", "b_row", "b_col", "c_row", "c_col")
 
 
 def product_step(reads, out, mnk, strides, batch, attrs, alpha=1.0, beta=1.0):
@@ -20,10 +21,10 @@ def product_step(reads, out, mnk, strides, batch, attrs, alpha=1.0, beta=1.0):
     if len(dims) > 4:
         raise ValueError(f"{out}: matrix product with more than 4 batch dimensions")
     ep, fill = epilogue(attrs)
-    params = pack(
-        m, n, k, bool(reads[2]), *strides, bool(reads[3]), float(alpha),
-        Vec4(dims), Vec4(a_b), Vec4(b_b), float(beta), ep,
-    )  # fmt: skip
+    ones = [1] * (4 - len(dims))  # the batch loop runs over four dims; the missing ones have size 1
+    params = {"m": m, "n": n, "k": k, **dict(zip(MATRIX_STRIDES, strides)), "has_bias": bool(reads[2])}
+    params |= {"has_residual": bool(reads[3]), "alpha": float(alpha), "beta": float(beta), "ep": ep}
+    params |= {"batch": [*dims, *ones], "a_batch": [*a_b, *ones], "b_batch": [*b_b, *ones]}
     tile = ROW if m <= 4 else WIDE
     groups = (
         math.ceil(n / (tile["WG_N"] * 4)),
@@ -67,14 +68,15 @@ def matmul(node, ctx):
 def softmax(node, ctx):
     shape, axis = ctx.shape(node.inputs[0]), node.attrs["axis"]
     outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
-    params = pack(outer * inner, length, inner)
+    params = {"rows": outer * inner, "len": length, "inner": inner}
     return [Step(("softmax",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), overrides=WG64)]
 
 
 def copy_step(src, dst, shape, src_strides, dst_strides, src_offset=0, dst_offset=0):
     dims, (ss, ds) = merge_dims(shape, src_strides, dst_strides)
     n = math.prod(shape)
-    params = pack(n, len(dims), src_offset, dst_offset, Arr8(dims), Arr8(ss), Arr8(ds))
+    params = {"n": n, "rank": len(dims), "src_offset": src_offset, "dst_offset": dst_offset}
+    params |= {"shape": dims, "src_strides": ss, "dst_strides": ds}
     return Step(("copy",), params, [src], dst, flat(n, 256), overrides=WG256)
 
 
@@ -115,9 +117,8 @@ def pad(node, ctx):
     if any(p < 0 for p in a["pads"]):
         raise ValueError(f"{node.name}: negative pads are not supported")
     n = math.prod(out)
-    params = pack(
-        n, rank, PAD_MODES[a["mode"]], float(a["value"]), Arr8(shape), Arr8(out), Arr8(a["pads"][:rank])
-    )
+    params = {"n": n, "rank": rank, "mode": PAD_MODES[a["mode"]], "value": float(a["value"])}
+    params |= {"in_shape": shape, "out_shape": out, "pad_begin": a["pads"][:rank]}
     return [Step(("pad",), params, node.inputs[:1], node.outputs[0], flat(n, 256), overrides=WG256)]
 
 

@@ -1,0 +1,254 @@
+"""Each WGSL kernel's `struct Params` is its uniform's only declaration: pycore/webgpu/uniforms.py
+lays it out by WGSL's rules and packs the planners' named values into it. Here every shader's
+Params is read, its layout checked against offsets worked out by hand from the WGSL spec, and one
+case of every op on the WebGPU path is planned (no GPU needed) to check that each planner names
+exactly the members its shader declares, with values of the declared types."""
+
+import json
+import struct
+from numbers import Integral, Real
+
+import numpy as np
+import pytest
+from graphs import doc, node
+
+from pycore.graph import Graph
+from pycore.webgpu import KERNELS, shaders, uniforms
+from pycore.webgpu.backend import Context
+from pycore.webgpu.step import Step
+
+X4 = (2, 4, 7, 6)
+WINDOW = dict(kernel_shape=[3, 3], strides=[2, 1], pads=[1, 0, 2, 1], dilations=[1, 2])
+
+# (nodes, input shapes): together they reach every op of the WebGPU path and every planner branch
+CASES = [
+    *[([node(op, ["x"])], {"x": (2, 3, 5)}) for op in ("Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt")],
+    *[([node(op, ["x"])], {"x": (2, 3, 5)}) for op in ("Neg", "Abs", "Erf", "Identity", "Dropout")],
+    ([node("LeakyRelu", ["x"], alpha=0.2)], {"x": (7,)}),
+    ([node("Clip", ["x"], min=-1.0, max=2.0)], {"x": (7,)}),
+    ([node("Cast", ["x"], to="int8")], {"x": (3, 4)}),
+    *[
+        ([node(op, ["x", "b"])], {"x": (2, 3, 4), "b": (3, 1)})
+        for op in ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min")
+    ],
+    *[
+        ([node(op, ["x", "b"])], {"x": (2, 3, 4), "b": (4,)})
+        for op in ("Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual")
+    ],
+    ([node("Where", ["c", "a", "b"])], {"c": (2, 1, 4), "a": (3, 4), "b": (2, 3, 1)}),
+    ([node("Sum", ["a", "b", "c"])], {"a": (2, 3), "b": (3,), "c": (2, 1)}),
+    ([node("Sum", ["a"])], {"a": (2, 3)}),
+    ([node("BatchNormStats", ["x"])], {"x": X4}),
+    ([node("Conv", ["x", "w", "b"], kernel_shape=[1, 1])], {"x": X4, "w": (5, 4, 1, 1), "b": (5,)}),
+    ([node("Conv", ["x", "w"], group=4, **WINDOW)], {"x": X4, "w": (4, 1, 3, 3)}),
+    (
+        [node("Conv", ["x", "w", "b", "r"], group=2, activation="LeakyRelu", act_alpha=0.3, **WINDOW)],
+        {"x": X4, "w": (6, 2, 3, 3), "b": (6,), "r": (2, 6, 4, 3)},
+    ),
+    ([node("Conv", ["x", "w"], kernel_shape=[3], pads=[1, 1])], {"x": (2, 4, 9), "w": (3, 4, 3)}),
+    ([node("MaxPool", ["x"], **WINDOW)], {"x": X4}),
+    ([node("AveragePool", ["x"], count_include_pad=1, **WINDOW)], {"x": X4}),
+    ([node("AveragePool", ["x"], kernel_shape=[2], strides=[2])], {"x": (2, 3, 8)}),
+    (
+        [node("BatchNormalization", ["x", "s", "b", "m", "v"], epsilon=1e-3)],
+        {"x": X4, **{k: (4,) for k in "sbmv"}},
+    ),
+    ([node("LRN", ["x"], size=3)], {"x": X4}),
+    *[
+        ([node(op, ["x"], axes=[1, 3])], {"x": X4})
+        for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin")
+    ],
+    *[([node(op, ["x"])], {"x": X4}) for op in ("GlobalAveragePool", "GlobalMaxPool")],
+    ([node("ArgMax", ["x"], axis=1, select_last_index=1)], {"x": X4}),
+    ([node("Gemm", ["a", "w", "c"], transB=1, alpha=0.5)], {"a": (3, 8), "w": (5, 8), "c": (1, 5)}),
+    ([node("MatMul", ["a", "w"])], {"a": (2, 1, 3, 4), "w": (3, 4, 5)}),
+    ([node("MatMul", ["a", "w"], activation="Relu")], {"a": (3, 4), "w": (4, 5)}),
+    ([node("Softmax", ["x"], axis=1)], {"x": (3, 5, 2)}),
+    ([node("Flatten", ["x"])], {"x": X4}),
+    ([node("Reshape", ["x"], shape=[8, 42])], {"x": X4}),
+    ([node("Transpose", ["x"], perm=[0, 2, 3, 1])], {"x": X4}),
+    ([node("Concat", ["a", "b"], axis=1)], {"a": (2, 3, 4), "b": (2, 1, 4)}),
+    ([node("Expand", ["x"], shape=[2, 3, 4])], {"x": (3, 1)}),
+    ([node("Pad", ["x"], pads=[0, 1, 2, 0, 2, 1], mode="reflect")], {"x": (2, 5, 4)}),
+    ([node("Slice", ["x"], starts=[1, 0], ends=[4, 6], axes=[1, 3], steps=[2, 3])], {"x": X4}),
+    (
+        [
+            node("ConvGradInput", ["dy", "w"], ["gx"], shape=[2, 4, 7, 6], group=2, **WINDOW),
+            node("ConvGradWeight", ["x", "dy"], ["gw"], shape=[6, 2, 3, 3], group=2, **WINDOW),
+        ],
+        {"x": X4, "dy": (2, 6, 4, 3), "w": (6, 2, 3, 3)},
+    ),
+    ([node("MaxPoolGrad", ["x", "dy"], **WINDOW)], {"x": X4, "dy": (2, 4, 4, 3)}),
+    ([node("AveragePoolGrad", ["x", "dy"], count_include_pad=1, **WINDOW)], {"x": X4, "dy": (2, 4, 4, 3)}),
+]
+
+
+def planned(nodes, shapes):
+    outputs = [t for n in nodes for t in n["outputs"]]
+    graph = Graph.from_json(json.dumps(doc(nodes, shapes, outputs)), {})
+    ctx, steps = Context(graph.shapes), []
+    for n in graph.nodes:
+        out = KERNELS[n.op](n, ctx)
+        steps += out if isinstance(out, list) else []
+    return steps
+
+
+def test_the_cases_reach_every_op_and_every_shader_that_takes_a_uniform():
+    assert sorted(set(KERNELS) - {n["op"] for nodes, _ in CASES for n in nodes}) == []
+    with_uniform = {p.stem for p in shaders.folder().glob("*.wgsl") if "var<uniform>" in p.read_text()}
+    reached = {f for case in CASES for s in planned(*case) for f in s.shader}
+    assert sorted(with_uniform - reached) == []
+
+
+def _check(fields, values, where):
+    """Names and types of a planner's values against the declared members (a reference for what
+    uniforms.pack enforces)."""
+    assert sorted(values) == sorted(f.name for f in fields), where
+    for f in fields:
+        v = values[f.name]
+        if f.members:
+            assert isinstance(v, dict), f"{where}.{f.name}"
+            _check(f.members, v, f"{where}.{f.name}")
+            continue
+        items = list(v) if f.vector else [v]
+        assert len(items) <= f.count, f"{where}.{f.name}: {len(items)} values for {f.type}"
+        for item in items:
+            if f.code == "f":
+                assert isinstance(item, Real) and not isinstance(item, bool), f"{where}.{f.name}: {item!r}"
+            else:
+                assert isinstance(item, Integral) and (f.code != "I" or item >= 0), (
+                    f"{where}.{f.name}: {item!r}"
+                )
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: "+".join(n["op"] for n in case[0]))
+def test_each_planner_names_the_members_its_shader_declares(case):
+    steps = planned(*case)  # a Step packs its values as it is made: a mismatch fails here already
+    for step in steps:
+        params = uniforms.layout(step.shader)
+        _check(params.fields, step.params, "+".join(step.shader))
+        assert len(step.uniform) == -(-params.size // 16) * 16
+
+
+def _offsets(files):
+    return {f.name: f.offset for f in uniforms.layout(files).fields}
+
+
+def test_layouts_follow_the_wgsl_uniform_rules():
+    """Offsets worked out by hand: scalars take 4 bytes, vec4 and array<vec4<u32>, 2> start on 16,
+    the Epilogue member on 16 by its @align(16); the size rounds up to the largest alignment."""
+    matmul = _offsets(("epilogue", "matmul", "gemm"))
+    assert [matmul[k] for k in ("m", "alpha", "batch", "a_batch", "b_batch", "beta", "ep")] == [
+        0, 44, 48, 64, 80, 96, 112,
+    ]  # fmt: skip
+    assert uniforms.layout(("epilogue", "matmul", "gemm")).size == 128
+    assert [_offsets(("binary",))[k] for k in ("n", "rank", "shape", "a_strides", "b_strides")] == [
+        0,
+        4,
+        16,
+        48,
+        80,
+    ]
+    assert uniforms.layout(("binary",)).size == 112
+    assert _offsets(("epilogue", "conv2d", "gemm"))["ep"] == 64
+    assert uniforms.layout(("arg_reduce",)).size == 12
+    assert uniforms.layout(("lrn",)).size == 28
+
+
+def test_pack_writes_each_value_at_its_offset():
+    got = uniforms.pack(
+        ("binary",), {"n": 6, "rank": 2, "shape": [2, 3], "a_strides": [3, 1], "b_strides": [0, 1]}
+    )
+    want = struct.pack("<2I8x8I8I8I", 6, 2, 2, 3, *[0] * 6, 3, 1, *[0] * 6, 0, 1, *[0] * 6)
+    assert got == want
+    unary = uniforms.pack(("unary",), {"n": np.int64(5), "alpha": 0.5, "lo": -1, "hi": 2.0})
+    assert unary == struct.pack("<I3f", 5, 0.5, -1.0, 2.0)
+    short = uniforms.pack(("arg_reduce",), {"outputs": 1, "length": 2, "inner": True})
+    assert short == struct.pack("<3I4x", 1, 2, 1)  # a 12-byte struct, bound as one 16-byte row
+    values = {"c": 1, "h": 2, "w": 3, "m": 4, "oh": 5, "ow": 6, "kh": 7, "kw": 8, "stride_h": 9}
+    values |= {"stride_w": 10, "pad_t": 11, "pad_l": 12, "dil_h": 13, "dil_w": 14, "groups": 15}
+    values |= {"has_residual": False, "ep": {"alpha": 0.25, "lo": -3.0, "hi": 6.0}}
+    conv = uniforms.pack(("epilogue", "conv2d", "gemm"), values)
+    assert struct.unpack("<16I3f4x", conv) == (*range(1, 16), 0, 0.25, -3.0, 6.0)
+
+
+UNARY = {"n": 4, "alpha": 0.0, "lo": 0.0, "hi": 0.0}
+
+
+@pytest.mark.parametrize(
+    "files,values,error,match",
+    [
+        (("unary",), {"n": 4, "alpha": 0.0, "lo": 0.0}, TypeError, r"missing \['hi'\]"),
+        (("unary",), {**UNARY, "beta": 1.0}, TypeError, r"unknown \['beta'\]"),
+        (("unary",), {**UNARY, "n": 4.0}, TypeError, r"shader unary: Params.n is u32: got 4.0"),
+        (("unary",), {**UNARY, "alpha": "0.1"}, TypeError, "alpha is f32"),
+        (("unary",), {**UNARY, "n": -1}, ValueError, "out of range"),
+        (("unary",), {**UNARY, "n": 2**32}, ValueError, "out of range"),
+        (("softmax",), {"rows": 1, "len": 2}, TypeError, r"missing \['inner'\]"),
+        (
+            ("binary",),
+            {"n": 1, "rank": 9, "shape": [1] * 9, "a_strides": [], "b_strides": []},
+            ValueError,
+            "9 values do not fit array<vec4<u32>, 2>",
+        ),
+        (
+            ("epilogue", "depthwise_conv2d"),
+            {f.name: 0 for f in uniforms.layout(("epilogue", "depthwise_conv2d")).fields},
+            TypeError,
+            "ep: a struct takes a dict",
+        ),
+    ],
+)
+def test_pack_refuses_missing_unknown_and_mistyped_values(files, values, error, match):
+    with pytest.raises(error, match=match):
+        uniforms.pack(files, values)
+
+
+def test_a_step_naming_a_member_wrong_fails_as_it_is_planned():
+    with pytest.raises(TypeError, match=r"shader softmax: Params: missing \['len'\], unknown \['length'\]"):
+        Step(("softmax",), {"rows": 1, "length": 2, "inner": 1}, ["x"], "y", (1, 1, 1))
+
+
+FAKE = {
+    "vectors": "struct Params { a: u32, b: vec2<f32>, c: vec3<u32>, d: f32, }",
+    "attrs": "struct S { x: f32, } struct Params { a: u32, @align(16) s: S, @align(16) b: u32, "
+    "@size(8) c: u32, d: u32 }",
+    "unaligned": "struct S { x: f32, } struct Params { a: u32, s: S, }",
+    "crowded": "struct S { x: f32, } struct Params { @align(16) s: S, b: u32 }",
+    "narrow": "struct Params { a: array<vec2<u32>, 4>, }",
+    "twice": "struct Params { a: u32, } struct Params { b: u32, }",
+    "unknown": "struct Params { @location(0) a: u32, }",
+    "none": "struct Other { a: u32, }",
+}
+
+
+@pytest.fixture
+def fake_shaders(monkeypatch):
+    real = shaders.source
+    monkeypatch.setattr(shaders, "source", lambda stem: FAKE[stem] if stem in FAKE else real(stem))
+    uniforms.layout.cache_clear()
+    yield
+    uniforms.layout.cache_clear()
+
+
+def test_layout_of_vectors_struct_members_and_attributes(fake_shaders):
+    assert _offsets(("vectors",)) == {"a": 0, "b": 8, "c": 16, "d": 28}
+    assert uniforms.layout(("vectors",)).size == 32
+    assert _offsets(("attrs",)) == {"a": 0, "s": 16, "b": 32, "c": 36, "d": 44}
+    assert uniforms.layout(("attrs",)).size == 48
+
+
+@pytest.mark.parametrize(
+    "stem,match",
+    [
+        ("unaligned", r"Params.s starts at byte 4; it needs @align\(16\)"),
+        ("crowded", "Params.b starts at byte 4, in the row of a struct"),
+        ("narrow", "a uniform array needs vec4 elements"),
+        ("twice", "struct Params is declared twice"),
+        ("unknown", r"attribute\(s\) \['location'\]"),
+        ("none", "no struct Params"),
+    ],
+)
+def test_layout_refuses_what_a_uniform_cannot_hold(fake_shaders, stem, match):
+    with pytest.raises(ValueError, match=match):
+        uniforms.layout((stem,))
