@@ -138,17 +138,11 @@ def test_layouts_follow_the_wgsl_uniform_rules():
     """Offsets worked out by hand: scalars take 4 bytes, vec4 and array<vec4<u32>, 2> start on 16,
     the Epilogue member on 16 by its @align(16); the size rounds up to the largest alignment."""
     matmul = _offsets(("epilogue", "matmul", "gemm"))
-    assert [matmul[k] for k in ("m", "alpha", "batch", "a_batch", "b_batch", "beta", "ep")] == [
-        0, 44, 48, 64, 80, 96, 112,
-    ]  # fmt: skip
+    assert matmul["c_col"] == 36 and matmul["has_residual"] == 40 and matmul["alpha"] == 44
+    want = {"batch": 48, "a_batch": 64, "b_batch": 80, "beta": 96, "ep": 112}
+    assert {k: matmul[k] for k in want} == want
     assert uniforms.layout(("epilogue", "matmul", "gemm")).size == 128
-    assert [_offsets(("binary",))[k] for k in ("n", "rank", "shape", "a_strides", "b_strides")] == [
-        0,
-        4,
-        16,
-        48,
-        80,
-    ]
+    assert _offsets(("binary",)) == {"n": 0, "rank": 4, "shape": 16, "a_strides": 48, "b_strides": 80}
     assert uniforms.layout(("binary",)).size == 112
     assert _offsets(("epilogue", "conv2d", "gemm"))["ep"] == 64
     assert uniforms.layout(("arg_reduce",)).size == 12
