@@ -55,3 +55,16 @@ fn pow_onnx(a: f32, b: f32) -> f32 {
     }
     return inf_or_nan(a, 0x7fc00000u);  // a negative base to a fractional power, as numpy: NaN
 }
+
+// f32 rounded to the nearest float16 (ties to even, subnormals, overflow to inf) as numpy's
+// astype(float16) does; pack2x16float leaves the rounding direction to the implementation.
+fn round_f16(x: f32) -> f32 {
+    let a = abs(x);
+    let e = max(i32((bitcast<u32>(a) >> 23u) & 0xffu) - 127, -14);  // f16 subnormals share 2^-14's step
+    let q = bitcast<f32>(u32(e - 10 + 127) << 23u);  // the f16 step at this binade, a power of two
+    var r = round(a / q) * q;  // WGSL round() breaks ties to even
+    if r > 65504.0 {
+        r = inf_or_nan(x, 0x7f800000u);
+    }
+    return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(x) & 0x80000000u));
+}

@@ -8,8 +8,7 @@ replay copies the arguments in, runs the dispatches, copies the new state back o
 each output into a buffer of its own, all in one command encoder.
 """
 
-from .backend import _bytes
-from .lazy import Lazy, Storage
+from .lazy import Lazy, Storage, _nbytes
 
 
 class Capture:
@@ -33,8 +32,8 @@ class Replay:
 
         await device.realize([a.data for a in args])  # and whatever state is still pending
         dev = device.dev
-        private = [Storage(dev, _bytes(a.shape)) for a in args]
-        dev.submit([], [(a.data.storage.raw, 0, p.raw, 0, _bytes(a.shape)) for a, p in zip(args, private)])
+        private = [Storage(dev, a.data.storage.nbytes) for a in args]
+        dev.submit([], [(a.data.storage.raw, 0, p.raw, 0, p.nbytes) for a, p in zip(args, private)])
         inputs = [Tensor(Lazy(a.shape, a.dtype, storage=p), "webgpu") for a, p in zip(args, private)]
         device.capture = record = Capture()
         try:
@@ -55,9 +54,9 @@ class Replay:
         for key, (tensor, old) in first.items():
             new = last[key]
             if old.storage is None:  # assigned state that did not exist before the call
-                old.storage = Storage(dev, _bytes(old.shape))
+                old.storage = Storage(dev, _nbytes(old.shape, old.dtype))
             written = plan.storage_of(new) if new.pending else new.storage
-            state.append((old.storage, written, _bytes(old.shape)))
+            state.append((old.storage, written, old.storage.nbytes))
             tensor.data = old  # the tensor keeps its buffer; each run copies the new value into it
         kept = [
             (plan.storage_of(o.data) if o.data.pending else o.data.storage, o.shape, o.dtype) for o in outs
@@ -76,13 +75,11 @@ class Replay:
 
         dev = self.device.dev
         before = [] if args is None else [
-            (a.data.storage.raw, 0, p.raw, 0, _bytes(a.shape)) for a, p in zip(args, self.private)
+            (a.data.storage.raw, 0, p.raw, 0, p.nbytes) for a, p in zip(args, self.private)
         ]  # fmt: skip
-        fresh = [Storage(dev, _bytes(shape)) for _, shape, _ in self.outputs]
+        fresh = [Storage(dev, src.nbytes) for src, _, _ in self.outputs]
         after = [(written.raw, 0, kept.raw, 0, n) for kept, written, n in self.state]
-        after += [
-            (src.raw, 0, dst.raw, 0, _bytes(shape)) for (src, shape, _), dst in zip(self.outputs, fresh)
-        ]
+        after += [(src.raw, 0, dst.raw, 0, dst.nbytes) for (src, _, _), dst in zip(self.outputs, fresh)]
         dev.submit(self.plan.dispatches, after, before)
         results = [
             Tensor(Lazy(shape, dtype, storage=s), "webgpu")

@@ -6,8 +6,11 @@ A webgpu tensor's data is a `Lazy`: its shape and dtype, and either a GPU buffer
 op that will compute it (pending). Realizing lowers the pending ops to IR nodes, plans them with
 the same WGSL planners as a loaded model (pycore/webgpu/kernels.py), gives every result a buffer
 of its own (freed when its Lazy is) and drops the op, so the graph behind a value lives only until
-it is computed. Every dtype is stored as f32 words for now: bool as 0/1 and integers exactly up to
-2**24 (checked on upload).
+it is computed. float16 tensors are stored as float16, two to a 32-bit word (half the bytes); every
+other dtype as f32 words: bool as 0/1 and integers exactly up to 2**24 (checked on upload).
+Kernels compute in f32: a plan widens each float16 input into an f32 scratch buffer first, and
+rounds each float16 result back into its float16 storage, which its consumers in the plan read
+widened again, so every op's result is rounded to float16 as numpy's are.
 """
 
 import math
@@ -21,9 +24,28 @@ from .auto import shared_device
 from .backend import Context, _bytes, upload_params
 from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, GPUUnavailable
 from .kernels import KERNELS
-from .step import View
+from .step import Step, View, flat
 
 EXACT = 2**24  # the largest integer range f32 holds exactly
+HALF = np.dtype("float16")
+WG256 = {"WG": 256}
+
+
+def _half_words(shape):
+    """The shape of float16 storage as the u32 words that hold two values each."""
+    return (-(-math.prod(shape) // 2),)
+
+
+def _nbytes(shape, dtype):
+    return _bytes(_half_words(shape) if dtype == HALF else shape)
+
+
+def _unpack(half, out, n):
+    return Step(("half_unpack",), {"n": n}, [half], out, flat(n, 256), overrides=WG256)
+
+
+def _pack(src, half, n):
+    return Step(("half_pack",), {"n": n}, [src], half, flat(-(-n // 2), 256), overrides=WG256)
 
 
 def run_sync(coroutine):
@@ -122,8 +144,12 @@ class WebGPUDevice:
             raise GPUUnavailable(
                 f"{array.dtype} values past 2**24 do not fit the WebGPU device's f32 storage"
             )
-        data = np.ascontiguousarray(array, np.float32)
-        storage = Storage(self.dev, _bytes(array.shape))
+        if array.dtype == HALF:  # two values to a word; the write is padded to whole words
+            data = np.zeros(2 * _half_words(array.shape)[0], HALF)
+            data[: array.size] = array.ravel()
+        else:
+            data = np.ascontiguousarray(array, np.float32)
+        storage = Storage(self.dev, _nbytes(array.shape, array.dtype))
         if data.size:
             self.dev.write_buffer(storage.raw, 0, data)
         return Lazy(array.shape, array.dtype, storage=storage)
@@ -137,7 +163,7 @@ class WebGPUDevice:
     async def to_numpy_async(self, data):
         if data.pending:
             await self.realize([data])
-        dev, n = self.dev, data.size * 4
+        dev, n = self.dev, data.storage.nbytes if data.dtype == HALF else data.size * 4
         staging = dev.create_buffer(max(16, -(-n // 16) * 16), MAP_READ | COPY_DST)
         try:
             dev.submit([], [(data.storage.raw, 0, staging, 0, n)] if n else [])
@@ -147,8 +173,9 @@ class WebGPUDevice:
         for buffer in self.retired:  # the queue has finished everything before this readback
             dev.destroy_buffer(buffer)
         self.retired = []
-        values = np.frombuffer(raw, np.float32, data.size).reshape(data.shape)
-        return values.astype(data.dtype) if data.dtype != np.float32 else values.copy()
+        stored = HALF if data.dtype == HALF else np.float32
+        values = np.frombuffer(raw, stored, data.size).reshape(data.shape)
+        return values.astype(data.dtype) if data.dtype != stored else values.copy()
 
     async def realize(self, targets):
         """Runs every pending op the targets (and the state assigned since) depend on, in one submit."""
@@ -189,16 +216,26 @@ class WebGPUDevice:
         for t in order:
             names[id(t)] = f"t{len(names)}"
         shapes = {names[id(x)]: x.shape for x in (*leaves, *order)}
+        halves = [x for x in (*leaves, *order) if x.dtype == HALF]
+        shapes |= {f"{names[id(x)]}.half": _half_words(x.shape) for x in halves}
+        shapes |= {f"{names[id(t)]}.f32": t.shape for t in order if t.dtype == HALF}
         ctx, steps, roots = Context(shapes), [], {n: n for n in shapes}
+        for x in leaves:  # float16 storage is read through a widened copy
+            if x.dtype == HALF:
+                steps.append(_unpack(f"{names[id(x)]}.half", names[id(x)], x.size))
         for t in order:
-            node = Node(t.op, names[id(t)], [names[id(x)] for x in t.inputs], [names[id(t)]], dict(t.attrs))
+            name = names[id(t)]
+            raw = f"{name}.f32" if t.dtype == HALF else name
+            node = Node(t.op, name, [names[id(x)] for x in t.inputs], [raw], dict(t.attrs))
             if node.op not in KERNELS:
                 raise GPUUnavailable(f"the WebGPU path has no kernel for {node.op} yet")
             out = KERNELS[node.op](node, ctx)
             if isinstance(out, View):
-                roots[node.outputs[0]] = roots[out.source]
+                roots[name] = roots[out.source]
             else:
                 steps.extend(out)
+                if t.dtype == HALF:  # rounded into its storage, and read back rounded
+                    steps += [_pack(raw, f"{name}.half", t.size), _unpack(f"{name}.half", name, t.size)]
         await self._compile(steps)
         return Plan(self.dev, order, leaves, names, ctx, steps, roots)
 
@@ -216,11 +253,12 @@ class Plan:
 
     def __init__(self, dev, order, leaves, names, ctx, steps, roots):
         self.order, self.names, self.roots = order, names, roots
-        self.storage = storage = {names[id(x)]: x.storage for x in leaves}
+        storage = {names[id(x)] + (".half" if x.dtype == HALF else ""): x.storage for x in leaves}
+        self.storage = storage
         for t in order:
             name = names[id(t)]
             if roots[name] == name:
-                storage[name] = Storage(dev, _bytes(t.shape))
+                storage[name + (".half" if t.dtype == HALF else "")] = Storage(dev, _nbytes(t.shape, t.dtype))
         self.scratch = []
         for name, shape in ctx.shapes.items():
             if roots.get(name, name) not in storage:  # a planner's temporary or constant
@@ -244,7 +282,8 @@ class Plan:
             self.dispatches.append((pipeline, dev.create_bind_group(pipeline, entries), s.groups))
 
     def storage_of(self, lazy):
-        return self.storage[self.roots[self.names[id(lazy)]]]
+        root = self.roots[self.names[id(lazy)]]
+        return self.storage[f"{root}.half" if lazy.dtype == HALF else root]
 
     def attach(self):
         """Hands each result its buffer and drops the ops behind it."""

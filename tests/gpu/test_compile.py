@@ -113,3 +113,21 @@ def test_on_the_cpu_the_function_is_just_called():
     for _ in range(3):
         assert double(pycore.ones(2)).tolist() == [2.0, 2.0]
     assert len(calls) == 3
+
+
+def test_float16_state_replays_in_its_own_storage():
+    """A captured function that updates a float16 tensor copies float16 bytes, not f32's."""
+    total = pycore.zeros(5, 3, dtype="float16").to("webgpu")
+
+    def accumulate(x):
+        total.assign_(total + x)
+        return total * 2
+
+    step = pycore.compile(accumulate)
+    xs = [pycore.randn(5, 3).to(dtype="float16") for _ in range(4)]
+    want = np.zeros((5, 3), np.float16)
+    for x in xs:
+        out = step(x.to("webgpu"))
+        want = want + x.numpy()
+        np.testing.assert_array_equal(out.numpy(), want * 2)
+    np.testing.assert_array_equal(total.numpy(), want)

@@ -65,6 +65,43 @@ def test_dtypes_survive_the_round_trip():
     assert (labels.to("cpu") == pycore.tensor([3, 0, 9])).numpy().all()
 
 
+def test_float16_is_stored_as_float16():
+    """Half the bytes of float32, and exact: specials, subnormals and odd sizes round-trip."""
+    values = np.array([65504, 6e-8, 5.96e-8, 1e-5, -0.0, np.inf, -np.inf, np.nan, 0.1, -3.5, 7], np.float16)
+    t = pycore.tensor(values, dtype="float16").to("webgpu")
+    np.testing.assert_array_equal(t.numpy(), values)
+    half = pycore.randn(37, 41).to(dtype="float16").to("webgpu")
+    full = pycore.randn(37, 41).to("webgpu")
+    assert (half.data.storage.nbytes, full.data.storage.nbytes) == (3040, 6080)  # 16-byte multiples
+
+
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("arithmetic", lambda a, b: (a * b + b) / 3 - a),
+        ("functions", lambda a, b: (a * 0.5).exp() + a.abs().sqrt() + a.sigmoid()),
+        ("maximum", lambda a, b: a.max(0) + a.min(1).reshape(37, 1)),
+        ("sums", lambda a, b: a.sum(0) + a.mean(1).reshape(37, 1)),
+        ("views-and-copies", lambda a, b: (a + 1).reshape(41, 37).T * 2),
+        ("matmul", lambda a, b: a @ a.T),
+        ("casts", lambda a, b: a.float() * 3 + (a > b).float()),
+        ("to-float16", lambda a, b: (a.float() * 1e3).to(dtype="float16") + b),
+    ],
+)
+def test_float16_ops_round_each_result_as_the_cpu_does(name, fn):
+    """Kernels compute in f32 and each result is rounded to float16, as numpy's float16 ops are."""
+    a = pycore.randn(37, 41).to(dtype="float16")
+    b = pycore.randn(41).to(dtype="float16")
+    got, want = fn(a.to("webgpu"), b.to("webgpu")).numpy(), fn(a, b).numpy()
+    assert got.dtype == want.dtype
+    if name in ("matmul", "sums"):  # numpy sums float16 values in float16, the GPU in f32
+        assert np.abs(got - want).max() <= 1e-2 * np.abs(want).max()
+    elif name == "functions":  # the GPU's exp and sqrt may differ from numpy's by an f32 ulp
+        np.testing.assert_allclose(got, want, rtol=2**-10)  # so round to a neighbouring float16
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
 def test_integers_past_f32_precision_are_refused():
     with pytest.raises(GPUUnavailable, match="2\\*\\*24"):
         pycore.tensor([2**25]).to("webgpu")

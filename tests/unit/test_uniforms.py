@@ -13,7 +13,7 @@ import pytest
 from graphs import doc, node
 
 from pycore.graph import Graph
-from pycore.webgpu import KERNELS, shaders, uniforms
+from pycore.webgpu import KERNELS, lazy, shaders, uniforms
 from pycore.webgpu.backend import Context
 from pycore.webgpu.step import Step
 
@@ -93,10 +93,15 @@ def planned(nodes, shapes):
     return steps
 
 
+# the tensor device's float16 storage steps, which no op plans
+HALF_STEPS = [lazy._pack("t0.f32", "t0.half", 5), lazy._unpack("t0.half", "t0", 5)]
+
+
 def test_the_cases_reach_every_op_and_every_shader_that_takes_a_uniform():
     assert sorted(set(KERNELS) - {n["op"] for nodes, _ in CASES for n in nodes}) == []
     with_uniform = {p.stem for p in shaders.folder().glob("*.wgsl") if "var<uniform>" in p.read_text()}
     reached = {f for case in CASES for s in planned(*case) for f in s.shader}
+    reached |= {f for s in HALF_STEPS for f in s.shader}
     assert sorted(with_uniform - reached) == []
 
 
@@ -119,6 +124,11 @@ def _check(fields, values, where):
                 assert isinstance(item, Integral) and (f.code != "I" or item >= 0), (
                     f"{where}.{f.name}: {item!r}"
                 )
+
+
+def test_the_float16_storage_steps_name_the_members_their_shaders_declare():
+    for step in HALF_STEPS:
+        _check(uniforms.layout(step.shader).fields, step.params, "+".join(step.shader))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: "+".join(n["op"] for n in case[0]))
