@@ -41,7 +41,11 @@ async def train(device):
             grads = {k: (await p.grad.numpy_async()).ravel().tolist() for k, p in model.named_parameters()}
         opt.step()
         losses.append(float(await loss.numpy_async()))
-    return json.dumps({"losses": losses, "grads": grads, "numpy": np.__version__})
+    # float16 storage (on webgpu two values to a word): each op's result rounded as numpy rounds it
+    half = pycore.tensor(np.linspace(-30000, 30000, 37), dtype="float16").to(device)
+    with np.errstate(over="ignore"):  # results past 65504 are meant to be inf
+        half = (await ((half * 3 + 1) / 7).numpy_async()).tolist()
+    return json.dumps({"losses": losses, "grads": grads, "half": half, "numpy": np.__version__})
 """
 
 BOOT = """async ([wheel, code, device]) => {
@@ -70,6 +74,7 @@ def test_training_steps_in_pyodide_match_cpython(page, site, native, device):
     assert browser["numpy"].startswith("2.0"), "not Pyodide's numpy"
     assert browser["losses"][-1] < 0.8 * browser["losses"][0], browser["losses"]
     np.testing.assert_allclose(browser["losses"], native["losses"], rtol=1e-4)
+    assert browser["half"] == native["half"]  # float16 results, infinities included
     for k, g in native["grads"].items():
         got, want = np.array(browser["grads"][k]), np.array(g)
         assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max(), k
