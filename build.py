@@ -73,9 +73,23 @@ def copy_if_changed(src, dst):
 
 
 def copy_tree(src, dst):
+    """Copies src's files into dst; returns the paths written."""
+    copied = set()
     for path in Path(src).rglob("*"):
         if path.is_file() and "__pycache__" not in path.parts:
+            copied.add(Path(dst) / path.relative_to(src))
             copy_if_changed(path, Path(dst) / path.relative_to(src))
+    return copied
+
+
+def prune(folder, keep):
+    """Removes the files (and then empty folders) under `folder` that are not in `keep`: a page
+    deleted or moved in the sources must not go on being served from an older build."""
+    for path in sorted(Path(folder).rglob("*"), reverse=True):
+        if path.is_file() and path not in keep:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 # ---- the site in dist/ -------------------------------------------------------------------------
@@ -213,21 +227,25 @@ def convert_model(name, fmt):
 
 
 def sample_photos():
+    targets = {DIST / "demos" / "classify" / "samples" / name: name for name in SAMPLE_PHOTOS}
     with zipfile.ZipFile(pypi_file("scikit-image")) as z:
-        for name in SAMPLE_PHOTOS:
-            target = DIST / "demos" / "classify" / "samples" / name
+        for target, name in targets.items():
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(z.read(f"skimage/data/{name}"))
+    return set(targets)
 
 
 def build_site(models, wheel):
-    copy_tree(ROOT / "web", DIST / "web")
-    copy_tree(ROOT / "demos", DIST / "demos")
-    sample_photos()
+    site = copy_tree(ROOT / "web", DIST / "web")
+    # demos/ holds the landing page (served at /) and the embed example (at /embed/, away from the
+    # demos); only the demo folders go to /demos/, so nothing there links one level too deep
+    for folder in (ROOT / "demos").iterdir():
+        if folder.is_dir() and folder.name != "embed":
+            site |= copy_tree(folder, DIST / "demos" / folder.name)
+    site |= sample_photos()
     copy_if_changed(ROOT / "demos" / "index.html", DIST / "index.html")
-    if (ROOT / "demos" / "embed").exists():  # the embed example lives at /embed/, away from the demos
-        copy_tree(ROOT / "demos" / "embed", DIST / "embed")
+    site |= copy_tree(ROOT / "demos" / "embed", DIST / "embed")
     numpy = next(p.relative_to(DIST) for p in (DIST / "pyodide").glob("numpy-*.whl"))
     labels = {
         "pyodide/pyodide.asm.wasm": "Python",
@@ -249,6 +267,8 @@ def build_site(models, wheel):
     target = DIST / "web" / "manifest.json"
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
+    for folder in ("web", "demos", "embed"):
+        prune(DIST / folder, site | {target})
 
 
 def build():
@@ -275,6 +295,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         ".safetensors": "application/octet-stream",
         ".wgsl": "text/plain",
     }
+
+    def list_directory(self, path):
+        # a static host's answer for a folder without index.html, rather than a listing of dist/
+        self.send_error(404, "No page here")
+        return None
 
     def end_headers(self):
         # revalidate every time: unchanged files come back as 304, so a second visit downloads nothing large

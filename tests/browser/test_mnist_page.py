@@ -86,3 +86,6 @@ def test_landing_page_links_the_demos(page, site):
     assert "demos/mnist/index.html" in hrefs
     for href in hrefs:
         assert page.request.get(f"{site}/{href}").ok, href
+    # no copy of the landing page (with links one level too deep) under /demos/, and no listing
+    for path in ("demos/", "demos/index.html", "demos/embed/index.html"):
+        assert page.request.get(f"{site}/{path}").status == 404, path
