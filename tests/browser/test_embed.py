@@ -1,6 +1,8 @@
 """The embed widgets on someone else's page: pycore's dist/ copied under /vendor/pycore/, the page
 at the server's root using the README snippet, every response sent with a strict CSP header."""
 
+import re
+
 import pytest
 from digit_strokes import STROKES
 from pages import draw
@@ -44,6 +46,7 @@ SEND_IMAGE = """async (widget, [kind, url]) => {
 }"""
 SAMPLES = build.DIST / "demos" / "classify" / "samples"
 CATS = {"tiger cat", "Egyptian cat", "tabby"}  # what EfficientNet-Lite0 says of chelsea.png, top 3
+LATENCY = re.compile(r"^\d+\.\d$")  # milliseconds, one decimal, as on the demo pages
 
 
 class StrictHost(build.Handler):
@@ -138,14 +141,15 @@ def test_both_widgets_work_from_a_sub_path_under_a_strict_csp(page, host):
     assert label == "3", bars
     assert len(bars) == 5 and bars == sorted(bars, key=lambda b: -b[1])  # top-k defaults to 5
     assert_event_matches(events(page, "prediction", "pycore-digits")[-1], label, bars)
-    latency = float(hook(page, "pycore-digits", "latency-ms").text_content())
-    assert 0 < latency < 1000
+    latency = hook(page, "pycore-digits", "latency-ms").text_content()
+    assert LATENCY.match(latency) and 0 < float(latency) < 1000, latency
 
     hook(page, "pycore-classifier", "file-input").set_input_files(SAMPLES / "chelsea.png")
     [event] = wait_events(page, "prediction", 1, "pycore-classifier")
     label, bars = shown(page, "pycore-classifier")
     assert label in CATS and {b[0] for b in bars} == CATS, bars  # top-k="3"
     assert_event_matches(event, label, bars)
+    assert LATENCY.match(hook(page, "pycore-classifier", "latency-ms").text_content())
 
     # predict() for scripts: the digit pad's own canvas, and a photo fetched as a Blob
     again = page.evaluate(
@@ -242,3 +246,30 @@ def test_a_backend_changed_while_the_model_loads_is_honoured(page, host):
         timeout=60_000,
     )
     assert page.locator("#late").get_by_test_id("status").text_content() == "ready"
+
+
+def test_the_classifier_says_what_to_do_and_clears_a_bad_file(page, host):
+    url, _ = host
+    open_host(page, url)
+    widget = page.locator("pycore-classifier")
+    # before any result: a sentence, not an empty prediction; the privacy remark is in the drop zone
+    assert widget.get_by_text("Choose a photo: the model names what is in it.").is_visible()
+    assert not hook(page, "pycore-classifier", "prediction").is_visible()
+    assert "nothing is uploaded" in widget.locator(".drop").text_content()
+    assert widget.locator(".row").text_content().strip() == "Choose image…"
+
+    hook(page, "pycore-classifier", "file-input").set_input_files(SAMPLES / "chelsea.png")
+    wait_events(page, "prediction", 1, "pycore-classifier")
+    assert shown(page, "pycore-classifier")[0] in CATS
+    assert widget.locator(".photo").is_visible()
+    bad = {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"a cat, probably\n"}
+    hook(page, "pycore-classifier", "file-input").set_input_files(bad)
+    [error] = wait_events(page, "error", 1, "pycore-classifier")
+    assert "notes.txt" in error["detail"]["message"] and "not an image" in error["detail"]["message"]
+    assert shown(page, "pycore-classifier") == ("", [])  # the old cat is gone with its photo
+    assert hook(page, "pycore-classifier", "latency-ms").text_content() == ""
+    assert not widget.locator(".photo").is_visible() and not widget.locator(".info").is_visible()
+    message = hook(page, "pycore-classifier", "message")
+    assert message.is_visible() and message.text_content() == error["detail"]["message"]
+    assert hook(page, "pycore-classifier", "status").text_content() == "ready"
+

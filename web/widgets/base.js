@@ -1,59 +1,52 @@
 // What every pycore widget shares: a shadow root styled by widget.css (a file next to this module,
 // so a strict CSP with style-src 'self' holds), the model's life cycle (load, swap when `model`
-// changes, unload), load progress, one model run at a time, the result hooks and the events.
+// changes, switch path when `backend` does, unload), one model run at a time, and the events. The
+// result half of the widget (status, progress, prediction, bars, latency) is result.js.
 //
 // A subclass supplies `static defaultModel` (a URL resolved from its own module's URL),
-// `static inputHTML` (the part people interact with) and calls `this.schedule(makeInput)`.
-import { barItem } from "../bars.js";
-import { runtime, describeProgress } from "../pycore.js";
+// `static inputHTML` (the part people interact with), `static placeholder` (what the result says
+// before there is one) and calls `this.schedule(makeInput)`.
+import { runtime } from "../pycore.js";
+import { ResultView, resultHTML } from "./result.js";
 
 const STYLESHEET = new URL("./widget.css", import.meta.url).href;
 const DEFAULT_TOP_K = 5;
 
-const frame = (input) => `
+const frame = ({ inputHTML, placeholder }) => `
 <link rel="stylesheet" href="${STYLESHEET}">
 <div class="widget" hidden>
-  <div class="input">${input}</div>
-  <section class="result" aria-busy="false">
-    <div class="status-line">
-      <span>Status <strong data-testid="status">loading</strong></span>
-      <span>Backend <strong data-testid="backend">–</strong></span>
-      <span>Latency <strong><span data-testid="latency-ms">–</span> ms</strong></span>
-    </div>
-    <div class="progress" role="status">
-      <progress></progress>
-      <span data-testid="progress">starting…</span>
-    </div>
-    <p class="message" role="alert" hidden></p>
-    <p class="prediction" aria-live="polite"><span class="caption">Prediction</span>
-      <strong data-testid="prediction"></strong></p>
-    <ol class="bars" data-testid="probabilities" aria-label="Most likely labels"></ol>
-  </section>
+  <div class="input">${inputHTML}</div>
+  ${resultHTML(placeholder)}
 </div>`;
 
 const templates = new Map();
 
 export class PycoreWidget extends HTMLElement {
+  // gpu-fault (no-gpu, no-adapter, device-reject, shader-fail) makes the WebGPU path fail on
+  // purpose, to show the fallback; it is read at each load and switch, so it is not observed
   static observedAttributes = ["model", "backend", "top-k"];
 
+  #connected = false; // attributes set before the first connection are read by its load
   #model = null;
   #url = null; // the loaded model's folder
   #loading = null; // the promise of the model being loaded, or null
   #generation = 0; // bumped by every (re)load, so a superseded load drops its result
   #queue = Promise.resolve();
-  #busy = 0;
+  #busy = 0; // inputs waiting or running
+  #epoch = 0; // bumped by clearResult(), so no run asked for before it shows a result
   #last = null; // the last result and labels, re-rendered when top-k changes
 
   constructor() {
     super();
     if (!templates.has(this.constructor)) {
       const t = document.createElement("template");
-      t.innerHTML = frame(this.constructor.inputHTML);
+      t.innerHTML = frame(this.constructor);
       templates.set(this.constructor, t);
     }
     // open, so the page (and its tests) can reach the data-testid hooks
     this.root = this.attachShadow({ mode: "open" });
     this.root.append(templates.get(this.constructor).content.cloneNode(true));
+    this.view = new ResultView(this.root);
     const widget = this.root.querySelector(".widget");
     // shown once styled, so the page never sees an unstyled flash
     const show = () => (widget.hidden = false);
@@ -86,19 +79,22 @@ export class PycoreWidget extends HTMLElement {
   }
 
   connectedCallback() {
+    this.#connected = true;
     if (!this.#model && !this.#loading) this.#load();
   }
 
   disconnectedCallback() {
+    this.#connected = false;
     this.#generation++;
     this.#loading = null;
     this.#unload();
   }
 
   attributeChangedCallback(name, old, value) {
-    if (!this.isConnected || old === value) return;
+    if (!this.#connected || old === value) return;
     if (name === "model") this.#load();
     else if (name === "backend" && this.#model) this.#switchBackend();
+    else if (name === "backend" && !this.#loading) this.#load(); // after a failed load: try again
     else if (name === "top-k" && this.#last) this.#render(...this.#last);
   }
 
@@ -114,24 +110,14 @@ export class PycoreWidget extends HTMLElement {
     const url = this.modelURL;
     this.#unload();
     this.clearResult();
-    this.#setStatus("loading");
-    this.part("backend").textContent = "–";
-    const box = this.root.querySelector(".progress");
-    const bar = box.querySelector("progress");
-    box.hidden = false;
+    this.view.status("loading");
+    this.view.backend("–");
+    this.view.progress({ stage: "boot", label: "starting" });
     const rt = runtime();
-    const onProgress = ({ detail }) => {
-      this.part("progress").textContent = describeProgress(detail);
-      if (detail.total) {
-        bar.max = detail.total;
-        bar.value = detail.loaded;
-      } else {
-        bar.removeAttribute("value");
-      }
-    };
+    const onProgress = ({ detail }) => generation === this.#generation && this.view.progress(detail);
     rt.addEventListener("progress", onProgress);
     const asked = this.backend;
-    const loading = rt.load(url.href, { backend: asked });
+    const loading = rt.load(url.href, { backend: asked, fault: this.getAttribute("gpu-fault") || "" });
     this.#loading = loading;
     loading.catch(() => {}); // reported below; predict() callers waiting on it see it too
     try {
@@ -148,7 +134,7 @@ export class PycoreWidget extends HTMLElement {
       rt.removeEventListener("progress", onProgress);
       if (generation === this.#generation) {
         this.#loading = null;
-        box.hidden = true;
+        this.view.progress(null);
       }
     }
   }
@@ -156,10 +142,10 @@ export class PycoreWidget extends HTMLElement {
   // Queued like a run, so no prediction is in flight while the worker swaps the model's path.
   #switchBackend() {
     const model = this.#model;
-    this.#setStatus("switching");
+    this.view.status("switching");
     this.#queue = this.#queue.then(async () => {
       try {
-        await model.setBackend(this.backend);
+        await model.setBackend(this.backend, { fault: this.getAttribute("gpu-fault") || "" });
         if (model === this.#model) this.#becomeReady();
       } catch (error) {
         if (model === this.#model) this.#fail(error.message);
@@ -170,15 +156,10 @@ export class PycoreWidget extends HTMLElement {
   // After a load or a backend switch: show it, tell the page, and run again on what is shown.
   #becomeReady() {
     const model = this.#model;
-    this.#showBackend();
-    this.#setStatus("ready");
+    this.view.backend(model.backend, model.note, { quiet: this.backend === "auto" });
+    this.view.status("ready");
     this.#fire("ready", { model: this.#url.href, backend: model.backend, note: model.note, labels: model.labels });
     this.rerun();
-  }
-
-  #showBackend() {
-    this.part("backend").textContent = this.#model.backend;
-    this.part("backend").title = this.#model.note || "";
   }
 
   async #ready() {
@@ -193,72 +174,71 @@ export class PycoreWidget extends HTMLElement {
   /**
    * Queues one model run: `makeInput(model)` gives the input tensor (a Float32Array) when its turn
    * comes, or null for "nothing to classify" (the result clears). Resolves to the prediction's
-   * detail, or null; runs never overlap, so a live drawing reads the canvas at its newest.
+   * detail, or null; runs never overlap, so a live drawing reads the canvas at its newest. From
+   * the call until the run is over, the result shown is marked stale.
    */
   schedule(makeInput) {
-    const section = this.root.querySelector(".result");
     this.#busy++;
-    section.setAttribute("aria-busy", "true");
+    this.view.busy(true);
+    const epoch = this.#epoch;
     const task = this.#queue.then(async () => {
       let model = null;
       try {
         model = await this.#ready();
+        const current = () => model === this.#model && epoch === this.#epoch;
+        if (!current()) return null; // cleared since it was asked for
         const input = await makeInput(model);
-        if (model !== this.#model) return null; // swapped while the input was prepared
+        if (!current()) return null; // swapped or cleared while the input was prepared
         if (!input) {
-          this.clearResult();
+          this.#clearShown();
           return null;
         }
         const result = await model.predict(input);
-        if (model !== this.#model) return null; // swapped while it ran
-        this.#say("");
+        if (!current()) return null; // swapped or cleared while it ran
+        this.view.message("");
+        if (result.note) this.view.note(result.note);
         this.#last = [result, model.labels];
         return this.#render(result, model.labels, true);
       } catch (error) {
         if (model && model !== this.#model) return null; // its model was swapped out: nothing to say
-        this.#say(error.message);
+        this.#clearShown();
+        this.view.message(error.message);
         this.#fire("error", { message: error.message });
         throw error;
       } finally {
-        if (--this.#busy === 0) section.setAttribute("aria-busy", "false");
+        if (--this.#busy === 0) this.view.busy(false);
       }
     });
     this.#queue = task.catch(() => {});
     return task;
   }
 
+  // Bars best first; when every label is listed they keep the labels' order, so they stay put.
   #render(result, labels, announce = false) {
     const p = result.probabilities;
-    const order = [...p.keys()].sort((a, b) => p[b] - p[a]).slice(0, this.topK);
-    const topK = order.map((i) => ({ label: labels[i], probability: p[i] }));
-    this.part("prediction").textContent = topK[0].label;
-    this.part("latency-ms").textContent = result.latencyMs.toFixed(2);
-    this.part("backend").textContent = result.backend;
-    this.part("probabilities").replaceChildren(...topK.map(barItem));
+    const best = [...p.keys()].sort((a, b) => p[b] - p[a]).slice(0, this.topK);
+    const topK = best.map((i) => ({ label: labels[i], probability: p[i] }));
+    const order = best.length < p.length ? topK : labels.map((label, i) => ({ label, probability: p[i] }));
+    this.view.show(topK, order, result.latencyMs, result.backend);
     const detail = { ...topK[0], topK, latencyMs: result.latencyMs, backend: result.backend };
     if (announce) this.#fire("prediction", detail);
     return detail;
   }
 
+  /** Empties the result (prediction, bars, latency); no run asked for before shows its result. */
   clearResult() {
-    this.part("prediction").textContent = "";
-    this.part("probabilities").replaceChildren();
+    this.#epoch++;
+    this.#clearShown();
   }
 
-  #say(message) {
-    const p = this.root.querySelector(".message");
-    p.textContent = message;
-    p.hidden = !message;
-  }
-
-  #setStatus(text) {
-    const status = this.part("status");
-    status.textContent = text;
-    status.classList.toggle("error", text.startsWith("error"));
+  #clearShown() {
+    this.#last = null;
+    this.view.clear();
   }
 
   #fail(message) {
-    this.#setStatus(`error: ${message}`);
+    this.#clearShown();
+    this.view.status(`error: ${message}`);
     this.#fire("error", { message });
   }
 

@@ -1,18 +1,23 @@
 // <pycore-classifier>: drop, paste or pick a photo; an ImageNet model names what is in it.
 import { imageToTensor } from "../image.js";
 import { PycoreWidget } from "./base.js";
+import { formatMs } from "./result.js";
 
 export class PycoreClassifier extends PycoreWidget {
   static defaultModel = new URL("../../models/efficientnet-lite0/", import.meta.url);
+  static placeholder = "Choose a photo: the model names what is in it.";
   static inputHTML = `
     <div class="drop" tabindex="0" role="button"
          aria-label="Image to classify: drop or paste an image here, or press Enter to choose a file">
-      <span class="empty">Drop or paste an image here, or click to choose one</span>
-      <canvas class="photo" hidden aria-hidden="true"></canvas>
+      <span class="empty">Drop or paste an image here, or click to choose one
+        <small>It stays in your browser: nothing is uploaded.</small></span>
+      <canvas class="photo" hidden role="img" aria-label="The photo; the square marks what the model sees"></canvas>
     </div>
     <input type="file" accept="image/*" data-testid="file-input" hidden>
+    <p class="info" hidden><span data-testid="image-name"></span> ·
+      <span data-testid="image-size"></span> px ·
+      prepared in <span data-testid="preprocess-ms"></span> ms</p>
     <div class="row">
-      <span class="hint">Never uploaded</span>
       <button type="button" class="choose">Choose image…</button>
     </div>`;
 
@@ -48,10 +53,12 @@ export class PycoreClassifier extends PycoreWidget {
       this.#drop.classList.remove("over");
       const [file] = e.dataTransfer.files;
       if (file) this.#classify(file);
+      else this.view.message("Nothing to classify was dropped: drop an image file.");
     });
-    // paste reaches the widget while focus is inside it (click the drop zone, then Ctrl+V)
+    // paste reaches the widget while focus is inside it (click the drop zone, then Ctrl+V); a file
+    // that is no image gets the same clear message as one chosen or dropped
     this.addEventListener("paste", (e) => {
-      const file = [...e.clipboardData.files].find((f) => f.type.startsWith("image/"));
+      const [file] = e.clipboardData.files;
       if (!file) return;
       e.preventDefault();
       this.#classify(file);
@@ -60,15 +67,22 @@ export class PycoreClassifier extends PycoreWidget {
 
   /**
    * Classifies a Blob or File holding an image (JPEG, PNG, ...), or an ImageBitmap, and shows it.
-   * Resolves to the prediction's detail ({label, probability, topK, ...}).
+   * Resolves to the prediction's detail ({label, probability, topK, ...}). A file that cannot be
+   * read clears the photo and the result, and rejects with a message meant for people.
    */
   predict(input) {
     return this.schedule(async (model) => {
       const blob = input instanceof ImageBitmap ? await toBlob(input) : input;
-      const { tensor, preview } = await imageToTensor(blob, model.input.preprocess);
+      let image;
+      try {
+        image = await imageToTensor(blob, model.input.preprocess);
+      } catch (error) {
+        this.#showPhoto(null);
+        throw error;
+      }
       this.#shown = blob;
-      this.#show(preview);
-      return tensor;
+      this.#showPhoto(image, blob.name || "image");
+      return image.tensor;
     });
   }
 
@@ -80,14 +94,35 @@ export class PycoreClassifier extends PycoreWidget {
     this.predict(file).catch(() => {}); // shown in the widget and sent as an error event
   }
 
-  #show(bitmap) {
+  // The whole photo as resized, with the square the model sees outlined and the rest dimmed; or,
+  // for null, the empty drop zone again.
+  #showPhoto(image, name) {
     const canvas = this.root.querySelector(".photo");
-    canvas.width = bitmap.width;
-    canvas.height = bitmap.height;
-    canvas.getContext("2d").drawImage(bitmap, 0, 0);
-    bitmap.close();
-    canvas.hidden = false;
-    this.root.querySelector(".empty").hidden = true;
+    const info = this.root.querySelector(".info");
+    canvas.hidden = info.hidden = !image;
+    this.root.querySelector(".empty").hidden = Boolean(image);
+    if (!image) {
+      this.#shown = null;
+      return;
+    }
+    const { preview, crop, width, height, ms } = image;
+    canvas.width = preview.width;
+    canvas.height = preview.height;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(preview, 0, 0);
+    preview.close();
+    const { x, y, size } = crop;
+    ctx.fillStyle = "rgba(0, 0, 0, 0.45)";
+    ctx.fillRect(0, 0, canvas.width, y);
+    ctx.fillRect(0, y + size, canvas.width, canvas.height - y - size);
+    ctx.fillRect(0, y, x, size);
+    ctx.fillRect(x + size, y, canvas.width - x - size, size);
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect(x + 0.75, y + 0.75, size - 1.5, size - 1.5);
+    this.part("image-name").textContent = name;
+    this.part("image-size").textContent = `${width} × ${height}`;
+    this.part("preprocess-ms").textContent = formatMs(ms);
   }
 }
 

@@ -3,13 +3,20 @@ import { toMnist } from "../digits.js";
 import { DrawingPad } from "../pad.js";
 import { PycoreWidget } from "./base.js";
 
+const SIZE = 28;
+
 export class PycoreDigits extends PycoreWidget {
   static defaultModel = new URL("../../models/mnist/", import.meta.url);
+  static placeholder = "Draw a digit, 0 to 9: the model reads it as you draw.";
   static inputHTML = `
     <canvas class="pad" data-testid="canvas" width="280" height="280" role="img"
             aria-label="Drawing area: draw one digit, 0 to 9, with the mouse, a pen or a finger"></canvas>
     <div class="row">
-      <span class="hint">Draw a digit</span>
+      <span class="seen" hidden>
+        <canvas width="${SIZE}" height="${SIZE}" role="img" aria-label="The 28 by 28 image the model sees"></canvas>
+        what the model sees
+      </span>
+      <span></span>
       <button type="button" data-testid="clear">Clear</button>
     </div>`;
 
@@ -26,7 +33,9 @@ export class PycoreDigits extends PycoreWidget {
   /** Empties the pad and the result. */
   clear() {
     this.#pad.clear();
+    this.#showSeen(null);
     this.clearResult();
+    this.#queued = false; // a waiting reading is dropped with the result: the next stroke asks anew
   }
 
   /**
@@ -35,14 +44,7 @@ export class PycoreDigits extends PycoreWidget {
    * Resolves to the prediction's detail ({label, probability, topK, ...}), or null for no ink.
    */
   predict(input) {
-    return this.schedule(() => {
-      if (input instanceof Float32Array) return input;
-      if (input instanceof ImageData) return toMnist(input);
-      if (input && typeof input.getContext === "function") {
-        return toMnist(input.getContext("2d").getImageData(0, 0, input.width, input.height));
-      }
-      throw new TypeError("predict() takes a 28x28 Float32Array, an ImageData or a canvas");
-    });
+    return this.schedule(() => this.#showSeen(toInput(input)));
   }
 
   rerun() {
@@ -55,7 +57,34 @@ export class PycoreDigits extends PycoreWidget {
     this.#queued = true;
     this.schedule(() => {
       this.#queued = false;
-      return toMnist(this.#pad.imageData());
+      return this.#showSeen(toMnist(this.#pad.imageData()));
     }).catch(() => {}); // the error event has told the page
   }
+
+  // The model's input, drawn small beside the Clear button (hidden when there is none; one of
+  // the wrong size goes on to the worker, which says what is wrong with it).
+  #showSeen(image) {
+    const shown = image?.length === SIZE * SIZE;
+    const seen = this.root.querySelector(".seen");
+    seen.hidden = !shown;
+    if (shown) {
+      const ctx = seen.querySelector("canvas").getContext("2d");
+      const pixels = ctx.createImageData(SIZE, SIZE);
+      image.forEach((v, i) => {
+        const g = Math.round(v * 255);
+        pixels.data.set([g, g, g, 255], i * 4);
+      });
+      ctx.putImageData(pixels, 0, 0);
+    }
+    return image;
+  }
+}
+
+function toInput(input) {
+  if (input instanceof Float32Array) return input;
+  if (input instanceof ImageData) return toMnist(input);
+  if (input && typeof input.getContext === "function") {
+    return toMnist(input.getContext("2d").getImageData(0, 0, input.width, input.height));
+  }
+  throw new TypeError("predict() takes a 28x28 Float32Array, an ImageData or a canvas");
 }
