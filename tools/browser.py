@@ -66,14 +66,21 @@ def local_context(browser, **options):
     return context, external
 
 
+# The first element with a data-testid in the page or in any open shadow root (a widget's).
+FIND_HOOK = """(id) => { const find = (root) => root.querySelector(`[data-testid="${id}"]`)
+  || [...root.querySelectorAll("*")].map((e) => e.shadowRoot && find(e.shadowRoot)).find(Boolean);
+  return find(document); }"""
+
+
 def wait_ready(page, timeout=90_000):
-    """Waits until a demo page's status hook says ready (or error) and returns its text."""
+    """Waits until a demo page's status hook (in the page or its widget) says ready (or error) and
+    returns its text."""
     page.wait_for_function(
-        "() => { const s = document.querySelector('[data-testid=status]')?.textContent || '';"
+        f"() => {{ const s = ({FIND_HOOK})('status')?.textContent || '';"
         " return s === 'ready' || s.startsWith('error'); }",
         timeout=timeout,
     )
-    return page.get_by_test_id("status").text_content()
+    return page.evaluate(f"() => ({FIND_HOOK})('status').textContent")
 
 
 def adapter(page):

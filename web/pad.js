@@ -1,5 +1,5 @@
 // A drawing pad on a canvas: white ink on black, pointer events (mouse, pen, touch), a callback
-// while drawing (throttled) and one when a stroke ends. Shared by the MNIST demo and <pycore-digits>.
+// while drawing (throttled) and one when a stroke ends. <pycore-digits> draws on it.
 const INK_WIDTH = 20; // in canvas pixels of the 280x280 pad; MNIST strokes are about this thick
 const LIVE_INTERVAL_MS = 100;
 

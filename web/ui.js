@@ -1,77 +1,35 @@
-// Small UI helpers shared by the demo pages: load progress and status, probability bars, the
-// backend switch. Elements are found by id in the page.
-import { barItem } from "./bars.js";
-import { describeProgress } from "./pycore.js";
-
-const byId = (id) => document.getElementById(id);
+// What the site's pages add to the widgets (web/widgets/), which do everything else: the path
+// asked for in the page's URL (?backend=auto|cpu|webgpu, and ?gpu-fault=, which makes the WebGPU
+// path fail on purpose to show the fallback), and a backend select that follows the widget.
 const params = new URLSearchParams(location.search);
 
-export const wantedBackend = () => params.get("backend") || "auto";
-export const wantedFault = () => params.get("gpu-fault") || "";
-
-export function bindStatus(rt) {
-  const status = byId("status"), text = byId("progress"), bar = byId("progress-bar"), box = byId("progress-box");
-  rt.addEventListener("progress", ({ detail }) => {
-    text.textContent = describeProgress(detail);
-    if (detail.total) {
-      bar.max = detail.total;
-      bar.value = detail.loaded;
-    } else {
-      bar.removeAttribute("value");
-    }
-  });
-  return {
-    ready(model) {
-      box.hidden = true;
-      status.textContent = "ready";
-      showBackend(model);
-    },
-    fail(error) {
-      box.hidden = true;
-      status.textContent = `error: ${error.message}`;
-      status.classList.add("error");
-    },
-  };
+/**
+ * Gives the page's widgets the path its URL asks for, then defines the elements, so that each
+ * loads once, on that path (a path set after the load began would load twice, and show "auto"
+ * meanwhile). With a select, it shows that path, is disabled while the widget loads or switches,
+ * and works again once the widget is ready or has failed.
+ */
+export async function startWidgets(widgets, select = null) {
+  const backend = params.get("backend") || "auto";
+  for (const widget of widgets) {
+    widget.setAttribute("backend", backend);
+    if (params.has("gpu-fault")) widget.setAttribute("gpu-fault", params.get("gpu-fault"));
+  }
+  if (select) bindBackendSelect(select, widgets[0], backend);
+  await import("./embed.js");
 }
 
-export function showBackend(model) {
-  byId("backend").textContent = model.backend;
-  showNote(model.note);
-}
-
-export function showNote(text) {
-  const note = byId("note");
-  note.textContent = text || "";
-  note.hidden = !text;
-}
-
-// The switch starts at the wanted path; changing it swaps the model's path in place and re-runs.
-export function bindBackendSelect(model, rerun) {
-  const select = byId("backend-select");
-  select.value = wantedBackend();
-  select.addEventListener("change", async () => {
+function bindBackendSelect(select, widget, backend) {
+  select.value = backend; // a value it does not offer (?backend=gpu) leaves it blank, not "auto"
+  select.disabled = true;
+  const settle = () => (select.disabled = false);
+  widget.addEventListener("ready", settle);
+  widget.addEventListener("error", settle); // a failed load or switch: pick another path
+  select.addEventListener("change", () => {
     const url = new URL(location.href);
     url.searchParams.set("backend", select.value);
     history.replaceState(null, "", url);
-    const status = byId("status");
-    status.textContent = "switching";
     select.disabled = true;
-    try {
-      await model.setBackend(select.value, { fault: wantedFault() });
-      showBackend(model);
-      status.textContent = "ready";
-      rerun();
-    } catch (error) {
-      status.textContent = `error: ${error.message}`;
-      status.classList.add("error");
-    } finally {
-      select.disabled = false;
-    }
+    widget.setAttribute("backend", select.value); // switches the loaded model, or loads it again
   });
-}
-
-export function renderBars(list, labels, probabilities, k) {
-  const order = [...probabilities.keys()];
-  if (k < probabilities.length) order.sort((a, b) => probabilities[b] - probabilities[a]).splice(k);
-  list.replaceChildren(...order.map((i) => barItem({ label: labels[i], probability: probabilities[i] })));
 }

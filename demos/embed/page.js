@@ -1,5 +1,8 @@
-// The embed example page: a copy button for the snippet, and a log of the widgets' events, to show
-// what they carry.
+// The embed example page: a copy button for the snippet, a log of the widgets' events to show what
+// they carry, and the path the URL asks for (?backend=), given to the widgets before embed.js
+// defines them (a page of yours would write the backend attribute instead).
+import { startWidgets } from "../web/ui.js";
+
 const snippet = document.getElementById("snippet");
 
 document.getElementById("copy").addEventListener("click", async ({ target }) => {
@@ -28,3 +31,5 @@ for (const type of ["ready", "prediction", "error"]) {
     log.textContent = lines.join("\n\n");
   });
 }
+
+await startWidgets([...document.querySelectorAll("pycore-digits, pycore-classifier")]);

@@ -4,6 +4,15 @@ import json
 
 import numpy as np
 
+from tools.browser import FIND_HOOK
+
+
+def wait_hook(page, testid, text, timeout=60_000):
+    """Waits until the hook `testid` (in the page or a widget) reads `text`."""
+    page.wait_for_function(
+        f"([id, text]) => ({FIND_HOOK})(id)?.textContent === text", arg=[testid, text], timeout=timeout
+    )
+
 
 def draw(page, strokes, step=4.0):
     """Moves the real mouse along each stroke, a point every `step` px, as a person would."""
@@ -22,7 +31,8 @@ def draw(page, strokes, step=4.0):
 
 
 def settled_prediction(page):
-    page.wait_for_selector("#result[aria-busy=false]")
+    """The prediction and {label: probability} once no input waits or runs (the widget's result)."""
+    page.wait_for_selector(".result[aria-busy=false]")
     bars = page.get_by_test_id("probabilities").locator("li")
     probs = {li.get_attribute("data-label"): float(li.get_attribute("data-prob")) for li in bars.all()}
     return page.get_by_test_id("prediction").text_content(), probs
@@ -58,3 +68,43 @@ def worker_js_heap(browser, page):
         return replies[2]["result"]["usedSize"]
     finally:
         cdp.detach()
+
+
+# Records what a widget's result shows after every change to it (a MutationObserver callback runs
+# before the browser paints, so every state a person could see is in window.shown). Transitions
+# are switched off inside the widget so each record has the styles of its state, not a frame of
+# the fade (the dimming waits 0.15 s so that a run of a few milliseconds never flickers).
+RECORD_RESULT = """(selector) => {
+  const root = document.querySelector(selector).shadowRoot;
+  const still = document.createElement("style");
+  still.textContent = "* { transition: none !important }";
+  root.append(still);
+  const hook = (id) => root.querySelector(`[data-testid="${id}"]`);
+  const opacity = (e) => Number(getComputedStyle(e).opacity);
+  window.shown = [];
+  window.recordResult = () => {
+    const photo = root.querySelector(".photo");
+    const record = {
+      image: photo && !photo.hidden ? hook("image-name").textContent : null,
+      prediction: hook("prediction").textContent,
+      latency: hook("latency-ms").textContent,
+      stale: root.querySelector(".result").getAttribute("aria-busy") === "true",
+      labelOpacity: opacity(hook("prediction")),
+      latencyOpacity: opacity(root.querySelector(".latency")),
+      working: opacity(root.querySelector(".caption .working")),
+    };
+    shown.push(record);
+    return record;
+  };
+  const all = { subtree: true, childList: true, attributes: true, characterData: true };
+  new MutationObserver(recordResult).observe(root, all);
+  return recordResult();
+}"""
+
+
+def assert_never_passed_off(shown, is_old):
+    """Every record showing an old result (is_old) marks it stale: dimmed, "classifying…" shown."""
+    old = [r for r in shown if is_old(r)]
+    assert old, "the old result was never on screen with the new input"
+    for r in old:
+        assert r["stale"] and r["labelOpacity"] < 0.5 and r["latencyOpacity"] < 0.5 and r["working"] == 1, r

@@ -11,13 +11,18 @@ import zipfile
 import numpy as np
 import pytest
 from images import preprocess, read_png, write_png
+from pages import RECORD_RESULT, assert_never_passed_off
 
 import build
 from tools.browser import launch_persistent, wait_ready
 
 CATS = {"tiger cat", "Egyptian cat", "tabby"}  # chelsea.png: PyTorch fp32 says 0.38 / 0.37 / 0.16
-DONE = "() => { const r = document.getElementById('result');"
-DONE += " return r.getAttribute('aria-busy') === 'false' && Number(r.dataset.runs || 0) > %d; }"
+# The page is its <pycore-classifier>: every input it finishes ends in a prediction or an error event.
+COUNT_RUNS = """if (!("runs" in window)) { window.runs = 0;
+for (const type of ["prediction", "error"]) document.addEventListener(type, (e) => {
+  if (e.target.localName === "pycore-classifier") runs++; }); }"""
+DONE = """(before) => { const w = document.querySelector("pycore-classifier");
+  return runs > before && w.shadowRoot.querySelector(".result").getAttribute("aria-busy") === "false"; }"""
 
 
 def photo(name):
@@ -31,17 +36,18 @@ def as_file(name, data, mime=""):
 
 
 def open_demo(page, site, backend="cpu", query=""):
+    page.add_init_script(COUNT_RUNS)
     page.goto(f"{site}/demos/classify/index.html?backend={backend}{query}")
     return wait_ready(page, timeout=180_000)
 
 
 def runs(page):
-    return int(page.evaluate("() => document.getElementById('result').dataset.runs || 0"))
+    return page.evaluate("runs")
 
 
 def settle(page, before, timeout=120_000):
     """Waits for the page to finish the input given after `before` runs; returns what it shows."""
-    page.wait_for_function(DONE % before, timeout=timeout)
+    page.wait_for_function(DONE, arg=before, timeout=timeout)
     items = page.get_by_test_id("probabilities").locator("li").all()
     message = page.get_by_test_id("message")
     return {
@@ -107,6 +113,28 @@ def test_webgpu_request_falls_back_with_a_visible_note_when_webgpu_fails(page, s
     note = page.get_by_test_id("backend-note")
     assert note.is_visible() and "CPU" in note.text_content(), note.text_content()
     assert_classified(classify(page, str(build.DIST / "demos/classify/samples/chelsea.png")), CATS)
+
+
+def test_a_new_photo_marks_the_old_result_stale_until_its_own_result(page, site):
+    """Cat, then coffee: while coffee runs, "tiger cat" may stay on screen only dimmed, beside
+    "classifying…", with its latency dimmed too; then espresso, no longer stale."""
+    open_demo(page, site)
+    before = runs(page)
+    page.get_by_role("button", name="cat", exact=True).click()
+    cat = settle(page, before)
+    assert_classified(cat, CATS)
+    assert page.evaluate(RECORD_RESULT, "pycore-classifier")["working"] == 0
+    before = runs(page)
+    page.get_by_role("button", name="coffee", exact=True).click()
+    coffee = settle(page, before)
+    assert_classified(coffee, {"espresso"})
+    shown = page.evaluate("shown")
+    assert_never_passed_off(shown, lambda r: r["image"] == "coffee.png" and r["prediction"] in CATS)
+    assert all(r["prediction"] != "espresso" or r["image"] == "coffee.png" for r in shown)
+    last = shown[-1]
+    assert last["prediction"] == "espresso" and not last["stale"], last
+    assert last["labelOpacity"] == 1 and last["working"] == 0, last
+    assert page.get_by_test_id("status").text_content() == "ready"
 
 
 CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'"
@@ -186,7 +214,7 @@ def test_keyboard_drop_paste_and_samples_all_classify(page, site):
     open_demo(page, site)
     before = runs(page)
     with page.expect_file_chooser() as chooser:  # the locator's press focuses, waits, then presses
-        page.get_by_role("button", name="Choose a photo to classify").press("Enter")
+        page.get_by_role("button", name="Image to classify").press("Enter")
     chooser.value.set_files(as_file("coffee.png", photo("coffee.png")))
     assert_classified(settle(page, before), {"espresso"})
 
@@ -196,7 +224,8 @@ def test_keyboard_drop_paste_and_samples_all_classify(page, site):
         " d.items.add(new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], 'cat.png')); return d; }"
     )
     before = runs(page)
-    page.locator("#drop").dispatch_event("drop", {"dataTransfer": page.evaluate_handle(make, chelsea)})
+    drop = page.locator("pycore-classifier").locator(".drop")
+    drop.dispatch_event("drop", {"dataTransfer": page.evaluate_handle(make, chelsea)})
     assert_classified(settle(page, before), CATS)
 
     before = runs(page)

@@ -273,3 +273,15 @@ def test_the_classifier_says_what_to_do_and_clears_a_bad_file(page, host):
     assert message.is_visible() and message.text_content() == error["detail"]["message"]
     assert hook(page, "pycore-classifier", "status").text_content() == "ready"
 
+
+def test_the_example_page_honours_the_backend_parameter(page, host):
+    url, _ = host
+    page.add_init_script(RECORD_EVENTS)
+    page.goto(f"{url}/vendor/pycore/embed/index.html?backend=cpu")
+    ready = wait_events(page, "ready", 2, timeout=120_000)
+    for widget in ("pycore-digits", "pycore-classifier"):
+        assert page.locator(widget).get_attribute("backend") == "cpu"
+        assert hook(page, widget, "backend").text_content() == "cpu"
+        # asked for cpu, not auto (which also lands on the CPU here, with a note saying why)
+        assert hook(page, widget, "backend-note").text_content() == ""
+    assert all(e["detail"]["note"] == "" for e in ready)

@@ -1,10 +1,14 @@
 """The MNIST demo in real Chromium: boot, draw all ten digits with the mouse, both paths, bad files."""
 
+import re
+
 import pytest
-from digit_strokes import STROKES
-from pages import draw, settled_prediction
+from digit_strokes import STROKES, preprocess_canvas, render_strokes
+from pages import RECORD_RESULT, assert_never_passed_off, draw, settled_prediction, wait_hook
 
 from tools.browser import wait_ready
+
+LATENCY = re.compile(r"^\d+\.\d$")  # milliseconds, one decimal, on every page and widget
 
 
 def open_demo(page, site, backend="cpu", **params):
@@ -29,8 +33,8 @@ def test_cpu_path_reads_all_ten_drawn_digits(page, site):
         assert label == str(digit), f"drew {digit}, page says {label} ({probs})"
         assert sorted(probs) == [str(i) for i in range(10)]
         assert abs(sum(probs.values()) - 1) < 1e-3
-    latency = float(page.get_by_test_id("latency-ms").text_content())
-    assert 0 < latency < 1000
+    latency = page.get_by_test_id("latency-ms").text_content()
+    assert LATENCY.match(latency) and 0 < float(latency) < 1000, latency
 
 
 def test_webgpu_path_gives_the_same_predictions(page, site):
@@ -40,7 +44,7 @@ def test_webgpu_path_gives_the_same_predictions(page, site):
     ).text_content()
     gpu = draw_all_digits(page)
     page.get_by_label("Execution backend").select_option("cpu")
-    page.wait_for_function("() => document.querySelector('[data-testid=backend]').textContent === 'cpu'")
+    wait_hook(page, "backend", "cpu")
     cpu = draw_all_digits(page)
     for digit in STROKES:
         assert gpu[digit][0] == cpu[digit][0] == str(digit)
@@ -51,11 +55,88 @@ def test_webgpu_path_gives_the_same_predictions(page, site):
 def test_empty_canvas_and_clear_show_no_prediction(page, site):
     open_demo(page, site)
     assert page.get_by_test_id("prediction").text_content() == ""
+    assert not page.get_by_test_id("prediction").is_visible()  # a sentence says what to do instead
+    assert page.get_by_text("Draw a digit, 0 to 9: the model reads it as you draw.").is_visible()
     draw(page, STROKES[1])
     assert settled_prediction(page)[0] == "1"
+    assert LATENCY.match(page.get_by_test_id("latency-ms").text_content())
     page.get_by_test_id("clear").click()
     assert page.get_by_test_id("prediction").text_content() == ""
     assert page.get_by_test_id("probabilities").locator("li").count() == 0
+    assert page.get_by_test_id("latency-ms").text_content() == ""  # cleared with the result
+    assert not page.get_by_text("Latency").is_visible()
+
+
+def digit(d):
+    """What the pad would give the model for a drawn digit d (28x28, as a list for the page)."""
+    return preprocess_canvas(render_strokes(STROKES[d])).ravel().tolist()
+
+
+PREDICT = """async ([x, clear]) => { const w = document.querySelector("pycore-digits");
+  shown.length = 0;  // what was on screen from here on
+  const run = w.predict(Float32Array.from(x));
+  const given = recordResult();
+  if (clear) w.clear();
+  return [given, await run]; }"""
+
+
+def test_a_new_drawing_marks_the_old_result_stale_and_clear_drops_a_run_in_flight(page, site):
+    open_demo(page, site)
+    draw(page, STROKES[1])
+    assert settled_prediction(page)[0] == "1"
+    page.evaluate(RECORD_RESULT, "pycore-digits")
+    given, detail = page.evaluate(PREDICT, [digit(7), False])
+    assert given["prediction"] == "1" and given["stale"], given  # at once, in the same task
+    assert detail["label"] == "7"
+    shown = page.evaluate("shown")
+    assert_never_passed_off(shown, lambda r: r["prediction"] == "1")
+    assert shown[-1]["prediction"] == "7" and not shown[-1]["stale"] and shown[-1]["labelOpacity"] == 1
+    # Clear while a run is in flight: its result must not appear on the empty pad
+    given, detail = page.evaluate(PREDICT, [digit(3), True])
+    assert detail is None
+    settled_prediction(page)
+    assert page.get_by_test_id("prediction").text_content() == ""
+    assert page.get_by_test_id("latency-ms").text_content() == ""
+
+
+SELECT = "() => { const s = document.getElementById('backend-select'); return [s.value, s.disabled]; }"
+
+
+def test_the_backend_select_shows_the_path_asked_for_and_waits_for_the_load(page, site):
+    held = []
+    page.route("**/models/mnist/weights.safetensors", lambda route: held.append(route))
+    page.goto(f"{site}/demos/mnist/index.html?backend=cpu")
+    for _ in range(600):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the weights were never requested"
+    assert page.evaluate(SELECT) == ["cpu", True]  # the path asked for, not auto; no picking yet
+    assert page.get_by_test_id("status").text_content() == "loading"
+    held[0].continue_()
+    assert wait_ready(page) == "ready"
+    assert page.evaluate(SELECT) == ["cpu", False]
+    assert page.get_by_test_id("backend").text_content() == "cpu"
+    page.get_by_label("Execution backend").select_option("webgpu")
+    assert page.evaluate(SELECT)[1] is True  # disabled while the widget switches
+    wait_hook(page, "backend", "webgpu")
+    page.wait_for_function("() => !document.getElementById('backend-select').disabled")
+    assert page.evaluate(SELECT) == ["webgpu", False]
+    assert "backend=webgpu" in page.url
+    draw(page, STROKES[2])
+    assert settled_prediction(page)[0] == "2"
+
+
+def test_the_backend_select_works_after_a_bad_backend_parameter(page, site):
+    status = open_demo(page, site, "gpu")
+    assert status.startswith("error:") and "unknown backend 'gpu'" in status, status
+    assert page.evaluate(SELECT) == ["", False]  # none of its paths was asked for; still usable
+    page.get_by_label("Execution backend").select_option("cpu")
+    wait_hook(page, "status", "ready")
+    assert page.get_by_test_id("backend").text_content() == "cpu"
+    assert "backend=cpu" in page.url
+    draw(page, STROKES[4])
+    assert settled_prediction(page)[0] == "4"
 
 
 @pytest.mark.parametrize(
