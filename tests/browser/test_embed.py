@@ -273,6 +273,28 @@ def test_the_classifier_says_what_to_do_and_clears_a_bad_file(page, host):
     assert message.is_visible() and message.text_content() == error["detail"]["message"]
     assert hook(page, "pycore-classifier", "status").text_content() == "ready"
 
+    # three drops in a row: each replaces the one still waiting, so only the last one runs
+    page.locator("pycore-classifier").evaluate(DROP_THREE, [f"{SAMPLES_URL}/{n}" for n in THREE])
+    [*_, last] = wait_events(page, "prediction", 2, "pycore-classifier")
+    assert last["detail"]["label"] in {"missile", "projectile"}, last
+    assert shown(page, "pycore-classifier")[0] == last["detail"]["label"]
+    assert hook(page, "pycore-classifier", "image-name").text_content() == "rocket.jpg"
+    assert not message.is_visible()
+    assert len(events(page, "prediction", "pycore-classifier")) == 2
+
+
+THREE = ["chelsea.png", "coffee.png", "rocket.jpg"]
+SAMPLES_URL = "/vendor/pycore/demos/classify/samples"
+DROP_THREE = """async (widget, urls) => {
+  const blobs = await Promise.all(urls.map(async (url) => (await fetch(url)).blob()));
+  for (const [i, blob] of blobs.entries()) {  // in one task: none has started when the next comes
+    const files = new DataTransfer();
+    files.items.add(new File([blob], urls[i].split("/").pop(), { type: blob.type }));
+    const init = { bubbles: true, composed: true, cancelable: true, dataTransfer: files };
+    widget.shadowRoot.querySelector(".drop").dispatchEvent(new DragEvent("drop", init));
+  }
+}"""
+
 
 def test_the_example_page_honours_the_backend_parameter(page, host):
     url, _ = host

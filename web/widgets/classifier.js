@@ -24,6 +24,7 @@ export class PycoreClassifier extends PycoreWidget {
   #drop;
   #file;
   #shown = null; // the image on display, classified again when the model changes
+  #waiting = null; // the newest image picked, dropped or pasted whose turn has not come yet
 
   constructor() {
     super();
@@ -71,27 +72,38 @@ export class PycoreClassifier extends PycoreWidget {
    * read clears the photo and the result, and rejects with a message meant for people.
    */
   predict(input) {
-    return this.schedule(async (model) => {
-      const blob = input instanceof ImageBitmap ? await toBlob(input) : input;
-      let image;
-      try {
-        image = await imageToTensor(blob, model.input.preprocess);
-      } catch (error) {
-        this.#showPhoto(null);
-        throw error;
-      }
-      this.#shown = blob;
-      this.#showPhoto(image, blob.name || "image");
-      return image.tensor;
-    });
+    return this.schedule((model) => this.#prepare(input, model));
   }
 
   rerun() {
     if (this.#shown) this.#classify(this.#shown);
   }
 
+  // Images given in the widget wait in one place: one given before the last one's turn came
+  // replaces it, so a run of drops costs one model run, not one each.
   #classify(file) {
-    this.predict(file).catch(() => {}); // shown in the widget and sent as an error event
+    const queued = this.#waiting !== null;
+    this.#waiting = file;
+    if (queued) return;
+    this.schedule((model) => {
+      const next = this.#waiting;
+      this.#waiting = null;
+      return this.#prepare(next, model);
+    }).catch(() => {}); // shown in the widget and sent as an error event
+  }
+
+  async #prepare(input, model) {
+    const blob = input instanceof ImageBitmap ? await toBlob(input) : input;
+    let image;
+    try {
+      image = await imageToTensor(blob, model.input.preprocess);
+    } catch (error) {
+      this.#showPhoto(null);
+      throw error;
+    }
+    this.#shown = blob;
+    this.#showPhoto(image, blob.name || "image");
+    return image.tensor;
   }
 
   // The whole photo as resized, with the square the model sees outlined and the rest dimmed; or,
