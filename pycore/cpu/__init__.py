@@ -1,4 +1,8 @@
-"""The CPU path: numpy kernels, one table from op type to kernel, a straight-line executor."""
+"""The CPU path: numpy kernels, one table from op type to kernel, a straight-line executor.
+
+In Pyodide, Conv, Gemm and MatMul run on the wasm SIMD GEMM kernels where they load (fused.py,
+wasm.py); natively numpy's matmul is OpenBLAS already, and stays.
+"""
 
 import ctypes
 import os
@@ -6,7 +10,7 @@ import sys
 
 import numpy as np
 
-from . import elementwise, gradients, nn, tensor
+from . import elementwise, fused, gradients, nn, tensor, wasm
 
 KERNELS = {**elementwise.KERNELS, **nn.KERNELS, **tensor.KERNELS, **gradients.KERNELS}
 
@@ -35,8 +39,13 @@ keep_freed_memory()
 class CPUBackend:
     name = "cpu"
 
-    def __init__(self, graph):
+    def __init__(self, graph, kernels="auto"):
+        """kernels: which fused GEMM runs Conv, Gemm and MatMul, one of wasm.CHOICES (auto: the
+        fastest wasm kernel that loads, numpy where none does; `note` says which ran and why), or a
+        run_gemm function of fused.py's contract (the unit tests' wasmtime-run kernels)."""
         self.graph = graph
+        run_gemm, self.note = wasm.fused_gemm(kernels) if isinstance(kernels, str) else (kernels, "")
+        table = KERNELS if run_gemm is None else {**KERNELS, **fused.kernels(run_gemm)}
         self.consts = {k: np.asarray(v, order="C") for k, v in graph.weights.items()}  # keeps 0-d 0-d
         missing = sorted({n.op for n in graph.nodes} - KERNELS.keys())
         if missing:
@@ -48,7 +57,7 @@ class CPUBackend:
         keep = set(graph.outputs) | set(self.consts)
         self.plan = [
             (
-                KERNELS[n.op],
+                table[n.op],
                 n.attrs,
                 n.inputs,
                 n.outputs,
@@ -58,8 +67,8 @@ class CPUBackend:
         ]
 
     @classmethod
-    async def create(cls, graph, **options):
-        return cls(graph)
+    async def create(cls, graph, kernels="auto"):
+        return cls(graph, kernels)
 
     async def run(self, feeds):
         return self.run_sync(feeds)

@@ -7,14 +7,19 @@ pointer is `arr.ctypes.data`. Natively the CPU path stays on numpy; the tests ru
 files through wasmtime, and both call them through gemm_args, so the argument contract is one.
 """
 
+import functools
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import PycoreError
+
 KERNELS = Path(__file__).resolve().parent.parent / "kernels"
 GEMM = ("gemm_relaxed", "gemm_simd")  # fastest first; the loader takes the first that validates
+LABELS = {"gemm_relaxed": "CPU: wasm SIMD (relaxed) kernels", "gemm_simd": "CPU: wasm SIMD kernels"}
+CHOICES = ("auto", *GEMM, "numpy")
 BIAS_MODE = {None: 0, 0: 1, 1: 2}  # bias_axis -> the kernel's bias_mode: none, per row, per column
 
 
@@ -90,27 +95,56 @@ def validates(data):
     return bool(WebAssembly.validate(buffer))
 
 
-def load_gemm():
-    """In Pyodide: (gemm, note). gemm is a ctypes function taking gemm_args(lambda x: x.ctypes.data, ...),
-    from the fastest module that validates, loads and passes check; None, with the reason, where none does.
-    """
-    if sys.platform != "emscripten":
-        return None, "wasm kernels run in Pyodide only; numpy here"
+def open_gemm(name):
+    """The gemm export of kernels/<name>.wasm as a ctypes function (Pyodide only): ctypes.CDLL binds
+    the module to Pyodide's memory, so it takes gemm_args(lambda x: x.ctypes.data, ...)."""
     import ctypes
 
+    fn = ctypes.CDLL(str(KERNELS / f"{name}.wasm")).gemm
+    fn.argtypes, fn.restype = [ctypes.c_uint32] * 13 + [ctypes.c_float] * 2, None
+    return fn
+
+
+@functools.cache
+def load_gemm(names=GEMM):
+    """In Pyodide: (gemm, name) from the first of `names` that validates, loads and passes check;
+    (None, the reasons) where none does. Once per process: the modules stay loaded."""
+    if sys.platform != "emscripten":
+        return None, "wasm kernels run in Pyodide only"
     tried = []
-    for name in GEMM:
-        path = KERNELS / f"{name}.wasm"
+    for name in names:
         try:
-            if not validates(path.read_bytes()):
-                tried.append(f"{name}: not supported by this browser")
+            if not validates((KERNELS / f"{name}.wasm").read_bytes()):
+                tried.append(f"{name} is not supported by this browser")
                 continue
-            fn = ctypes.CDLL(str(path)).gemm
+            fn = open_gemm(name)
         except (OSError, AttributeError) as e:
             tried.append(f"{name}: {e}")
             continue
-        fn.argtypes, fn.restype = [ctypes.c_uint32] * 13 + [ctypes.c_float] * 2, None
         if check(fn, lambda x: x.ctypes.data):
-            return fn, f"{name}.wasm"
-        tried.append(f"{name}: wrong result on the load check")
-    return None, "numpy (no wasm SIMD kernel: " + "; ".join(tried) + ")"
+            return fn, name
+        tried.append(f"{name} gave a wrong result on the load check")
+    return None, "; ".join(tried)
+
+
+def fused_gemm(choice="auto"):
+    """(run_gemm, note) for the CPU backend. run_gemm(a, b, c, bias, bias_axis, residual, lo, hi) runs
+    gemm_args' contract on the kernel picked, None where numpy runs; the note, shown on the page,
+    says which and why. choice is one of CHOICES: auto takes the fastest kernel that loads, a
+    module's name only that one, numpy none (the switch tests and benchmarks use to compare them).
+    """
+    if choice not in CHOICES:
+        raise PycoreError(f"unknown CPU kernels {choice!r}: use one of {', '.join(CHOICES)}")
+    gemm, why = (
+        (None, "numpy asked for") if choice == "numpy" else load_gemm(GEMM if choice == "auto" else (choice,))
+    )
+    if gemm is None:
+        return None, f"CPU: numpy (no wasm SIMD: {why})"
+
+    def address(x):
+        return x.ctypes.data
+
+    def run_gemm(a, b, c, bias, bias_axis, residual, lo, hi):
+        gemm(*gemm_args(address, a, b, c, bias, bias_axis, residual, lo, hi))
+
+    return run_gemm, LABELS[why]

@@ -50,7 +50,8 @@ class Kernel:
 
     def copying(self, name):
         """(call, address) for code that passes its own numpy arrays, as Pyodide code does: address
-        copies an array into memory (once), call runs the export, then copies each array back out."""
+        copies an array into memory (once), call runs the export, then copies each writeable array
+        back out."""
         copies, self.top = {}, len(self.bytes)
 
         def address(x):
@@ -61,7 +62,8 @@ class Kernel:
         def call(*args):
             self(name, *args)
             for x, view in copies.values():
-                x[...] = view
+                if x.flags.writeable:  # a read-only operand (a broadcast view) is an input only
+                    x[...] = view
 
         return call, address
 

@@ -23,7 +23,7 @@ from tools.browser import launch, local_context, served  # noqa: E402
 SHAPES = [(32, 27, 12544), (144, 24, 3136), (1280, 320, 49), (1000, 1280, 1), (512, 512, 512)]
 
 BENCH = """
-import ctypes, json, time
+import json, time
 import numpy as np
 from pycore.cpu import wasm
 
@@ -43,11 +43,8 @@ def median_ms(fn, runs):
 
 kernels = {}
 for name in wasm.GEMM:
-    path = wasm.KERNELS / f"{name}.wasm"
-    if wasm.validates(path.read_bytes()):
-        fn = ctypes.CDLL(str(path)).gemm
-        fn.argtypes, fn.restype = [ctypes.c_uint32] * 13 + [ctypes.c_float] * 2, None
-        kernels[name] = fn
+    if wasm.validates((wasm.KERNELS / f"{name}.wasm").read_bytes()):
+        kernels[name] = wasm.open_gemm(name)
 rows = []
 rng = np.random.default_rng(0)
 for m, k, n in SHAPES:

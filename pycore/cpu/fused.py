@@ -1,0 +1,99 @@
+"""Conv (groups 1), Gemm and MatMul with their GEMM and epilogue in one call of a fused kernel.
+
+run_gemm(a, b, c, bias, bias_axis, residual, lo, hi) computes c = clip(a @ b + bias + residual, lo, hi)
+on float32 matrices with contiguous rows (wasm.fused_gemm: the wasm kernels in Pyodide; the unit
+tests: the same modules through wasmtime). Whatever it cannot take (another dtype, groups, an
+activation other than Relu or Clip, alpha or beta, batched weights) runs the numpy kernel it
+replaces, unchanged, so a model never depends on which ops the kernel covers.
+"""
+
+import math
+
+import numpy as np
+
+from .. import ops
+from . import nn, tensor
+
+
+def clip_bounds(attrs):
+    """(lo, hi) for the host's fused activation, or None where the kernel's clip cannot express it."""
+    act, own = ops.fused_activation(attrs)
+    if act is None:
+        return -math.inf, math.inf
+    if act == "Relu":
+        return 0.0, math.inf
+    if act == "Clip":
+        return float(own["min"]), float(own["max"])
+    return None
+
+
+def _float32(*xs):
+    return all(x is None or x.dtype == np.float32 for x in xs)
+
+
+def _matrix(x, shape):
+    """x broadcast to `shape` as a C-contiguous float32 array (a residual may broadcast, as in numpy)."""
+    return None if x is None else np.ascontiguousarray(np.broadcast_to(x, shape))
+
+
+def kernels(run_gemm):
+    """The Conv, Gemm and MatMul entries of the CPU kernel table, on run_gemm."""
+
+    def conv(a, x, w, b=None, residual=None):
+        clip = clip_bounds(a)
+        if a["group"] != 1 or clip is None or not _float32(x, w, b, residual):
+            return nn.conv(a, x, w, b, residual)
+        lifted = x.ndim == 3
+        a2, x4 = nn._as_2d(a, x)
+        n, c, h, wd = x4.shape
+        m = w.shape[0]
+        if a2["kernel_shape"] == [1, 1] and a2["strides"] == [1, 1] and not any(a2["pads"]):
+            cols, (oh, ow) = np.ascontiguousarray(x4).reshape(n, c, h * wd), (h, wd)
+        else:
+            cols, (oh, ow) = nn.im2col(a2, x4)
+        shape = (n, m, ow) if lifted else (n, m, oh, ow)
+        y = np.empty((n, m, oh * ow), np.float32)
+        r = None if residual is None else _matrix(residual, shape).reshape(n, m, oh * ow)
+        weights = np.ascontiguousarray(w).reshape(m, -1)
+        bias = None if b is None else np.ascontiguousarray(b).reshape(m)
+        for i in range(n):
+            run_gemm(weights, cols[i], y[i], bias, 0, None if r is None else r[i], *clip)
+        return y.reshape(shape)
+
+    def gemm(a, x, w, c=None, residual=None):
+        clip = clip_bounds(a)
+        n = w.shape[0] if a["transB"] else w.shape[1]
+        if (
+            clip is None
+            or a["alpha"] != 1.0
+            or a["beta"] != 1.0
+            or not _float32(x, w, c, residual)
+            or c is not None
+            and (c.size != n or c.shape[-1:] != (n,))  # only a bias per column
+        ):
+            return tensor.gemm(a, x, w, c, residual)
+        x = x.T if a["transA"] else x
+        bias = None if c is None else np.ascontiguousarray(c).reshape(n)
+        shape = (x.shape[0], n)
+        if not a["transB"]:
+            y = np.empty(shape, np.float32)
+            run_gemm(np.ascontiguousarray(x), w, y, bias, 1, _matrix(residual, shape), *clip)
+            return y
+        # y.T = w @ x.T keeps w as stored, (N, K) rows; with one input row x.T is already a column
+        yt = np.empty(shape[::-1], np.float32)
+        rt = None if residual is None else np.ascontiguousarray(np.broadcast_to(residual, shape).T)
+        run_gemm(w, np.ascontiguousarray(x.T), yt, bias, 0, rt, *clip)
+        return np.ascontiguousarray(yt.T)
+
+    def matmul(a, x, w, residual=None):
+        clip = clip_bounds(a)
+        if clip is None or x.ndim < 2 or w.ndim != 2 or not _float32(x, w, residual):
+            return tensor.matmul(a, x, w, residual)
+        shape = (*x.shape[:-1], w.shape[1])
+        y = np.empty(shape, np.float32)
+        r = None if residual is None else _matrix(residual, shape).reshape(-1, shape[-1])
+        x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+        run_gemm(x2, np.ascontiguousarray(w), y.reshape(-1, shape[-1]), None, 0, r, *clip)
+        return y
+
+    return {"Conv": conv, "Gemm": gemm, "MatMul": matmul}

@@ -1,0 +1,193 @@
+"""The CPU path's Conv, Gemm and MatMul on the wasm GEMM kernels (pycore/cpu/fused.py), natively:
+the same .wasm modules run through wasmtime (wasm_harness), each op against the numpy kernel it
+replaces, across the forms it takes and those it hands back to numpy, then whole models.
+
+The tolerance is float32's: the kernel sums K products in another order than numpy's (and the
+relaxed one may fuse), so results agree to a few units of roundoff times K, scaled by the values.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pycore import Model, safetensors
+from pycore.cpu import KERNELS, CPUBackend, fused, wasm
+from pycore.zoo import efficientnet_lite as lite
+from tests.unit.test_efficientnet import synthetic_state_dict
+from tests.unit.wasm_harness import Kernel, assembled
+
+WASM = assembled()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def through(kernel, calls):
+    """A run_gemm on the wasmtime-run module: each call copies its operands in and c back out."""
+
+    def run_gemm(a, b, c, bias, bias_axis, residual, lo, hi):
+        calls.append((a.shape, b.shape))
+        call, address = kernel.copying("gemm")
+        call(*wasm.gemm_args(address, a, b, c, bias, bias_axis, residual, lo, hi))
+
+    return run_gemm
+
+
+@pytest.fixture(scope="module", params=wasm.GEMM)
+def ops(request):
+    calls = []
+    table = fused.kernels(through(Kernel(WASM[request.param], pages=1024), calls))
+    table["calls"] = calls
+    return table
+
+
+def assert_close(got, want, k):
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+    bound = 8 * (k + 3) * 2.0**-24 * (np.abs(want) + 1)
+    bad = ~(np.abs(got - want) <= bound)
+    assert not bad.any(), f"{bad.sum()} of {bad.size} differ, worst {np.abs(got - want).max()}"
+
+
+def conv_attrs(k, stride=1, pad=0, dilation=1, group=1, dims=2, **act):
+    return {
+        "kernel_shape": [k] * dims,
+        "strides": [stride] * dims,
+        "dilations": [dilation] * dims,
+        "pads": [pad] * (2 * dims),
+        "group": group,
+        **act,
+    }
+
+
+RELU6 = {"activation": "Clip", "act_min": 0.0, "act_max": 6.0}
+CONVS = {
+    "1x1": (conv_attrs(1), (1, 16, 9, 7), 24),
+    "3x3 pad": (conv_attrs(3, pad=1, activation="Relu"), (1, 3, 11, 13), 8),
+    "3x3 stride 2 relu6": (conv_attrs(3, stride=2, pad=1, **RELU6), (2, 5, 15, 14), 7),
+    "5x5 dilated": (conv_attrs(5, pad=2, dilation=2), (1, 4, 12, 12), 6),
+    "1-d": (conv_attrs(3, pad=1, dims=1, activation="Relu"), (2, 6, 17), 5),
+    "sigmoid: numpy epilogue": (conv_attrs(3, pad=1, activation="Sigmoid"), (1, 3, 8, 8), 4),
+    "groups 2: numpy": (conv_attrs(3, pad=1, group=2), (1, 4, 8, 8), 6),
+}
+
+
+@pytest.mark.parametrize("case", list(CONVS))
+@pytest.mark.parametrize("extras", ["bias", "bias+residual", "none"])
+def test_conv_matches_numpy(ops, case, extras):
+    a, shape, m = CONVS[case]
+    rng = np.random.default_rng(len(case))
+    x = rng.standard_normal(shape, np.float32)
+    w = rng.standard_normal((m, shape[1] // a["group"], *a["kernel_shape"]), np.float32)
+    b = rng.standard_normal(m, np.float32) if extras != "none" else None
+    want = KERNELS["Conv"](a, x, w, b)
+    r = rng.standard_normal(want.shape, np.float32) if extras == "bias+residual" else None
+    if r is not None:
+        want = KERNELS["Conv"](a, x, w, b, r.copy())
+    before = len(ops["calls"])
+    got = ops["Conv"](a, x, w, b, None if r is None else r.copy())
+    assert_close(got, want, w[0].size)
+    kernel_ran = len(ops["calls"]) > before
+    assert kernel_ran == (a["group"] == 1 and fused.clip_bounds(a) is not None)
+
+
+GEMMS = {
+    "linear (transB), one row": (dict(transB=1), (1, 40), (10, 40), "column"),
+    "linear (transB), three rows, relu": (dict(transB=1, activation="Relu"), (3, 40), (10, 40), "column"),
+    "plain": (dict(), (5, 9), (9, 13), "column"),
+    "transA": (dict(transA=1), (9, 5), (9, 13), None),
+    "transA transB relu6": (dict(transA=1, transB=1, **RELU6), (9, 5), (13, 9), "column"),
+    "full c: numpy": (dict(), (5, 9), (9, 13), "full"),
+    "alpha: numpy": (dict(alpha=0.5), (5, 9), (9, 13), "column"),
+}
+
+
+@pytest.mark.parametrize("case", list(GEMMS))
+@pytest.mark.parametrize("residual", [False, True])
+def test_gemm_matches_numpy(ops, case, residual):
+    extra, xs, ws, c = GEMMS[case]
+    a = {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0, **extra}
+    rng = np.random.default_rng(len(case))
+    x, w = rng.standard_normal(xs, np.float32), rng.standard_normal(ws, np.float32)
+    n = ws[0] if a["transB"] else ws[1]
+    m = xs[1] if a["transA"] else xs[0]
+    bias = {
+        None: None,
+        "column": rng.standard_normal(n, np.float32),
+        "full": rng.standard_normal((m, n), np.float32),
+    }[c]
+    r = rng.standard_normal((m, n), np.float32) if residual else None
+    want = KERNELS["Gemm"](a, x, w, bias, None if r is None else r.copy())
+    before = len(ops["calls"])
+    got = ops["Gemm"](a, x, w, bias, None if r is None else r.copy())
+    assert_close(got, want, xs[0] if a["transA"] else xs[1])
+    assert (len(ops["calls"]) > before) == ("numpy" not in case)
+
+
+@pytest.mark.parametrize(
+    "xs, ws, rs",
+    [
+        ((4, 7), (7, 5), None),
+        ((2, 3, 7), (7, 9), (2, 3, 9)),
+        ((1, 1, 16), (16, 1), (1,)),
+        ((2, 3, 4), (2, 4, 5), None),
+    ],
+)
+def test_matmul_matches_numpy(ops, xs, ws, rs):
+    rng = np.random.default_rng(len(xs))
+    x, w = rng.standard_normal(xs, np.float32), rng.standard_normal(ws, np.float32)
+    r = None if rs is None else rng.standard_normal(rs, np.float32)
+    want = KERNELS["MatMul"]({}, x, w, None if r is None else r.copy())
+    before = len(ops["calls"])
+    got = ops["MatMul"]({}, x, w, r)
+    assert_close(got, want, xs[-1])
+    assert (len(ops["calls"]) > before) == (len(ws) == 2)
+
+
+def test_clip_bounds_cover_what_the_kernel_clips_and_nothing_else():
+    assert fused.clip_bounds({}) == (-math.inf, math.inf)
+    assert fused.clip_bounds({"activation": "Relu"}) == (0.0, math.inf)
+    assert fused.clip_bounds(RELU6) == (0.0, 6.0)
+    assert fused.clip_bounds({"activation": "Clip", "act_min": -1.0}) == (-1.0, math.inf)
+    assert fused.clip_bounds({"activation": "LeakyRelu", "act_alpha": 0.1}) is None
+
+
+def models():
+    doc, weights = lite.build(synthetic_state_dict())
+    mnist = ROOT / "models/mnist"
+    rng = np.random.default_rng(0)
+    return {
+        "mnist": (
+            (mnist / "model.json").read_text(),
+            (mnist / "weights.safetensors").read_bytes(),
+            rng.random((1, 1, 28, 28), np.float32),
+        ),
+        "efficientnet-lite0 (random weights)": (
+            json.dumps(doc) if not isinstance(doc, str) else doc,
+            safetensors.write(weights),
+            rng.uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32),
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["gemm_simd", "gemm_relaxed"])
+def test_whole_models_match_the_numpy_path(name):
+    kernel, calls = Kernel(WASM[name], pages=1024), []
+    for model, (doc, blob, x) in models().items():
+        graph = Model.from_bytes(doc, blob).graph
+        feeds = {graph.inputs[0].name: x}
+        want = CPUBackend(graph, "numpy").run_sync(feeds)
+        got = CPUBackend(graph, through(kernel, calls)).run_sync(feeds)
+        assert calls, f"{model}: the kernel never ran"
+        for t in graph.outputs:
+            scale = np.abs(want[t]).max() + 1e-6
+            err = np.abs(got[t] - want[t]).max() / scale
+            assert err <= 1e-4, f"{model} {t}: relative error {err}"
+
+
+def test_natively_the_cpu_path_stays_on_numpy_and_says_so():
+    backend = CPUBackend(Model.from_bytes(*models()["mnist"][:2]).graph)
+    assert backend.note == "CPU: numpy (no wasm SIMD: wasm kernels run in Pyodide only)"
+    assert wasm.fused_gemm("numpy") == (None, "CPU: numpy (no wasm SIMD: numpy asked for)")
+    with pytest.raises(Exception, match="unknown CPU kernels 'fast'"):
+        wasm.fused_gemm("fast")
