@@ -39,13 +39,14 @@ async def choose_backend(model, want, fault=None):
     """Sets the model's path; returns a note for the page when the wanted path could not be had.
 
     auto takes WebGPU unless the only adapter is a software one (SwiftShader), which is slower than
-    the numpy path; webgpu takes any adapter. Any WebGPU failure falls back to the CPU path.
+    the numpy path; webgpu takes any adapter. Any WebGPU failure falls back to the CPU path. On the
+    CPU path the note ends with which kernels run there (wasm SIMD, or numpy and why).
     """
     if want not in ("auto", "cpu", "webgpu"):
         raise PycoreError(f"unknown backend {want!r}: use auto, cpu or webgpu")
     if want == "cpu":
         await model.use("cpu")
-        return ""
+        return model.backend.note
     from .webgpu.device import SoftwareAdapter
 
     try:
@@ -56,7 +57,7 @@ async def choose_backend(model, want, fault=None):
     except Exception as e:  # any WebGPU failure must leave a working page
         note = f"WebGPU is not available here ({e}); running on the CPU path"
     await model.use("cpu")
-    return note
+    return f"{note}. {model.backend.note}"
 
 
 async def load(model_id, model_json, weights, source, backend="auto", fault=None):
