@@ -40,12 +40,12 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, graph, kernels="auto"):
-        """kernels: which fused GEMM runs Conv, Gemm and MatMul, one of wasm.CHOICES (auto: the
-        fastest wasm kernel that loads, numpy where none does; `note` says which ran and why), or a
-        run_gemm function of fused.py's contract (the unit tests' wasmtime-run kernels)."""
+        """kernels: which fused kernels run Conv, Gemm and MatMul, one of wasm.CHOICES (auto: the
+        fastest wasm kernels that load, numpy where none does; `note` says which ran and why), or
+        runners as wasm.fused_kernels gives them (the unit tests' wasmtime-run kernels)."""
         self.graph = graph
-        run_gemm, self.note = wasm.fused_gemm(kernels) if isinstance(kernels, str) else (kernels, "")
-        table = KERNELS if run_gemm is None else {**KERNELS, **fused.kernels(run_gemm)}
+        runners, self.note = wasm.fused_kernels(kernels) if isinstance(kernels, str) else (kernels, "")
+        table = {**KERNELS, **fused.kernels(runners)} if runners else KERNELS
         self.consts = {k: np.asarray(v, order="C") for k, v in graph.weights.items()}  # keeps 0-d 0-d
         missing = sorted({n.op for n in graph.nodes} - KERNELS.keys())
         if missing:

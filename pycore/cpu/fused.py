@@ -1,10 +1,12 @@
-"""Conv (groups 1), Gemm and MatMul with their GEMM and epilogue in one call of a fused kernel.
+"""Conv, Gemm and MatMul with their GEMM (or depthwise conv) and epilogue in one fused kernel call.
 
-run_gemm(a, b, c, bias, bias_axis, residual, lo, hi) computes c = clip(a @ b + bias + residual, lo, hi)
-on float32 matrices with contiguous rows (wasm.fused_gemm: the wasm kernels in Pyodide; the unit
-tests: the same modules through wasmtime). Whatever it cannot take (another dtype, groups, an
-activation other than Relu or Clip, alpha or beta, batched weights) runs the numpy kernel it
-replaces, unchanged, so a model never depends on which ops the kernel covers.
+The runners come from wasm.fused_kernels (the wasm kernels in Pyodide; the unit tests run the same
+modules through wasmtime): run_gemm(a, b, c, bias, bias_axis, residual, lo, hi) computes
+c = clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows, and
+run_depthwise(x, w, bias, y, stride, lo, hi) a depthwise 3x3 or 5x5 conv, stride 1 or 2, on a padded
+input. Whatever they cannot take (another dtype, other groups, an activation other than Relu or
+Clip, alpha or beta, batched weights) runs the numpy kernel it replaces, unchanged, so a model
+never depends on which ops the kernels cover.
 """
 
 import math
@@ -12,7 +14,7 @@ import math
 import numpy as np
 
 from .. import ops
-from . import nn, tensor
+from . import nn, tensor, wasm
 
 
 def clip_bounds(attrs):
@@ -36,13 +38,45 @@ def _matrix(x, shape):
     return None if x is None else np.ascontiguousarray(np.broadcast_to(x, shape))
 
 
-def kernels(run_gemm):
-    """The Conv, Gemm and MatMul entries of the CPU kernel table, on run_gemm."""
+def _depthwise_form(a2, x, w, residual):
+    """Whether the depthwise kernel computes this conv: one 3x3 or 5x5 filter per channel, square
+    strides of 1 or 2, no dilation, and no residual (its clip would have to come after it)."""
+    (kh, kw), (sh, sw) = a2["kernel_shape"], a2["strides"]
+    return (
+        a2["group"] == w.shape[0] == x.shape[1]
+        and w.shape[1] == 1
+        and kh == kw
+        and sh == sw
+        and (kh, sh) in wasm.DEPTHWISE_SHAPES
+        and a2["dilations"] == [1, 1]
+        and residual is None
+    )
+
+
+def kernels(runners):
+    """The Conv, Gemm and MatMul entries of the CPU kernel table, on runners ("gemm", "depthwise")."""
+    run_gemm, run_depthwise = runners["gemm"], runners.get("depthwise")
+
+    def depthwise(a, a2, x4, w, b, clip, lifted):
+        padded, (oh, ow) = nn._padded_input(a2, x4, 0.0)
+        padded = np.ascontiguousarray(padded)
+        n, m, k = x4.shape[0], w.shape[0], a2["kernel_shape"][0]
+        y = np.empty((n, m, oh, ow), np.float32)
+        filters = np.ascontiguousarray(w).reshape(m, k, k)
+        bias = None if b is None else np.ascontiguousarray(b).reshape(m)
+        for i in range(n):
+            run_depthwise(padded[i], filters, bias, y[i], a2["strides"][0], *clip)
+        return y[:, :, 0, :] if lifted else y
 
     def conv(a, x, w, b=None, residual=None):
         clip = clip_bounds(a)
-        if a["group"] != 1 or clip is None or not _float32(x, w, b, residual):
+        if clip is None or not _float32(x, w, b, residual):
             return nn.conv(a, x, w, b, residual)
+        if a["group"] != 1:
+            a2, x4 = nn._as_2d(a, x)
+            if run_depthwise is None or not _depthwise_form(a2, x4, w, residual):
+                return nn.conv(a, x, w, b, residual)
+            return depthwise(a, a2, x4, w.reshape(*w.shape[:2], *a2["kernel_shape"]), b, clip, x.ndim == 3)
         lifted = x.ndim == 3
         a2, x4 = nn._as_2d(a, x)
         n, c, h, wd = x4.shape

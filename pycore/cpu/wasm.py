@@ -20,6 +20,8 @@ KERNELS = Path(__file__).resolve().parent.parent / "kernels"
 GEMM = ("gemm_relaxed", "gemm_simd")  # fastest first; the loader takes the first that validates
 LABELS = {"gemm_relaxed": "CPU: wasm SIMD (relaxed) kernels", "gemm_simd": "CPU: wasm SIMD kernels"}
 CHOICES = ("auto", *GEMM, "numpy")
+DEPTHWISE = "depthwise_simd"
+DEPTHWISE_SHAPES = {(3, 1), (3, 2), (5, 1), (5, 2)}  # (k, stride): kernels/depthwise.py's SHAPES
 BIAS_MODE = {None: 0, 0: 1, 1: 2}  # bias_axis -> the kernel's bias_mode: none, per row, per column
 
 
@@ -98,11 +100,69 @@ def validates(data):
 def open_gemm(name):
     """The gemm export of kernels/<name>.wasm as a ctypes function (Pyodide only): ctypes.CDLL binds
     the module to Pyodide's memory, so it takes gemm_args(lambda x: x.ctypes.data, ...)."""
+    return _open(name, "gemm", 13)
+
+
+def _open(name, export, ints):
     import ctypes
 
-    fn = ctypes.CDLL(str(KERNELS / f"{name}.wasm")).gemm
-    fn.argtypes, fn.restype = [ctypes.c_uint32] * 13 + [ctypes.c_float] * 2, None
+    fn = getattr(ctypes.CDLL(str(KERNELS / f"{name}.wasm")), export)
+    fn.argtypes, fn.restype = [ctypes.c_uint32] * ints + [ctypes.c_float] * 2, None
     return fn
+
+
+def depthwise_args(address, x, w, bias, y, stride, lo=-math.inf, hi=math.inf):
+    """The depthwise kernel's arguments for y[c] = clip(conv(x[c], w[c]) + bias[c], lo, hi): x the
+    padded input [C, HP, WP], w [C, k, k], y [C, OH, OW], all C-contiguous float32; bias [C] or None."""
+    (c, hp, wp), (oh, ow), k = x.shape, y.shape[1:], w.shape[-1]
+    for name, v, shape in [("x", x, x.shape), ("w", w, (c, k, k)), ("y", y, (c, oh, ow))]:
+        if v.dtype != np.float32 or v.shape != shape or not v.flags.c_contiguous:
+            raise ValueError(f"{name}: expected C-contiguous float32 {shape}, got {v.dtype} {v.shape}")
+    if (k, stride) not in DEPTHWISE_SHAPES or (oh - 1) * stride + k > hp or (ow - 1) * stride + k > wp:
+        raise ValueError(
+            f"depthwise: k {k}, stride {stride} from {(hp, wp)} to {(oh, ow)} is not a kernel form"
+        )
+    if bias is not None and (
+        bias.dtype != np.float32 or bias.shape != (c,) or c > 1 and bias.strides[0] != 4
+    ):
+        raise ValueError(f"bias: expected contiguous float32 ({c},), got {bias.dtype} {bias.shape}")
+    ptrs = [address(v) if v.size else 1 for v in (x, w, y)]
+    bias_ptr = 0 if bias is None else address(bias)
+    return (ptrs[0], ptrs[1], bias_ptr, ptrs[2], c, hp, wp, oh, ow, k, stride, float(lo), float(hi))
+
+
+def check_depthwise(depthwise, address):
+    """The depthwise kernel on small odd cases of each form against numpy, as check does for gemm."""
+    rng = np.random.default_rng(0)
+    for k, stride in sorted(DEPTHWISE_SHAPES):
+        x, w = rng.standard_normal((3, 12, 11), np.float32), rng.standard_normal((3, k, k), np.float32)
+        bias = rng.standard_normal(3, np.float32)
+        oh, ow = (12 - k) // stride + 1, (11 - k) // stride + 1
+        y = np.empty((3, oh, ow), np.float32)
+        depthwise(*depthwise_args(address, x, w, bias, y, stride, 0.0, 6.0))
+        want = np.zeros((3, oh, ow))
+        for i in range(k):
+            for j in range(k):
+                want += (
+                    x[:, i : i + stride * oh : stride, j : j + stride * ow : stride] * w[:, i, j, None, None]
+                )
+        if not np.abs(y - np.clip(want + bias[:, None, None], 0, 6)).max() <= 1e-4:
+            return False
+    return True
+
+
+@functools.cache
+def load_depthwise():
+    """In Pyodide: (depthwise, name) if the module loads and passes check_depthwise, else (None, why)."""
+    if sys.platform != "emscripten":
+        return None, "wasm kernels run in Pyodide only"
+    try:
+        fn = _open(DEPTHWISE, "depthwise", 11)
+    except (OSError, AttributeError) as e:
+        return None, f"{DEPTHWISE}: {e}"
+    if not check_depthwise(fn, lambda x: x.ctypes.data):
+        return None, f"{DEPTHWISE} gave a wrong result on the load check"
+    return fn, DEPTHWISE
 
 
 @functools.cache
@@ -127,19 +187,21 @@ def load_gemm(names=GEMM):
     return None, "; ".join(tried)
 
 
-def fused_gemm(choice="auto"):
-    """(run_gemm, note) for the CPU backend. run_gemm(a, b, c, bias, bias_axis, residual, lo, hi) runs
-    gemm_args' contract on the kernel picked, None where numpy runs; the note, shown on the page,
-    says which and why. choice is one of CHOICES: auto takes the fastest kernel that loads, a
-    module's name only that one, numpy none (the switch tests and benchmarks use to compare them).
+def fused_kernels(choice="auto"):
+    """(runners, note) for the CPU backend: runners maps "gemm" to run_gemm(a, b, c, bias, bias_axis,
+    residual, lo, hi) (gemm_args' contract) and "depthwise" to run_depthwise(x, w, bias, y, stride,
+    lo, hi) (depthwise_args'), for the kernels that load; empty where numpy runs. The note, shown on
+    the page, says which and why. choice is one of CHOICES: auto takes the fastest GEMM that loads,
+    a module's name only that one, numpy none (the switch tests and benchmarks use to compare them).
     """
     if choice not in CHOICES:
         raise PycoreError(f"unknown CPU kernels {choice!r}: use one of {', '.join(CHOICES)}")
-    gemm, why = (
-        (None, "numpy asked for") if choice == "numpy" else load_gemm(GEMM if choice == "auto" else (choice,))
-    )
+    if choice == "numpy":
+        gemm, why = None, "numpy asked for"
+    else:
+        gemm, why = load_gemm(GEMM if choice == "auto" else (choice,))
     if gemm is None:
-        return None, f"CPU: numpy (no wasm SIMD: {why})"
+        return {}, f"CPU: numpy (no wasm SIMD: {why})"
 
     def address(x):
         return x.ctypes.data
@@ -147,4 +209,10 @@ def fused_gemm(choice="auto"):
     def run_gemm(a, b, c, bias, bias_axis, residual, lo, hi):
         gemm(*gemm_args(address, a, b, c, bias, bias_axis, residual, lo, hi))
 
-    return run_gemm, LABELS[why]
+    def run_depthwise(x, w, bias, y, stride, lo, hi):
+        depthwise(*depthwise_args(address, x, w, bias, y, stride, lo, hi))
+
+    depthwise, dw_why = load_depthwise()
+    if depthwise is None:
+        return {"gemm": run_gemm}, f"{LABELS[why]} (depthwise on numpy: {dw_why})"
+    return {"gemm": run_gemm, "depthwise": run_depthwise}, LABELS[why]

@@ -23,21 +23,28 @@ WASM = assembled()
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def through(kernel, calls):
-    """A run_gemm on the wasmtime-run module: each call copies its operands in and c back out."""
+def through(gemm, calls):
+    """Runners, as wasm.fused_kernels gives them, on wasmtime-run modules (the GEMM named, and the
+    depthwise one): each call copies its operands in and its output back out, and is logged."""
+    kernels = {"gemm": Kernel(WASM[gemm], pages=1024), "depthwise": Kernel(WASM[wasm.DEPTHWISE], pages=1024)}
 
     def run_gemm(a, b, c, bias, bias_axis, residual, lo, hi):
-        calls.append((a.shape, b.shape))
-        call, address = kernel.copying("gemm")
+        calls.append("gemm")
+        call, address = kernels["gemm"].copying("gemm")
         call(*wasm.gemm_args(address, a, b, c, bias, bias_axis, residual, lo, hi))
 
-    return run_gemm
+    def run_depthwise(x, w, bias, y, stride, lo, hi):
+        calls.append("depthwise")
+        call, address = kernels["depthwise"].copying("depthwise")
+        call(*wasm.depthwise_args(address, x, w, bias, y, stride, lo, hi))
+
+    return {"gemm": run_gemm, "depthwise": run_depthwise}
 
 
 @pytest.fixture(scope="module", params=wasm.GEMM)
 def ops(request):
     calls = []
-    table = fused.kernels(through(Kernel(WASM[request.param], pages=1024), calls))
+    table = fused.kernels(through(request.param, calls))
     table["calls"] = calls
     return table
 
@@ -69,6 +76,16 @@ CONVS = {
     "1-d": (conv_attrs(3, pad=1, dims=1, activation="Relu"), (2, 6, 17), 5),
     "sigmoid: numpy epilogue": (conv_attrs(3, pad=1, activation="Sigmoid"), (1, 3, 8, 8), 4),
     "groups 2: numpy": (conv_attrs(3, pad=1, group=2), (1, 4, 8, 8), 6),
+    "depthwise 3x3": (conv_attrs(3, pad=1, group=6, **RELU6), (1, 6, 13, 11), 6),
+    "depthwise 3x3 stride 2": (conv_attrs(3, stride=2, pad=1, group=5, activation="Relu"), (2, 5, 14, 15), 5),
+    "depthwise 5x5": (conv_attrs(5, pad=2, group=4), (1, 4, 9, 10), 4),
+    "depthwise 5x5 stride 2 uneven pads": (
+        {**conv_attrs(5, stride=2, group=7, **RELU6), "pads": [1, 1, 2, 2]},
+        (1, 7, 28, 28),
+        7,
+    ),
+    "depthwise dilated: numpy": (conv_attrs(3, pad=2, dilation=2, group=3), (1, 3, 9, 9), 3),
+    "depthwise 7x7: numpy": (conv_attrs(7, pad=3, group=3), (1, 3, 9, 9), 3),
 }
 
 
@@ -87,8 +104,13 @@ def test_conv_matches_numpy(ops, case, extras):
     before = len(ops["calls"])
     got = ops["Conv"](a, x, w, b, None if r is None else r.copy())
     assert_close(got, want, w[0].size)
-    kernel_ran = len(ops["calls"]) > before
-    assert kernel_ran == (a["group"] == 1 and fused.clip_bounds(a) is not None)
+    ran = set(ops["calls"][before:])
+    if "numpy" in case:
+        assert not ran
+    else:
+        assert ran == (
+            {"depthwise"} if "depthwise" in case and r is None else {"gemm"} if a["group"] == 1 else set()
+        )
 
 
 GEMMS = {
@@ -172,13 +194,13 @@ def models():
 
 @pytest.mark.parametrize("name", ["gemm_simd", "gemm_relaxed"])
 def test_whole_models_match_the_numpy_path(name):
-    kernel, calls = Kernel(WASM[name], pages=1024), []
     for model, (doc, blob, x) in models().items():
-        graph = Model.from_bytes(doc, blob).graph
+        graph, calls = Model.from_bytes(doc, blob).graph, []
         feeds = {graph.inputs[0].name: x}
         want = CPUBackend(graph, "numpy").run_sync(feeds)
-        got = CPUBackend(graph, through(kernel, calls)).run_sync(feeds)
-        assert calls, f"{model}: the kernel never ran"
+        got = CPUBackend(graph, through(name, calls)).run_sync(feeds)
+        assert "gemm" in calls, f"{model}: the kernel never ran"
+        assert ("depthwise" in calls) == ("efficientnet" in model), model
         for t in graph.outputs:
             scale = np.abs(want[t]).max() + 1e-6
             err = np.abs(got[t] - want[t]).max() / scale
@@ -188,6 +210,6 @@ def test_whole_models_match_the_numpy_path(name):
 def test_natively_the_cpu_path_stays_on_numpy_and_says_so():
     backend = CPUBackend(Model.from_bytes(*models()["mnist"][:2]).graph)
     assert backend.note == "CPU: numpy (no wasm SIMD: wasm kernels run in Pyodide only)"
-    assert wasm.fused_gemm("numpy") == (None, "CPU: numpy (no wasm SIMD: numpy asked for)")
+    assert wasm.fused_kernels("numpy") == ({}, "CPU: numpy (no wasm SIMD: numpy asked for)")
     with pytest.raises(Exception, match="unknown CPU kernels 'fast'"):
-        wasm.fused_gemm("fast")
+        wasm.fused_kernels("fast")

@@ -37,7 +37,7 @@ class Kernel:
             if x is None:
                 views.append(None)
                 continue
-            span = (x.shape[0] - 1) * x.strides[0] + x.shape[-1] * 4 if x.size else 4
+            span = sum((n - 1) * s for n, s in zip(x.shape, x.strides)) + 4 if x.size else 4
             top = (top - span) // 4 * 4
             assert top >= 0, f"{sum(v.nbytes for v in views if v is not None)} bytes do not fit in memory"
             view = np.lib.stride_tricks.as_strided(

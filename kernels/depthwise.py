@@ -1,0 +1,153 @@
+"""Writes depthwise_simd.wat: float32 depthwise kxk convolution for WebAssembly SIMD128.
+
+    python3 kernels/depthwise.py          rewrite the file
+    python3 kernels/depthwise.py --check  exit 1 if the committed file differs from what this writes
+
+y[c] = clip(conv(x[c], w[c]) + bias[c], lo, hi), one filter per channel, all row-major float32 in
+the module's imported memory:
+
+    depthwise(x, w, bias, y, channels, hp, wp, oh, ow, k, stride, lo, hi)
+
+x is the input already padded, [channels, hp, wp]; w is [channels, k, k]; bias is [channels], or 0
+for none; y is [channels, oh, ow], with (oh - 1) * stride + k <= hp and likewise across. Pointers
+are byte addresses. k is 3 or 5 and stride 1 or 2 (EfficientNet-Lite's depthwise convs); anything
+else writes nothing, so the caller checks (pycore/cpu/fused.py runs numpy there).
+
+Each (k, stride) is its own function with the k*k taps unrolled: a channel's weights sit splatted in
+v128 locals, and four outputs of a row are one vector: per tap one load of four inputs, one
+multiply-add. Stride 2 gathers inputs 0, 2, 4, 6 from two loads (at 0 and 3, so it reads nothing
+past input 6) and a shuffle. The last ow % 4 outputs of a row are scalar. Nothing outside x, w,
+bias and y is read. As in gemm.py, a generator because every variant is one pattern unrolled.
+"""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NAME = "depthwise_simd.wat"
+SHAPES = [(3, 1), (3, 2), (5, 1), (5, 2)]
+ARGS = ("$x", "$w", "$bias", "$y", "$channels", "$hp", "$wp", "$oh", "$ow")
+CLIP = ("$lo", "$hi")
+
+
+def get(x):
+    return f"(local.get {x})"
+
+
+def put(x, value):
+    return f"(local.set {x} {value})"
+
+
+def plus(x, by):
+    return put(x, f"(i32.add {get(x)} {by})")
+
+
+def params(*names):
+    return " ".join(f"(param {n} {'f32' if n in CLIP else 'i32'})" for n in names)
+
+
+def loop(label, count, body):
+    """Runs body while count (a local) is above 0, counting it down."""
+    return [
+        f"(block $end_{label} (loop ${label}",
+        f"  (br_if $end_{label} (i32.le_s {get(count)} (i32.const 0)))",
+        *(f"  {line}" for line in body),
+        f"  {put(count, f'(i32.sub {get(count)} (i32.const 1))')}",
+        f"  (br ${label})))",
+    ]
+
+
+def gather(stride, row, offset):
+    """Four inputs of a vector of outputs: consecutive ones, or every second one for stride 2."""
+    if stride == 1:
+        return f"(v128.load offset={offset} {get(row)})"
+    lanes = "0 1 2 3 8 9 10 11 20 21 22 23 28 29 30 31"  # x0 x2 from the first load, x4 x6 from the second
+    first, second = f"(v128.load offset={offset} {get(row)})", f"(v128.load offset={offset + 12} {get(row)})"
+    return f"(i8x16.shuffle {lanes} {first} {second})"
+
+
+def kernel(k, stride):
+    rows = [f"$r{i}" for i in range(k)]
+    taps = [(i, j) for i in range(k) for j in range(k)]
+    weights = [f"$w{i}_{j}" for i, j in taps]
+    lines = [
+        " ".join(f"(local {x} v128)" for x in [*weights, "$acc", "$b", "$lov", "$hiv"]),
+        " ".join(f"(local {x} i32)" for x in ["$c", "$i", "$j", "$row", "$out", *rows]),
+        "(local $s f32) (local $bs f32)",
+        put("$lov", f"(f32x4.splat {get('$lo')})"),
+        put("$hiv", f"(f32x4.splat {get('$hi')})"),
+        put("$wp", f"(i32.shl {get('$wp')} (i32.const 2))"),  # bytes from here on
+        put("$c", get("$channels")),
+        put("$out", get("$y")),  # y's rows follow one another across channels: one running pointer
+    ]
+    channel = [put(x, f"(v128.load32_splat offset={4 * n} {get('$w')})") for n, x in enumerate(weights)]
+    channel += [
+        put("$bs", f"(if (result f32) {get('$bias')} (then (f32.load {get('$bias')})) (else (f32.const 0)))"),
+        put("$b", f"(f32x4.splat {get('$bs')})"),
+        put("$row", get("$x")),
+        put("$i", get("$oh")),
+    ]
+    vector = [put("$acc", get("$b"))]
+    for (i, j), wv in zip(taps, weights):
+        vector.append(
+            put("$acc", f"(f32x4.add {get('$acc')} (f32x4.mul {gather(stride, rows[i], 4 * j)} {get(wv)}))")
+        )
+    clipped = f"(f32x4.min (f32x4.max {get('$acc')} {get('$lov')}) {get('$hiv')})"
+    vector += [f"(v128.store {get('$out')} {clipped})", plus("$out", "(i32.const 16)")]
+    vector += [plus(r, f"(i32.const {16 * stride})") for r in rows]
+    scalar = [put("$s", get("$bs"))]
+    for (i, j), n in zip(taps, range(k * k)):
+        tap = f"(f32.mul (f32.load offset={4 * j} {get(rows[i])}) (f32.load offset={4 * n} {get('$w')}))"
+        scalar.append(put("$s", f"(f32.add {get('$s')} {tap})"))
+    scalar += [f"(f32.store {get('$out')} (f32.min (f32.max {get('$s')} {get('$lo')}) {get('$hi')}))"]
+    scalar += [plus("$out", "(i32.const 4)")] + [plus(r, f"(i32.const {4 * stride})") for r in rows]
+    row = [put(rows[0], get("$row"))] + [
+        put(r, f"(i32.add {get(p)} {get('$wp')})") for p, r in zip(rows, rows[1:])
+    ]
+    row += [put("$j", f"(i32.shr_u {get('$ow')} (i32.const 2))"), *loop("vec", "$j", vector)]
+    row += [put("$j", f"(i32.and {get('$ow')} (i32.const 3))"), *loop("one", "$j", scalar)]
+    row += [plus("$row", f"(i32.mul {get('$wp')} (i32.const {stride}))")]
+    channel += loop("rows", "$i", row)
+    channel += [
+        put("$x", f"(i32.add {get('$x')} (i32.mul {get('$hp')} {get('$wp')}))"),
+        plus("$w", f"(i32.const {4 * k * k})"),
+        put("$bias", f"(select (i32.add {get('$bias')} (i32.const 4)) (i32.const 0) {get('$bias')})"),
+    ]
+    lines += loop("channels", "$c", channel)
+    head = f"(func $dw{k}s{stride} {params(*ARGS, *CLIP)}"
+    return [head] + [f"  {line}" for line in lines] + [")"]
+
+
+def module():
+    args = " ".join(get(x) for x in (*ARGS, *CLIP))
+    pick = [
+        f"(if (i32.and (i32.eq {get('$k')} (i32.const {k})) (i32.eq {get('$stride')} (i32.const {s}))) "
+        f"(then (call $dw{k}s{s} {args}) (return)))"
+        for k, s in SHAPES
+    ]
+    driver = [
+        f'(func (export "depthwise") {params(*ARGS, "$k", "$stride", *CLIP)}',
+        *(f"  {x}" for x in pick),
+        ")",
+    ]
+    out = [
+        ";; float32 depthwise kxk convolution, plain SIMD128. Written by kernels/depthwise.py: edit that,",
+        ";; then run it. y = clip(depthwise(x padded, w) + bias, lo, hi); its docstring has the contract.",
+        "(module",
+        '  (import "env" "memory" (memory 0))',
+    ]
+    for f in [driver, *(kernel(k, s) for k, s in SHAPES)]:
+        out += [f"  {line}" for line in f]
+    return "\n".join(out) + "\n)\n"
+
+
+def main():
+    text, path = module(), HERE / NAME
+    if sys.argv[1:] != ["--check"]:
+        path.write_text(text)
+    elif not path.exists() or path.read_text() != text:
+        sys.exit(f"{NAME} differs from what kernels/depthwise.py writes: run python3 kernels/depthwise.py")
+
+
+if __name__ == "__main__":
+    main()
