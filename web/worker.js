@@ -39,7 +39,7 @@ async function boot() {
   await pyodide.loadPackage("numpy", { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
   pyodide.unpackArchive(wheel, "wheel");
   progress("boot", "importing pycore");
-  return { pyodide, api: pyodide.pyimport("pycore.browser") };
+  return { pyodide, api: pyodide.pyimport("pycore.worker") };
 }
 
 const toJs = (proxy) => {
