@@ -3,8 +3,9 @@
 A record (`Op`) holds the op's attributes with their defaults, its shape inference, its output
 dtype, which inputs must be floating point, its gradient rule, whether it fuses as an activation
 (or hosts one, as Conv, Gemm and MatMul do), and which input is a weight. The kernels live in one
-table per device (pycore/cpu, pycore/webgpu), keyed by the op's name; tests hold both tables and
-the gradient checks to OPS, so a record without a kernel or a gradient case fails them.
+table per device (pycore/cpu `KERNELS`; pycore/webgpu `PLANNERS`, which plan WGSL dispatches), keyed
+by the op's name; tests hold both tables and the gradient checks to OPS, so a record without a
+kernel or a gradient case fails them.
 
 Semantics follow ONNX (https://onnx.ai/onnx/operators/), so converted graphs keep their meaning.
 `infer` resolves every attribute to an explicit form (pads from auto_pad, default strides, ...) and

@@ -2,6 +2,6 @@
 
 from .backend import WebGPUBackend
 from .device import DeviceLost, GPUUnavailable
-from .kernels import KERNELS
+from .planners import PLANNERS
 
-__all__ = ["KERNELS", "DeviceLost", "GPUUnavailable", "WebGPUBackend"]
+__all__ = ["PLANNERS", "DeviceLost", "GPUUnavailable", "WebGPUBackend"]

@@ -23,8 +23,8 @@ from .device import (
     GPUUnavailable,
     SoftwareAdapter,
 )
-from .kernels import KERNELS
 from .plan import plan_buffers
+from .planners import PLANNERS
 from .step import View
 
 ITEM = 4  # bytes per float32
@@ -76,7 +76,7 @@ def upload_params(dev, steps):
 
 
 def missing_ops(graph):
-    return sorted({n.op for n in graph.nodes} - KERNELS.keys())
+    return sorted({n.op for n in graph.nodes} - PLANNERS.keys())
 
 
 class WebGPUBackend:
@@ -125,7 +125,7 @@ class WebGPUBackend:
         ctx = Context(graph.shapes)
         steps, roots = [], {t: t for t in ctx.shapes}
         for node in graph.nodes:
-            out = KERNELS[node.op](node, ctx)
+            out = PLANNERS[node.op](node, ctx)
             if isinstance(out, View):
                 roots[node.outputs[0]] = roots[out.source]
             else:

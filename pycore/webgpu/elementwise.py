@@ -132,7 +132,7 @@ def sum_(node, ctx):
     return steps
 
 
-KERNELS = {
+PLANNERS = {
     **{op: unary for op in UNARY},
     **{op: binary for op in BINARY},
     **{op: ternary for op in TERNARY},

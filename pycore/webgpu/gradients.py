@@ -67,7 +67,7 @@ def average_pool_grad(node, ctx):
     return [Step(("average_pool2d_grad",), params, reads, node.outputs[0], flat(n, 64), overrides=WG64)]
 
 
-KERNELS = {
+PLANNERS = {
     "ConvGradInput": conv_grad_input,
     "ConvGradWeight": conv_grad_weight,
     "MaxPoolGrad": max_pool_grad,

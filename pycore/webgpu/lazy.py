@@ -4,7 +4,7 @@ intermediate read back.
 
 A webgpu tensor's data is a `Lazy`: its shape and dtype, and either a GPU buffer (realized) or the
 op that will compute it (pending). Realizing lowers the pending ops to IR nodes, plans them with
-the same WGSL planners as a loaded model (pycore/webgpu/kernels.py), gives every result a buffer
+the same WGSL planners as a loaded model (pycore/webgpu/planners.py), gives every result a buffer
 of its own (freed when its Lazy is) and drops the op, so the graph behind a value lives only until
 it is computed. float16 tensors are stored as float16, two to a 32-bit word (half the bytes); every
 other dtype as f32 words: bool as 0/1 and integers exactly up to 2**24 (checked on upload).
@@ -23,7 +23,7 @@ from . import shaders
 from .auto import shared_device
 from .backend import Context, _bytes, upload_params
 from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, GPUUnavailable
-from .kernels import KERNELS
+from .planners import PLANNERS
 from .step import Step, View, flat
 
 EXACT = 2**24  # the largest integer range f32 holds exactly
@@ -227,9 +227,9 @@ class WebGPUDevice:
             name = names[id(t)]
             raw = f"{name}.f32" if t.dtype == HALF else name
             node = Node(t.op, name, [names[id(x)] for x in t.inputs], [raw], dict(t.attrs))
-            if node.op not in KERNELS:
+            if node.op not in PLANNERS:
                 raise GPUUnavailable(f"the WebGPU path has no kernel for {node.op} yet")
-            out = KERNELS[node.op](node, ctx)
+            out = PLANNERS[node.op](node, ctx)
             if isinstance(out, View):
                 roots[name] = roots[out.source]
             else:

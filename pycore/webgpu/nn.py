@@ -108,7 +108,7 @@ def lrn(node, ctx):
     return [Step(("lrn",), params, node.inputs[:1], node.outputs[0], flat(total, 256), overrides=WG256)]
 
 
-KERNELS = {
+PLANNERS = {
     "BatchNormStats": batch_norm_stats,
     "Conv": conv,
     "MaxPool": pool,

@@ -55,4 +55,4 @@ def arg_reduce(node, ctx):
     return [Step(("arg_reduce",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), fill, WG64)]
 
 
-KERNELS = {**{op: reduce for op in REDUCE}, "ArgMax": arg_reduce}
+PLANNERS = {**{op: reduce for op in REDUCE}, "ArgMax": arg_reduce}

@@ -129,7 +129,7 @@ def expand(node, ctx):
     return [copy_step(x, out, shape, broadcast_strides(ctx.shape(x), shape), strides(shape))]
 
 
-KERNELS = {
+PLANNERS = {
     "Gemm": gemm,
     "MatMul": matmul,
     "Softmax": softmax,

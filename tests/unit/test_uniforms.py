@@ -13,7 +13,7 @@ import pytest
 from graphs import doc, node
 
 from pycore.graph import Graph
-from pycore.webgpu import KERNELS, lazy, shaders, uniforms
+from pycore.webgpu import PLANNERS, lazy, shaders, uniforms
 from pycore.webgpu.backend import Context
 from pycore.webgpu.step import Step
 
@@ -88,7 +88,7 @@ def planned(nodes, shapes):
     graph = Graph.from_json(json.dumps(doc(nodes, shapes, outputs)), {})
     ctx, steps = Context(graph.shapes), []
     for n in graph.nodes:
-        out = KERNELS[n.op](n, ctx)
+        out = PLANNERS[n.op](n, ctx)
         steps += out if isinstance(out, list) else []
     return steps
 
@@ -98,7 +98,7 @@ HALF_STEPS = [lazy._pack("t0.f32", "t0.half", 5), lazy._unpack("t0.half", "t0", 
 
 
 def test_the_cases_reach_every_op_and_every_shader_that_takes_a_uniform():
-    assert sorted(set(KERNELS) - {n["op"] for nodes, _ in CASES for n in nodes}) == []
+    assert sorted(set(PLANNERS) - {n["op"] for nodes, _ in CASES for n in nodes}) == []
     with_uniform = {p.stem for p in shaders.folder().glob("*.wgsl") if "var<uniform>" in p.read_text()}
     reached = {f for case in CASES for s in planned(*case) for f in s.shader}
     reached |= {f for s in HALF_STEPS for f in s.shader}

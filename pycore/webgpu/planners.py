@@ -2,4 +2,4 @@
 
 from . import elementwise, gradients, nn, reduce, tensor
 
-KERNELS = {**elementwise.KERNELS, **nn.KERNELS, **reduce.KERNELS, **tensor.KERNELS, **gradients.KERNELS}
+PLANNERS = {**elementwise.PLANNERS, **nn.PLANNERS, **reduce.PLANNERS, **tensor.PLANNERS, **gradients.PLANNERS}
