@@ -44,7 +44,7 @@ class OnnxNode:
         raise ConversionError(f"{self.where}: {why}")
 
 
-class Context:
+class ConversionContext:
     def __init__(self, taken):
         self.consts = {}  # tensor name -> ndarray, known at conversion time
         self.shapes = {}  # tensor name -> static shape, for tensors computed at run time

@@ -9,7 +9,7 @@ from .. import quantize, safetensors
 from ..errors import GraphError, PycoreError
 from ..graph import FORMAT, Graph, Input, Node
 from . import reader
-from .context import Context, OnnxNode
+from .context import ConversionContext, OnnxNode
 from .registry import OPS, ConversionError
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -74,7 +74,7 @@ def convert(source, shapes=None, name=None):
 
     taken = {t for n in graph.node for t in (*n.input, *n.output)}
     taken |= {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    ctx = Context(taken)
+    ctx = ConversionContext(taken)
     ctx.read = {t for n in graph.node for t in n.input} | {o.name for o in graph.output}
     for t in graph.initializer:
         ctx.consts[t.name] = reader.to_array(t, f"initializer {t.name!r}")
