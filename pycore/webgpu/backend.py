@@ -35,7 +35,7 @@ def _bytes(shape):
     return max(16, -(-math.prod(shape) * ITEM // 16) * 16)
 
 
-class Context:
+class PlanContext:
     """What a kernel planner may ask while planning: shapes, and scratch tensors of its own."""
 
     def __init__(self, shapes):
@@ -122,7 +122,7 @@ class WebGPUBackend:
         return self.owned[-1]
 
     def _plan_steps(self, graph):
-        ctx = Context(graph.shapes)
+        ctx = PlanContext(graph.shapes)
         steps, roots = [], {t: t for t in ctx.shapes}
         for node in graph.nodes:
             out = PLANNERS[node.op](node, ctx)

@@ -21,7 +21,7 @@ import numpy as np
 from ..graph import Node
 from . import shaders
 from .auto import shared_device
-from .backend import Context, _bytes, upload_params
+from .backend import PlanContext, _bytes, upload_params
 from .device import COPY_DST, COPY_SRC, MAP_READ, STORAGE, GPUUnavailable
 from .planners import PLANNERS
 from .step import Step, View, flat
@@ -219,7 +219,7 @@ class WebGPUDevice:
         halves = [x for x in (*leaves, *order) if x.dtype == HALF]
         shapes |= {f"{names[id(x)]}.half": _half_words(x.shape) for x in halves}
         shapes |= {f"{names[id(t)]}.f32": t.shape for t in order if t.dtype == HALF}
-        ctx, steps, roots = Context(shapes), [], {n: n for n in shapes}
+        ctx, steps, roots = PlanContext(shapes), [], {n: n for n in shapes}
         for x in leaves:  # float16 storage is read through a widened copy
             if x.dtype == HALF:
                 steps.append(_unpack(f"{names[id(x)]}.half", names[id(x)], x.size))

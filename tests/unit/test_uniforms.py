@@ -14,7 +14,7 @@ from graphs import doc, node
 
 from pycore.graph import Graph
 from pycore.webgpu import PLANNERS, lazy, shaders, uniforms
-from pycore.webgpu.backend import Context
+from pycore.webgpu.backend import PlanContext
 from pycore.webgpu.step import Step
 
 X4 = (2, 4, 7, 6)
@@ -86,7 +86,7 @@ CASES = [
 def planned(nodes, shapes):
     outputs = [t for n in nodes for t in n["outputs"]]
     graph = Graph.from_json(json.dumps(doc(nodes, shapes, outputs)), {})
-    ctx, steps = Context(graph.shapes), []
+    ctx, steps = PlanContext(graph.shapes), []
     for n in graph.nodes:
         out = PLANNERS[n.op](n, ctx)
         steps += out if isinstance(out, list) else []
