@@ -1,14 +1,17 @@
-"""Convolution, pooling and normalisation planners (2-d; 1-d runs as 2-d with height 1, as on the CPU)."""
+"""Planners of the network ops (pycore/ops/nn.py): matrix products, softmax, and convolution, pooling
+and normalisation (2-d; 1-d runs as 2-d with height 1, as on the CPU)."""
 
 import math
 
 import numpy as np
 
 from .elementwise import epilogue
-from .step import Step, flat
-from .tensor import product_step
+from .step import Step, broadcast_strides, flat, grid, merge_dims
 
 GEMM_TILE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # a 32 x 32 output tile per workgroup
+WIDE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # 32 x 32 output tiles (4 x 4 per thread)
+ROW = {"WG_M": 1, "WG_N": 64, "TK": 8}  # 4 x 256 tiles for matrix-vector shapes
+MATRIX_STRIDES = ("a_row", "a_col", "b_row", "b_col", "c_row", "c_col")
 WG64 = {"WG": 64}
 WG256 = {"WG": 256}
 
@@ -21,6 +24,58 @@ POOL = {
         "finish": "acc / f32(select(valid, padded, p.include_pad == 1u))",
     },
 }
+
+
+def product_step(reads, out, mnk, strides, batch, attrs, alpha=1.0, beta=1.0):
+    """One dispatch of matmul.wgsl. reads: [A, B, bias, residual] ("" where absent); mnk: (M, N, K);
+    strides: A over (m, k), B over (k, n), bias over (m, n) (0 where broadcast); batch: (dims,
+    A strides, B strides), at most four dims after merging."""
+    (m, n, k), (dims, a_b, b_b) = mnk, batch
+    if len(dims) > 4:
+        raise ValueError(f"{out}: matrix product with more than 4 batch dimensions")
+    ep, fill = epilogue(attrs)
+    ones = [1] * (4 - len(dims))  # the batch loop runs over four dims; the missing ones have size 1
+    params = {"m": m, "n": n, "k": k, **dict(zip(MATRIX_STRIDES, strides)), "has_bias": bool(reads[2])}
+    params |= {"has_residual": bool(reads[3]), "alpha": float(alpha), "beta": float(beta), "ep": ep}
+    params |= {"batch": [*dims, *ones], "a_batch": [*a_b, *ones], "b_batch": [*b_b, *ones]}
+    tile = ROW if m <= 4 else WIDE
+    groups = (
+        math.ceil(n / (tile["WG_N"] * 4)),
+        math.ceil(m / (tile["WG_M"] * 4)),
+        math.prod(dims),
+    )
+    return Step(("epilogue", "matmul", "gemm"), params, reads, out, groups, fill, tile)
+
+
+def gemm(node, ctx):
+    a = node.attrs
+    x, w, bias, residual = [*node.inputs, "", ""][:4]
+    xs, ws = ctx.shape(x), ctx.shape(w)
+    m, n = ctx.shape(node.outputs[0])
+    k = xs[0] if a["transA"] else xs[1]
+    a_strides = (1, xs[1]) if a["transA"] else (xs[1], 1)
+    b_strides = (1, ws[1]) if a["transB"] else (ws[1], 1)
+    c_strides = broadcast_strides(ctx.shape(bias), (m, n)) if bias else (0, 0)
+    step = product_step(
+        [x, w, bias, residual], node.outputs[0], (m, n, k), (*a_strides, *b_strides, *c_strides),
+        ([1], [0], [0]), a, a["alpha"], a["beta"],
+    )  # fmt: skip
+    return [step]
+
+
+def matmul(node, ctx):
+    x, w, residual = [*node.inputs, ""][:3]
+    xs, ws, out = ctx.shape(x), ctx.shape(w), ctx.shape(node.outputs[0])
+    m, k, n = xs[-2], xs[-1], ws[-1]
+    lead = out[:-2]
+    a_b = broadcast_strides(xs[:-2], lead) if lead else []
+    b_b = broadcast_strides(ws[:-2], lead) if lead else []
+    # broadcast_strides counts in batch elements; scale to floats
+    a_b, b_b = [s * m * k for s in a_b], [s * k * n for s in b_b]
+    batch = merge_dims(lead, a_b, b_b) if lead else ([1], ([0], [0]))
+    batch = (batch[0], *batch[1])
+    reads = [x, w, "", residual]
+    return [product_step(reads, node.outputs[0], (m, n, k), (k, 1, n, 1, 0, 0), batch, node.attrs)]
 
 
 WINDOW = ("h", "w", "kh", "kw", "stride_h", "stride_w", "pad_t", "pad_l", "pad_b", "pad_r", "dil_h", "dil_w")
@@ -108,7 +163,17 @@ def lrn(node, ctx):
     return [Step(("lrn",), params, node.inputs[:1], node.outputs[0], flat(total, 256), overrides=WG256)]
 
 
+def softmax(node, ctx):
+    shape, axis = ctx.shape(node.inputs[0]), node.attrs["axis"]
+    outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    params = {"rows": outer * inner, "len": length, "inner": inner}
+    return [Step(("softmax",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), overrides=WG64)]
+
+
 PLANNERS = {
+    "Gemm": gemm,
+    "MatMul": matmul,
+    "Softmax": softmax,
     "BatchNormStats": batch_norm_stats,
     "Conv": conv,
     "MaxPool": pool,

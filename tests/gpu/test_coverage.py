@@ -34,9 +34,9 @@ def test_every_shader_renders_with_its_placeholders_only():
 
 def test_gemm_tiles_fit_default_workgroup_memory():
     """Browsers give 16 KiB of workgroup memory by default; wgpu-native does not check it."""
-    from pycore.webgpu import nn, tensor
+    from pycore.webgpu import nn
 
-    for tile in (nn.GEMM_TILE, tensor.WIDE, tensor.ROW):
+    for tile in (nn.GEMM_TILE, nn.WIDE, nn.ROW):
         floats = tile["TK"] * (tile["WG_M"] + tile["WG_N"]) * 4  # vec4 slices of A and B
         assert floats * 4 <= 16384, tile
         assert tile["WG_M"] * tile["WG_N"] <= 256, tile
