@@ -10,9 +10,9 @@ import sys
 
 import numpy as np
 
-from . import elementwise, fused, gradients, nn, tensor, wasm
+from . import elementwise, fused, gradients, movement, nn, reduce, wasm
 
-KERNELS = {**elementwise.KERNELS, **nn.KERNELS, **tensor.KERNELS, **gradients.KERNELS}
+KERNELS = {**elementwise.KERNELS, **nn.KERNELS, **movement.KERNELS, **reduce.KERNELS, **gradients.KERNELS}
 
 
 def keep_freed_memory():

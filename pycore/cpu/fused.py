@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .. import ops
-from . import nn, tensor, wasm
+from . import nn, wasm
 
 
 def clip_bounds(attrs):
@@ -105,7 +105,7 @@ def kernels(runners):
             or c is not None
             and (c.size != n or c.shape[-1:] != (n,))  # only a bias per column
         ):
-            return tensor.gemm(a, x, w, c, residual)
+            return nn.gemm(a, x, w, c, residual)
         x = x.T if a["transA"] else x
         bias = None if c is None else np.ascontiguousarray(c).reshape(n)
         shape = (x.shape[0], n)
@@ -122,7 +122,7 @@ def kernels(runners):
     def matmul(a, x, w, residual=None):
         clip = clip_bounds(a)
         if clip is None or x.ndim < 2 or w.ndim != 2 or not _float32(x, w, residual):
-            return tensor.matmul(a, x, w, residual)
+            return nn.matmul(a, x, w, residual)
         shape = (*x.shape[:-1], w.shape[1])
         y = np.empty(shape, np.float32)
         r = None if residual is None else _matrix(residual, shape).reshape(-1, shape[-1])

@@ -1,9 +1,30 @@
-"""Convolution, pooling and normalisation kernels (2-d; 1-d runs as 2-d with height 1)."""
+"""Kernels of the network ops (pycore/ops/nn.py): matrix products, softmax, and convolution, pooling
+and normalisation (2-d; 1-d runs as 2-d with height 1)."""
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .elementwise import epilogue
+
+
+def gemm(a, x, w, c=None, residual=None):
+    x = x.T if a["transA"] else x
+    w = w.T if a["transB"] else w
+    y = x @ w
+    if a["alpha"] != 1.0:
+        y *= np.float32(a["alpha"])
+    if c is not None:
+        y += c * np.float32(a["beta"]) if a["beta"] != 1.0 else c
+    return epilogue(a, y, residual)
+
+
+def matmul(a, x, w, residual=None):
+    return epilogue(a, np.matmul(x, w), residual)
+
+
+def softmax(a, x):
+    e = np.exp(x - x.max(axis=a["axis"], keepdims=True))
+    return e / e.sum(axis=a["axis"], keepdims=True)
 
 
 def _as_2d(a, x):
@@ -215,6 +236,9 @@ def lrn(a, x):
 
 
 KERNELS = {
+    "Gemm": gemm,
+    "MatMul": matmul,
+    "Softmax": softmax,
     "Conv": conv,
     "MaxPool": max_pool,
     "AveragePool": average_pool,
