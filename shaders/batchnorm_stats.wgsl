@@ -15,22 +15,6 @@ struct Params {
 
 override WG: u32 = 256;  // a power of two
 
-var<workgroup> part: array<f32, WG>;
-
-fn reduce_sum(li: u32, v: f32) -> f32 {
-    part[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s /= 2u) {
-        if li < s {
-            part[li] = part[li] + part[li + s];
-        }
-        workgroupBarrier();
-    }
-    let r = part[0];
-    workgroupBarrier();  // everyone has read part[0] before it is reused
-    return r;
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let ch = wid.x;  // one workgroup per channel: uniform, so the barriers are legal

@@ -14,8 +14,6 @@ struct Params {
 
 override WG: u32 = 64;  // a power of two
 
-var<workgroup> part: array<f32, WG>;
-
 fn reduce_max(li: u32, v: f32) -> f32 {
     part[li] = v;
     workgroupBarrier();
@@ -27,20 +25,6 @@ fn reduce_max(li: u32, v: f32) -> f32 {
     }
     let r = part[0];
     workgroupBarrier();  // everyone has read part[0] before it is reused
-    return r;
-}
-
-fn reduce_sum(li: u32, v: f32) -> f32 {
-    part[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s /= 2u) {
-        if li < s {
-            part[li] = part[li] + part[li + s];
-        }
-        workgroupBarrier();
-    }
-    let r = part[0];
-    workgroupBarrier();
     return r;
 }
 

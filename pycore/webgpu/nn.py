@@ -152,7 +152,8 @@ def batch_norm_stats(node, ctx):
     n, c = ctx.shape(node.inputs[0])[:2]
     _, _, spatial = per_channel(ctx.shape(node.inputs[0]))
     params = {"n": n, "c": c, "spatial": spatial}
-    return [Step(("batchnorm_stats",), params, node.inputs[:1], node.outputs[0], (c, 1, 1), overrides=WG256)]
+    shader = ("workgroup_sum", "batchnorm_stats")
+    return [Step(shader, params, node.inputs[:1], node.outputs[0], (c, 1, 1), overrides=WG256)]
 
 
 def lrn(node, ctx):
@@ -167,7 +168,8 @@ def softmax(node, ctx):
     shape, axis = ctx.shape(node.inputs[0]), node.attrs["axis"]
     outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
     params = {"rows": outer * inner, "len": length, "inner": inner}
-    return [Step(("softmax",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), overrides=WG64)]
+    shader = ("workgroup_sum", "softmax")
+    return [Step(shader, params, node.inputs[:1], node.outputs[0], grid(outer * inner), overrides=WG64)]
 
 
 PLANNERS = {
