@@ -83,15 +83,18 @@ def sha256(path):
 
 
 def npm_install():
-    stamp = NODE / ".package-lock.json"
-    lock = ROOT / "package-lock.json"
-    if stamp.exists() and stamp.stat().st_mtime >= lock.stat().st_mtime:
+    """npm ci, unless node_modules was installed from this very package-lock.json: a stamp holds the
+    lock's sha256 (file times say nothing across clones and checkouts)."""
+    stamp = NODE / ".pycore-lock.sha256"
+    digest = sha256(ROOT / "package-lock.json")
+    if stamp.exists() and stamp.read_text() == digest:
         return
     if not shutil.which("npm"):
         raise BuildError("npm is not installed: install Node.js 20+ (apt-get install nodejs npm)")
     # package.json's allowScripts turns down the benchmark peers' install scripts (core-js prints a
     # banner, protobufjs checks a version scheme): none is needed, and npm warns about each one
     run(["npm", "ci", "--no-audit", "--no-fund"])
+    stamp.write_text(digest)
 
 
 def pypi_file(name):
