@@ -23,13 +23,23 @@ async function fetchBytes(url, label) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function boot() {
+// The manifest read and the fetch wrapper (web/downloads.js) installed: the first thing a request
+// waits for, so every download after it, the model's included, shows in the progress and is kept
+// in the Cache API. Resolves to the manifest.
+let wrapped = null;
+let next = "starting Python"; // what runs once the downloads in flight are done
+
+async function wrapDownloads() {
   const listing = await fetchBytes(new URL("manifest.json", here), "the site manifest");
   const manifest = JSON.parse(new TextDecoder().decode(listing));
-  let next = "starting Python"; // what runs once the downloads in flight are done
   installDownloads(manifest, root, (label, loaded, total) =>
     loaded < total ? progress("download", label, loaded, total) : progress("boot", next),
   );
+  return manifest;
+}
+
+async function boot() {
+  const manifest = await wrapped;
   const [pyodide, wheel] = await Promise.all([
     loadPyodide({ indexURL: new URL(manifest.pyodide, root).href }),
     fetchBytes(new URL(manifest.wheel, root), "pycore"),
@@ -60,6 +70,7 @@ function describe(error) {
 
 // A model's two files, fetched while Python may still be booting.
 async function fetchModel(url) {
+  await wrapped;
   const folder = url.pathname.replace(/\/$/, "").split("/").pop();
   const [json, weights] = await Promise.all([
     fetchBytes(new URL("model.json", url), `${folder}/model.json`),
@@ -69,6 +80,7 @@ async function fetchModel(url) {
 }
 
 async function handle(msg) {
+  wrapped ??= wrapDownloads();
   booted ??= boot();
   const files = msg.type === "load" ? fetchModel(new URL(msg.url)) : null;
   files?.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled

@@ -389,3 +389,35 @@ def test_second_visit_in_a_private_window_downloads_nothing_large(browser, site)
     """An in-memory HTTP cache forgets the 10 MB wasm; the worker's Cache API copy does not."""
     _, (warm, biggest) = visit_twice(browser.new_context(), site)
     assert warm < 200_000, biggest
+
+
+# Every progress message the page's worker sends, recorded before the page's modules run.
+RECORD_PROGRESS = """window.progressLabels = []; const PageWorker = window.Worker;
+window.Worker = class extends PageWorker { constructor(...args) { super(...args);
+  this.addEventListener("message", ({ data }) => {
+    if (data.type === "progress") progressLabels.push(data.label); }); } };"""
+CACHED = """async () => (await (await caches.open("pycore-files")).keys()).map((r) => r.url)"""
+
+
+def test_model_weights_go_through_the_download_wrapper(browser, site):
+    """The 5 MB weights show in the progress, land in the Cache API, and a second visit in the same
+    private window does not request them at all (a Cache API hit makes no request)."""
+    context = browser.new_context()
+    page, requested = context.new_page(), []
+    page.on("request", lambda r: requested.append(r.url))
+    page.add_init_script(RECORD_PROGRESS)
+    weights = f"{site}/models/efficientnet-lite0/weights.safetensors"
+    try:
+        assert open_demo(page, site) == "ready"
+        assert weights in requested
+        assert "efficientnet-lite0 weights" in ", ".join(page.evaluate("progressLabels"))
+        deadline = time.monotonic() + 30
+        while not any(u.startswith(f"{weights}?sha256=") for u in page.evaluate(CACHED)):
+            assert time.monotonic() < deadline, page.evaluate(CACHED)
+            time.sleep(0.2)
+        requested.clear()
+        page.reload()
+        assert wait_ready(page, timeout=180_000) == "ready"
+        assert not [u for u in requested if "safetensors" in u], requested
+    finally:
+        context.close()
