@@ -4,23 +4,13 @@ const INK = 0.05;
 const FIT = 20;
 const SIZE = 28;
 
-export function toMnist({ data, width, height }) {
+export function toMnist(image) {
+  const { data, width, height } = image;
+  const box = inkBox(image);
+  if (!box) return null;
   const ink = new Float32Array(width * height);
-  let x0 = width, y0 = height, x1 = -1, y1 = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const v = data[(y * width + x) * 4] / 255;
-      ink[y * width + x] = v;
-      if (v > INK) {
-        x0 = Math.min(x0, x);
-        x1 = Math.max(x1, x);
-        y0 = Math.min(y0, y);
-        y1 = Math.max(y1, y);
-      }
-    }
-  }
-  if (x1 < 0) return null;
-  const w = x1 - x0 + 1, h = y1 - y0 + 1;
+  for (let i = 0; i < ink.length; i++) ink[i] = data[i * 4] / 255;
+  const { x0, y0, w, h } = box;
   const scale = FIT / Math.max(w, h);
   const nw = Math.max(1, Math.round(w * scale)), nh = Math.max(1, Math.round(h * scale));
   const small = resizeArea(ink, width, x0, y0, w, h, nw, nh);
@@ -43,6 +33,26 @@ export function toMnist({ data, width, height }) {
     }
   }
   return out;
+}
+
+/** The bounding box of the ink (white on black): {x0, y0, w, h, filled}, `filled` being the share
+ *  of the box's pixels that have ink; null for no ink. */
+export function inkBox({ data, width, height }) {
+  let x0 = width, y0 = height, x1 = -1, y1 = -1, inked = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (data[(y * width + x) * 4] / 255 > INK) {
+        inked++;
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+    }
+  }
+  if (x1 < 0) return null;
+  const w = x1 - x0 + 1, h = y1 - y0 + 1;
+  return { x0, y0, w, h, filled: inked / (w * h) };
 }
 
 // Separable area resampling: each output pixel averages the source pixels it covers, by overlap.

@@ -421,3 +421,24 @@ def test_model_weights_go_through_the_download_wrapper(browser, site):
         assert not [u for u in requested if "safetensors" in u], requested
     finally:
         context.close()
+
+
+def test_the_page_says_when_an_image_is_tiny_or_the_model_is_unsure(page, site):
+    """A 1x1 image is "very small"; noise and a grey ramp leave the model unsure (measured: 3% and
+    8% for its best guess); real photos it knows get no caveat. The bars stay in every case."""
+    open_demo(page, site)
+    caveat = page.get_by_test_id("caveat")
+    ramp = np.repeat(np.linspace(0, 255, 300, dtype=np.uint8)[None, :, None], 300, 0).repeat(3, 2)
+    odd = {
+        "one.png": (np.array([[[200, 30, 30]]], np.uint8), "This image is very small (1 × 1 px)"),
+        "noise.png": (np.random.default_rng(0).integers(0, 256, (300, 300, 3), np.uint8), "Not sure"),
+        "ramp.png": (ramp, "Not sure"),
+    }
+    for name, (pixels, words) in odd.items():
+        shown = classify(page, as_file(name, write_png(pixels)))
+        assert_classified(shown)  # the answer and its five bars are still shown
+        assert caveat.is_visible() and words in caveat.text_content(), (name, shown, caveat.text_content())
+        assert_classified(classify(page, as_file("coffee.png", photo("coffee.png"))), {"espresso"})
+        assert not caveat.is_visible(), caveat.text_content()
+    assert_classified(classify(page, as_file("chelsea.png", photo("chelsea.png"))), CATS)  # 41%
+    assert not caveat.is_visible(), caveat.text_content()

@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 from digit_strokes import STROKES, preprocess_canvas, render_strokes
 from pages import RECORD_RESULT, assert_never_passed_off, draw, settled_prediction, wait_hook
@@ -23,6 +24,8 @@ def draw_all_digits(page):
         page.get_by_test_id("clear").click()
         draw(page, strokes)
         results[digit] = settled_prediction(page)
+        caveat = page.get_by_test_id("caveat")
+        assert not caveat.is_visible(), f"drew {digit}: {caveat.text_content()}"
     return results
 
 
@@ -65,6 +68,38 @@ def test_empty_canvas_and_clear_show_no_prediction(page, site):
     assert page.get_by_test_id("probabilities").locator("li").count() == 0
     assert page.get_by_test_id("latency-ms").text_content() == ""  # cleared with the result
     assert not page.get_by_text("Latency").is_visible()
+
+
+# Drawings unlike a digit, and what the page must say about each (the bars stay).
+ODD_DRAWINGS = {
+    "dot": ([[(140, 140), (142, 141)]], "Draw bigger"),
+    "scribble": (
+        [
+            [
+                (140 + 60 * np.sin(t * 1.7) + 20 * np.sin(t * 5), 140 + 60 * np.cos(t * 2.3))
+                for t in np.linspace(0, 12, 120)
+            ]
+        ],
+        "blot or a scribble",
+    ),
+    "horizontal line": ([[(50, 140), (230, 140)]], "Not sure"),
+}
+
+
+@pytest.mark.parametrize("name", ODD_DRAWINGS)
+def test_the_page_says_when_a_drawing_is_unlike_a_digit_or_the_model_is_unsure(page, site, name):
+    strokes, words = ODD_DRAWINGS[name]
+    open_demo(page, site)
+    draw(page, strokes)
+    label, probs = settled_prediction(page)
+    caveat = page.get_by_test_id("caveat")
+    print(f"{name}: {label} at {max(probs.values()):.2f}; {caveat.text_content()!r}")
+    assert caveat.is_visible() and words in caveat.text_content(), (label, probs, caveat.text_content())
+    assert len(probs) == 10 and page.get_by_test_id("probabilities").is_visible()
+    page.get_by_test_id("clear").click()
+    assert not caveat.is_visible()
+    draw(page, STROKES[3])
+    assert settled_prediction(page)[0] == "3" and not caveat.is_visible()
 
 
 def digit(d):

@@ -5,7 +5,8 @@
 //
 // A subclass supplies `static defaultModel` (a URL resolved from its own module's URL),
 // `static inputHTML` (the part people interact with), `static placeholder` (what the result says
-// before there is one) and calls `this.schedule(makeInput)`.
+// before there is one), `static unsureBelow` (the top probability under which the result says
+// "not sure"), may supply `inputCaveat()`, and calls `this.schedule(makeInput)`.
 import { runtime } from "../pycore.js";
 import { ResultView, resultHTML } from "./result.js";
 
@@ -21,10 +22,18 @@ const frame = ({ inputHTML, placeholder }) => `
 
 const templates = new Map();
 
+// The rule for "not sure": the best guess gets less than `below` (a subclass's static unsureBelow).
+const unsure = (probability, below) =>
+  probability < below
+    ? `Not sure: the best guess gets only ${probability < 0.01 ? "under 1" : (probability * 100).toFixed(0)}%.` +
+      " The bars show what else it could be."
+    : "";
+
 export class PycoreWidget extends HTMLElement {
   // gpu-fault (no-gpu, no-adapter, device-reject, shader-fail) makes the WebGPU path fail on
   // purpose, to show the fallback; it is read at each load and switch, so it is not observed
   static observedAttributes = ["model", "backend", "top-k"];
+  static unsureBelow = 0.5;
 
   #connected = false; // attributes set before the first connection are read by its load
   #model = null;
@@ -168,6 +177,12 @@ export class PycoreWidget extends HTMLElement {
     throw new Error(this.part("status").textContent.replace(/^error: /, "") || "no model is loaded");
   }
 
+  /** Why the input just prepared is unlike what the model knows (a speck of ink, a tiny image), in
+   *  words for people, or "" when nothing is odd about it; subclasses fill it in. */
+  inputCaveat() {
+    return "";
+  }
+
   /** Runs the model again on what the widget shows, after a swap; subclasses fill it in. */
   rerun() {}
 
@@ -188,6 +203,7 @@ export class PycoreWidget extends HTMLElement {
         const current = () => model === this.#model && epoch === this.#epoch;
         if (!current()) return null; // cleared since it was asked for
         const input = await makeInput(model);
+        const looks = this.inputCaveat(); // read now: a drawing may change while the model runs
         if (!current()) return null; // swapped or cleared while the input was prepared
         if (!input) {
           this.#clearShown();
@@ -198,7 +214,9 @@ export class PycoreWidget extends HTMLElement {
         this.view.message("");
         if (result.note) this.view.note(result.note);
         this.#last = [result, model.labels];
-        return this.#render(result, model.labels, true);
+        const detail = this.#render(result, model.labels, true);
+        this.view.caveat(looks || unsure(detail.probability, this.constructor.unsureBelow));
+        return detail;
       } catch (error) {
         if (model && model !== this.#model) return null; // its model was swapped out: nothing to say
         this.#clearShown();

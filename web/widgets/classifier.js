@@ -3,9 +3,16 @@ import { imageToTensor } from "../image.js";
 import { PycoreWidget } from "./base.js";
 import { formatMs } from "./result.js";
 
+// Under this many pixels on its shorter side an image is blown up to the model's 224 x 224 square
+// from too little to show anything: a 1 x 1 image is one colour, and the model still names a thing.
+const SMALLEST_SIDE = 32;
+
 export class PycoreClassifier extends PycoreWidget {
   static defaultModel = new URL("../../models/efficientnet-lite0/", import.meta.url);
   static placeholder = "Choose a photo: the model names what is in it.";
+  // of 1000 labels, the sample photos it knows get 33% and more (a cat's share is split among cat
+  // breeds); noise gets 3%, and under 25% its best guess is one of many
+  static unsureBelow = 0.25;
   static inputHTML = `
     <div class="drop" tabindex="0" role="button"
          aria-label="Image to classify: drop or paste an image here, or press Enter to choose a file">
@@ -25,6 +32,7 @@ export class PycoreClassifier extends PycoreWidget {
   #file;
   #shown = null; // the image on display, classified again when the model changes
   #waiting = null; // the newest image picked, dropped or pasted whose turn has not come yet
+  #caveat = ""; // what is odd about the image just prepared
 
   constructor() {
     super();
@@ -75,6 +83,10 @@ export class PycoreClassifier extends PycoreWidget {
     return this.schedule((model) => this.#prepare(input, model));
   }
 
+  inputCaveat() {
+    return this.#caveat;
+  }
+
   rerun() {
     if (this.#shown) this.#classify(this.#shown);
   }
@@ -102,6 +114,12 @@ export class PycoreClassifier extends PycoreWidget {
       throw error;
     }
     this.#shown = blob;
+    const side = Math.min(image.width, image.height);
+    this.#caveat =
+      side < SMALLEST_SIDE
+        ? `This image is very small (${image.width} × ${image.height} px): the model is shown it blown up to` +
+          " 224 × 224 px, so its answer is a guess."
+        : "";
     this.#showPhoto(image, blob.name || "image");
     return image.tensor;
   }

@@ -1,13 +1,34 @@
 // <pycore-digits>: draw a digit, see what an MNIST model reads, live while drawing.
-import { toMnist } from "../digits.js";
+import { inkBox, toMnist } from "../digits.js";
 import { DrawingPad } from "../pad.js";
 import { PycoreWidget } from "./base.js";
 
 const SIZE = 28;
+// A drawing unlike the digits MNIST holds, in explainable terms of its ink's bounding box against
+// the pad: the model scales any ink up to a 20 px digit, so a speck reads as a confident "0", and
+// a blot or scribble as some digit too. Each digit drawn in the tests spans over 40% of the pad
+// in height and fills under 60% of its box (a "1", narrow, is left out by the second rule).
+const SMALLEST = 0.2; // the box's longer side, as a share of the pad's side
+const BLOT = { side: 0.2, filled: 0.6 }; // both sides at least this share, and this much of it inked
+
+/** What is odd about a drawing (an ImageData, white ink on black), in words; "" for nothing. */
+export function drawingCaveat(image) {
+  const box = inkBox(image);
+  if (!box) return "";
+  const w = box.w / image.width, h = box.h / image.height;
+  if (Math.max(w, h) < SMALLEST) {
+    return "Draw bigger: the ink is a small speck on the pad, and the model reads any speck as a digit.";
+  }
+  if (Math.min(w, h) >= BLOT.side && box.filled > BLOT.filled) {
+    return "This looks like a blot or a scribble, not a digit: the model reads every drawing as one of 0 to 9.";
+  }
+  return "";
+}
 
 export class PycoreDigits extends PycoreWidget {
   static defaultModel = new URL("../../models/mnist/", import.meta.url);
   static placeholder = "Draw a digit, 0 to 9: the model reads it as you draw.";
+  static unsureBelow = 0.7; // of 10 digits: under 70% for the best, it is torn between readings
   static inputHTML = `
     <canvas class="pad" data-testid="canvas" width="280" height="280" role="img"
             aria-label="Drawing area: draw one digit, 0 to 9, with the mouse, a pen or a finger"></canvas>
@@ -22,6 +43,7 @@ export class PycoreDigits extends PycoreWidget {
 
   #pad;
   #queued = false;
+  #caveat = ""; // what is odd about the drawing just prepared
 
   constructor() {
     super();
@@ -44,7 +66,14 @@ export class PycoreDigits extends PycoreWidget {
    * Resolves to the prediction's detail ({label, probability, topK, ...}), or null for no ink.
    */
   predict(input) {
-    return this.schedule(() => this.#showSeen(toInput(input)));
+    return this.schedule(() => {
+      this.#caveat = input instanceof Float32Array ? "" : drawingCaveat(toImageData(input));
+      return this.#showSeen(toInput(input));
+    });
+  }
+
+  inputCaveat() {
+    return this.#caveat;
   }
 
   rerun() {
@@ -57,7 +86,9 @@ export class PycoreDigits extends PycoreWidget {
     this.#queued = true;
     this.schedule(() => {
       this.#queued = false;
-      return this.#showSeen(toMnist(this.#pad.imageData()));
+      const image = this.#pad.imageData();
+      this.#caveat = drawingCaveat(image);
+      return this.#showSeen(toMnist(image));
     }).catch(() => {}); // the error event has told the page
   }
 
@@ -80,11 +111,14 @@ export class PycoreDigits extends PycoreWidget {
   }
 }
 
-function toInput(input) {
-  if (input instanceof Float32Array) return input;
-  if (input instanceof ImageData) return toMnist(input);
+function toImageData(input) {
+  if (input instanceof ImageData) return input;
   if (input && typeof input.getContext === "function") {
-    return toMnist(input.getContext("2d").getImageData(0, 0, input.width, input.height));
+    return input.getContext("2d").getImageData(0, 0, input.width, input.height);
   }
   throw new TypeError("predict() takes a 28x28 Float32Array, an ImageData or a canvas");
+}
+
+function toInput(input) {
+  return input instanceof Float32Array ? input : toMnist(toImageData(input));
 }

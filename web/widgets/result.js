@@ -23,6 +23,7 @@ export const resultHTML = (placeholder) => `
       <span class="caption"><span class="idle">Prediction</span><span class="working">classifying…</span></span>
       <strong data-testid="prediction"></strong>
     </p>
+    <p class="caveat" data-testid="caveat" hidden></p>
     <ol class="bars" data-testid="probabilities" aria-label="Most likely labels"></ol>
     <p class="latency" title="The model run alone: tensor in, probabilities out">Latency
       <strong><span data-testid="latency-ms"></span> ms</strong></p>
@@ -93,7 +94,14 @@ export class ResultView {
     this.#section.classList.remove("empty");
   }
 
+  /** Why the answer shown deserves little trust (unsure, or an input unlike what the model knows),
+   *  or "" for none; shown above the bars, which stay. */
+  caveat(text) {
+    this.#show(this.#part("caveat"), text);
+  }
+
   clear() {
+    this.caveat("");
     this.#part("prediction").textContent = "";
     this.#part("probabilities").replaceChildren();
     this.#part("latency-ms").textContent = "";
