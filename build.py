@@ -226,14 +226,40 @@ def convert_model(name, fmt):
     return out
 
 
+THUMB_SIDE = 128  # px on the shorter side: the sample buttons show 64 CSS px, sharp at 2x
+
+
 def sample_photos():
-    targets = {DIST / "demos" / "classify" / "samples" / name: name for name in SAMPLE_PHOTOS}
+    """The sample photos, and beside them in thumbs/ the small PNGs their buttons show, so the page
+    loads a photo in full only when it is picked. pycore.image reads PNG without Pillow; a JPEG
+    sample (rocket.jpg, the smallest file at 110 KB) is its own thumbnail."""
+    from pycore.image import read_png, thumbnail, write_png
+
+    folder = DIST / "demos" / "classify" / "samples"
+    made = set()
     with zipfile.ZipFile(pypi_file("scikit-image")) as z:
-        for target, name in targets.items():
+        for name in SAMPLE_PHOTOS:
+            target = folder / name
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(z.read(f"skimage/data/{name}"))
-    return set(targets)
+            made.add(target)
+            if name.endswith(".png"):
+                thumb = folder / "thumbs" / name
+                if not thumb.exists() or thumb.stat().st_mtime < target.stat().st_mtime:
+                    thumb.parent.mkdir(parents=True, exist_ok=True)
+                    thumb.write_bytes(write_png(thumbnail(read_png(target.read_bytes()), THUMB_SIDE), 9))
+                made.add(thumb)
+    return made
+
+
+def model_facts(folder):
+    """What a page says about a model, read from its built weights: their format and size."""
+    from pycore import quantize, safetensors
+
+    path = Path(folder) / "weights.safetensors"
+    tensors = safetensors.read(path.read_bytes())
+    return {"weights": quantize.stored_format(tensors), "bytes": path.stat().st_size}
 
 
 def build_site(models, wheel):
@@ -245,6 +271,7 @@ def build_site(models, wheel):
             site |= copy_tree(folder, DIST / "demos" / folder.name)
     site |= sample_photos()
     copy_if_changed(ROOT / "demos" / "index.html", DIST / "index.html")
+    copy_if_changed(ROOT / "README.md", DIST / "README.md")  # the pages link it
     site |= copy_tree(ROOT / "demos" / "embed", DIST / "embed")
     numpy = next(p.relative_to(DIST) for p in (DIST / "pyodide").glob("numpy-*.whl"))
     labels = {
@@ -256,6 +283,8 @@ def build_site(models, wheel):
     }
     manifest = {
         "pyodide": "pyodide/",
+        # what the pages say about each model (web/facts.js), from the files they download
+        "models": {name: model_facts(DIST / "models" / name) for name in models},
         "wheel": str(wheel.relative_to(DIST)),
         # large files with their hashes: the worker keeps them in the Cache API under the hash
         "files": {

@@ -171,6 +171,33 @@ def imagenet(pixels, resize=256, crop=224, mean=127.0, scale=128.0):
     return ((small - np.asarray(mean)) / np.asarray(scale)).astype(np.float32).transpose(2, 0, 1)[None]
 
 
+def write_png(pixels, level=1):
+    """uint8 array (h, w) or (h, w, 1|2|3|4) -> PNG bytes (filter 0, zlib at `level`: fast)."""
+    pixels = np.asarray(pixels, np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    h, w, c = pixels.shape
+    colour = {1: 0, 2: 4, 3: 2, 4: 6}[c]
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), pixels.reshape(h, w * c)], axis=1)
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)
+    data = zlib.compress(raw.tobytes(), level)
+    return PNG + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def thumbnail(pixels, side):
+    """The image shrunk by area averaging so its shorter side is `side` px (never enlarged)."""
+    pixels = np.asarray(pixels, np.float64)
+    h, w = pixels.shape[:2]
+    s = min(1.0, side / min(h, w))
+    th, tw = max(1, round(h * s)), max(1, round(w * s))
+    small = np.einsum("yh,hw...,xw->yx...", area_matrix(h, th), pixels, area_matrix(w, tw), optimize=True)
+    return np.clip(np.round(small), 0, 255).astype(np.uint8)
+
+
 def area_matrix(n_in, n_out):
     """R[o, i]: weight of source sample i in output sample o when shrinking n_in to n_out."""
     step = n_in / n_out

@@ -2,6 +2,7 @@
 // the URL asks for, plus what only this page has: sample photos, pasting anywhere on the page and
 // a backend switch.
 import { startWidgets } from "../../web/ui.js";
+import { showModelFacts } from "../../web/facts.js";
 import { runtime } from "../../web/pycore.js";
 
 const widget = document.querySelector("pycore-classifier");
@@ -35,4 +36,5 @@ document.addEventListener("paste", (e) => {
   }
 });
 
+showModelFacts(document.querySelector("[data-model]")).catch((e) => console.warn(`no model facts: ${e.message}`));
 await startWidgets([widget], document.getElementById("backend-select"));

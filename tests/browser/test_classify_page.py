@@ -442,3 +442,44 @@ def test_the_page_says_when_an_image_is_tiny_or_the_model_is_unsure(page, site):
         assert not caveat.is_visible(), caveat.text_content()
     assert_classified(classify(page, as_file("chelsea.png", photo("chelsea.png"))), CATS)  # 41%
     assert not caveat.is_visible(), caveat.text_content()
+
+
+THUMBS_SHOWN = (
+    "() => [...document.querySelectorAll('.samples img')].every((i) => i.complete && i.naturalWidth)"
+)
+
+
+def test_sample_buttons_load_thumbnails_and_a_photo_only_when_picked(page, site):
+    requested = []
+    page.on("request", lambda r: "/samples/" in r.url and requested.append(r.url.split("/samples/")[1]))
+    open_demo(page, site)
+    page.locator(".samples").scroll_into_view_if_needed()
+    page.wait_for_function(THUMBS_SHOWN)
+    pngs = [name for name in build.SAMPLE_PHOTOS if name.endswith(".png")]
+    assert sorted(requested) == sorted([f"thumbs/{n}" for n in pngs] + ["rocket.jpg"]), requested
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('.samples img')].map((i) => [i.src, i.naturalHeight])"
+    )
+    assert all(h == build.THUMB_SIDE for src, h in sizes if "/thumbs/" in src), sizes
+    thumbs = sum((build.DIST / "demos/classify/samples/thumbs" / n).stat().st_size for n in pngs)
+    assert thumbs < 400_000, thumbs  # the photos themselves are 2.3 MB
+    requested.clear()
+    before = runs(page)
+    page.get_by_role("button", name="cat", exact=True).click()
+    assert_classified(settle(page, before), CATS)
+    assert requested == ["chelsea.png"], requested
+
+
+def test_the_page_says_which_model_runs_and_links_the_readme_and_source(page, site):
+    open_demo(page, site)
+    size = (build.DIST / "models/efficientnet-lite0/weights.safetensors").stat().st_size
+    facts = page.locator(".facts")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=model-weights]').textContent.includes('MB')"
+    )
+    assert "EfficientNet-Lite0" in facts.text_content()
+    assert page.get_by_test_id("model-weights").text_content() == f"int8 weights, {size / 1e6:.1f} MB"
+    links = [a.get_attribute("href") for a in facts.locator("a").all()]
+    assert "../../README.md" in links and len(links) == 4
+    for href in links:
+        assert page.request.get(f"{site}/demos/classify/{href}").ok, href

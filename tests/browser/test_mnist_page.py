@@ -7,6 +7,7 @@ import pytest
 from digit_strokes import STROKES, preprocess_canvas, render_strokes
 from pages import RECORD_RESULT, assert_never_passed_off, draw, settled_prediction, wait_hook
 
+import build
 from tools.browser import wait_ready
 
 LATENCY = re.compile(r"^\d+\.\d$")  # milliseconds, one decimal, on every page and widget
@@ -205,3 +206,16 @@ def test_landing_page_links_the_demos(page, site):
     # no copy of the landing page (with links one level too deep) under /demos/, and no listing
     for path in ("demos/", "demos/index.html", "demos/embed/index.html"):
         assert page.request.get(f"{site}/{path}").status == 404, path
+
+
+def test_the_page_says_which_model_runs_and_links_the_readme_and_source(page, site):
+    open_demo(page, site)
+    size = (build.DIST / "models/mnist/weights.safetensors").stat().st_size
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=model-weights]').textContent.includes('MB')"
+    )
+    assert page.get_by_test_id("model-weights").text_content() == f"fp32 weights, {size / 1e6:.1f} MB"
+    links = [a.get_attribute("href") for a in page.locator(".facts a").all()]
+    assert "../../README.md" in links and len(links) == 4
+    for href in links:
+        assert page.request.get(f"{site}/demos/mnist/{href}").ok, href
