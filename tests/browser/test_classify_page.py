@@ -14,7 +14,7 @@ from images import preprocess, read_png, write_png
 from pages import RECORD_RESULT, assert_never_passed_off
 
 import build
-from tools.browser import launch_persistent, wait_ready
+from tools.browser import launch_persistent, local_context, wait_ready
 
 CATS = {"tiger cat", "Egyptian cat", "tabby"}  # chelsea.png: PyTorch fp32 says 0.38 / 0.37 / 0.16
 # The page is its <pycore-classifier>: every input it finishes ends in a prediction or an error event.
@@ -483,3 +483,28 @@ def test_the_page_says_which_model_runs_and_links_the_readme_and_source(page, si
     assert "../../README.md" in links and len(links) == 4
     for href in links:
         assert page.request.get(f"{site}/demos/classify/{href}").ok, href
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def test_on_a_phone_the_page_speaks_of_tapping_not_dropping_or_pasting(browser, site):
+    context, external = local_context(browser, **PHONE)
+    page = context.new_page()
+    try:
+        assert open_demo(page, site) == "ready"
+        drop = page.locator("pycore-classifier").locator(".drop")
+        assert drop.inner_text().startswith("Tap to choose a photo"), drop.inner_text()
+        title = page.locator("#samples-title").inner_text()
+        assert title == "Or try a sample photo:", title
+        assert drop.bounding_box()["width"] >= 300
+        assert_classified(classify(page, str(build.DIST / "demos/classify/samples/chelsea.png")), CATS)
+    finally:
+        context.close()
+    assert external == []
+    desktop = browser.new_page(viewport={"width": 1280, "height": 800})
+    desktop.goto(f"{site}/demos/classify/index.html")
+    wait_ready(desktop, timeout=180_000)
+    assert desktop.locator("pycore-classifier").locator(".drop").inner_text().startswith("Drop or paste")
+    assert "pasting" in desktop.locator("#samples-title").inner_text()
+    desktop.close()

@@ -8,7 +8,7 @@ from digit_strokes import STROKES
 from pages import draw
 
 import build
-from tools.browser import served
+from tools.browser import local_context, served
 
 CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'"
 SNIPPET = """<script type="module" src="/vendor/pycore/web/embed.js"></script>
@@ -308,3 +308,24 @@ def test_the_example_page_honours_the_backend_parameter(page, host):
         # was not taken): the note names only the CPU kernels that run
         assert hook(page, widget, "backend-note").text_content().startswith("CPU: ")
     assert all(e["detail"]["note"].startswith("CPU: ") for e in ready)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_copy_button_leaves_the_snippet_readable_on_a_phone(browser, host, width):
+    url, _ = host
+    context, external = local_context(browser, viewport={"width": width, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/vendor/pycore/embed/index.html")
+        button = page.locator("#copy").bounding_box()
+        first = page.evaluate(
+            """() => { const r = document.createRange(), text = document.getElementById('snippet').firstChild;
+            r.setStart(text, 0); r.setEnd(text, text.data.indexOf('\\n'));
+            return [...r.getClientRects()].map((b) => [b.left, b.top, b.right, b.bottom]); }"""
+        )
+        for left, top, right, bottom in first:  # the first line, and any part of it that wraps
+            apart = bottom <= button["y"] or top >= button["y"] + button["height"]
+            assert apart or right <= button["x"] or left >= button["x"] + button["width"], (first, button)
+    finally:
+        context.close()
+    assert external == []

@@ -8,7 +8,7 @@ from digit_strokes import STROKES, preprocess_canvas, render_strokes
 from pages import RECORD_RESULT, assert_never_passed_off, draw, settled_prediction, wait_hook
 
 import build
-from tools.browser import wait_ready
+from tools.browser import local_context, wait_ready
 
 LATENCY = re.compile(r"^\d+\.\d$")  # milliseconds, one decimal, on every page and widget
 
@@ -219,3 +219,49 @@ def test_the_page_says_which_model_runs_and_links_the_readme_and_source(page, si
     assert "../../README.md" in links and len(links) == 4
     for href in links:
         assert page.request.get(f"{site}/demos/mnist/{href}").ok, href
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def test_on_a_phone_the_pad_takes_the_width_and_the_reading_stays_beside_it(browser, site):
+    context, external = local_context(browser, **PHONE)
+    page = context.new_page()
+    try:
+        assert open_demo(page, site) == "ready"
+        pad = page.get_by_test_id("canvas").bounding_box()
+        assert pad["width"] >= 300 and pad["y"] + pad["height"] <= 844, pad  # 390 less the margins
+        reading = page.get_by_test_id("reading")
+        assert not reading.is_visible()  # nothing read yet
+        draw(page, STROKES[7])
+        label, probs = settled_prediction(page)
+        assert label == "7", probs
+        assert reading.text_content() == f"reads 7 · {probs['7'] * 100:.0f}%"
+        box = reading.bounding_box()
+        assert reading.is_visible() and box["y"] + box["height"] <= 844, box  # with the pad, in view
+        page.get_by_test_id("clear").click()
+        assert not reading.is_visible()
+    finally:
+        context.close()
+    assert external == []
+
+
+def test_on_a_desktop_the_result_beside_the_pad_needs_no_copy(page, site):
+    open_demo(page, site)
+    draw(page, STROKES[7])
+    assert settled_prediction(page)[0] == "7"
+    assert not page.get_by_test_id("reading").is_visible()
+    assert page.get_by_test_id("canvas").bounding_box()["width"] == 280
+
+
+def test_on_a_phone_the_landing_page_keeps_the_backend_parameter_whole(browser, site):
+    context, external = local_context(browser, **PHONE)
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/index.html")
+        code = page.locator("code", has_text="?backend=")
+        assert code.evaluate("(e) => e.getClientRects().length") == 1  # one piece: no break after the "?"
+        assert code.bounding_box()["x"] + code.bounding_box()["width"] <= 390
+    finally:
+        context.close()
+    assert external == []

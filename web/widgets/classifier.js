@@ -16,7 +16,8 @@ export class PycoreClassifier extends PycoreWidget {
   static inputHTML = `
     <div class="drop" tabindex="0" role="button"
          aria-label="Image to classify: drop or paste an image here, or press Enter to choose a file">
-      <span class="empty">Drop or paste an image here, or click to choose one
+      <span class="empty"><span class="fine-pointer">Drop or paste an image here, or click to choose one</span>
+        <span class="coarse-pointer">Tap to choose a photo, or take one</span>
         <small>It stays in your browser: nothing is uploaded.</small></span>
       <canvas class="photo" hidden role="img" aria-label="The photo; the square marks what the model sees"></canvas>
     </div>

@@ -37,7 +37,7 @@ export class PycoreDigits extends PycoreWidget {
         <canvas width="${SIZE}" height="${SIZE}" role="img" aria-label="The 28 by 28 image the model sees"></canvas>
         what the model sees
       </span>
-      <span></span>
+      <span class="reading" data-testid="reading" aria-hidden="true"></span>
       <button type="button" data-testid="clear">Clear</button>
     </div>`;
 

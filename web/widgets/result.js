@@ -88,6 +88,9 @@ export class ResultView {
   /** Shows a result: the top-k [{label, probability}], best first, in `order` for the bars. */
   show(topK, order, latencyMs, backend) {
     this.#part("prediction").textContent = topK[0].label;
+    // a widget's short copy of the answer beside its input, in view on a phone while drawing
+    const reading = this.#part("reading");
+    if (reading) reading.textContent = `reads ${topK[0].label} · ${(topK[0].probability * 100).toFixed(0)}%`;
     this.#part("probabilities").replaceChildren(...order.map(barItem));
     this.#part("latency-ms").textContent = formatMs(latencyMs);
     this.#part("backend").textContent = backend;
@@ -102,6 +105,8 @@ export class ResultView {
 
   clear() {
     this.caveat("");
+    const reading = this.#part("reading");
+    if (reading) reading.textContent = "";
     this.#part("prediction").textContent = "";
     this.#part("probabilities").replaceChildren();
     this.#part("latency-ms").textContent = "";
