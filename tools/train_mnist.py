@@ -30,7 +30,7 @@ export with pycore.load and checks its probabilities against the module's on eve
 Results of the committed weights (pycore CPU path, 30 epochs; a second run in parallel wrote
 byte-identical files): held-out accuracy 99.13% (1487/1500) in the module and through
 pycore.load, max abs probability difference 5.4e-7; all ten digits of
-tests/browser/digit_strokes.py read correctly with p >= 0.97; 60,986 parameters,
+tools/digit_strokes.py read correctly with p >= 0.97; 60,986 parameters,
 weights.safetensors 246,312 bytes, model.json 3,101 bytes. The torch-trained weights this
 replaces had 98.73%.
 Time on the shared 2-core machine, per epoch of 133 steps, evaluation excluded: pycore CPU 14-20 s
@@ -144,8 +144,7 @@ def check_with_pycore(folder, x, want):
 
 
 def stroke_digits():
-    sys.path.insert(0, str(ROOT / "tests" / "browser"))
-    from digit_strokes import STROKES, preprocess_canvas, render_strokes
+    from tools.digit_strokes import STROKES, preprocess_canvas, render_strokes
 
     return np.stack([preprocess_canvas(render_strokes(STROKES[d])) for d in range(10)]).astype(np.float32)
 

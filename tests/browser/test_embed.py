@@ -4,11 +4,11 @@ at the server's root using the README snippet, every response sent with a strict
 import re
 
 import pytest
-from digit_strokes import STROKES
 from pages import draw
 
 import build
 from tools.browser import local_context, served
+from tools.digit_strokes import STROKES
 
 CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'"
 SNIPPET = """<script type="module" src="/vendor/pycore/web/embed.js"></script>

@@ -4,11 +4,11 @@ import re
 
 import numpy as np
 import pytest
-from digit_strokes import STROKES, preprocess_canvas, render_strokes
 from pages import RECORD_RESULT, assert_never_passed_off, draw, settled_prediction, wait_hook
 
 import build
 from tools.browser import local_context, wait_ready
+from tools.digit_strokes import STROKES, preprocess_canvas, render_strokes
 
 LATENCY = re.compile(r"^\d+\.\d$")  # milliseconds, one decimal, on every page and widget
 

@@ -3,10 +3,10 @@ note and the page keeps working; a device lost mid-session recovers without a re
 leave GPU buffers, Python objects and the worker's memory flat."""
 
 import pytest
-from digit_strokes import STROKES
 from pages import draw, settled_prediction, worker_js_heap
 
 from tools.browser import wait_ready
+from tools.digit_strokes import STROKES
 
 FAULTS = {
     "no-gpu": "navigator.gpu is missing",

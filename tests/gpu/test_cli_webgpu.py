@@ -15,8 +15,9 @@ import pycore
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
-from digit_strokes import STROKES, render_strokes  # noqa: E402
 from images import write_png  # noqa: E402
+
+from tools.digit_strokes import STROKES, render_strokes  # noqa: E402
 
 MNIST = ROOT / "models" / "mnist"
 ENV = {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "WAYLAND_DISPLAY")}

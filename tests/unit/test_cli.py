@@ -20,8 +20,9 @@ from pycore.zoo import efficientnet_lite as lite
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
-from digit_strokes import STROKES, preprocess_canvas, render_strokes  # noqa: E402
 from images import write_png  # noqa: E402
+
+from tools.digit_strokes import STROKES, preprocess_canvas, render_strokes  # noqa: E402
 
 MNIST = ROOT / "models" / "mnist"
 PYPI = ROOT / ".cache" / "pypi"

@@ -7,19 +7,15 @@ room for the small differences between this rasteriser and the browser's canvas.
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import pycore
+from tools.digit_strokes import STROKES, preprocess_canvas, render_strokes
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-
-from digit_strokes import STROKES, preprocess_canvas, render_strokes  # noqa: E402
-
-import pycore  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Mouse-drawn digits 0-9 for the MNIST page test, with a numpy reference of what the page does.
+"""Mouse-drawn digits 0-9 for the MNIST page tests and tools/train_mnist.py, with a numpy reference
+of what the page does.
 
 STROKES[d] is a list of strokes; a stroke is a polyline of (x, y) points in CSS pixels on the
 280x280 canvas (y grows downwards), a point every ~7 px, ordered the way a person drags the mouse:
