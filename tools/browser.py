@@ -1,6 +1,6 @@
 """Driving Debian Chromium over playwright, for the browser tests and the tools that measure in a
 browser alike: the flags (SwiftShader WebGPU), a directory served on 127.0.0.1, contexts that let
-no request leave it, and the demo pages' status hook.
+no request leave it, the demo pages' status hook, and a bare Pyodide running the site's wheel.
 
 It lives under tools/ because tools are scripts run without pytest, and tests may import tools
 (they already import the conformance runner); tools importing tests/browser/conftest.py pulled a
@@ -89,3 +89,28 @@ def adapter(page):
         "async () => { const a = await navigator.gpu?.requestAdapter(); return a ? "
         "`${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'none'; }"
     )
+
+
+# A bare Pyodide with numpy and the site's pycore wheel, models copied into its /models/<name>/,
+# running `code`: what a Pyodide app that installs the wheel gets, without the demos' worker.
+PYODIDE_RUN = """async ([wheel, models, code]) => {
+  const { loadPyodide } = await import("/pyodide/pyodide.mjs");
+  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
+  await pyodide.loadPackage(["numpy", wheel]);
+  for (const [name, url] of Object.entries(models)) {
+    pyodide.FS.mkdirTree(`/models/${name}`);
+    for (const file of ["model.json", "weights.safetensors"]) {
+      const bytes = new Uint8Array(await (await fetch(`/${url}/${file}`)).arrayBuffer());
+      pyodide.FS.writeFile(`/models/${name}/${file}`, bytes);
+    }
+  }
+  return await pyodide.runPythonAsync(code);
+}"""
+
+
+def run_in_pyodide(page, code, models=None):
+    """Runs `code` in a bare Pyodide in `page` (already on the served site) with the site's pycore
+    wheel; `models` maps a name to the site folder copied into /models/<name>/. Returns the value
+    of the code's last expression."""
+    wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
+    return page.evaluate(PYODIDE_RUN, [f"/wheels/{wheel}", models or {}, code])

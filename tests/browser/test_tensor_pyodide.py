@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from pycore.model import blocking
+from tools.browser import run_in_pyodide
 
 # Runs as written in both places: the MNIST demo's CNN (three conv + batch norm + ReLU + pool blocks,
 # two linear layers, dropout drawn from the seeded generator), five Adam steps. Values are awaited:
@@ -48,14 +49,6 @@ async def train(device):
     return json.dumps({"losses": losses, "grads": grads, "half": half, "numpy": np.__version__})
 """
 
-BOOT = """async ([wheel, code, device]) => {
-  const { loadPyodide } = await import("/pyodide/pyodide.mjs");
-  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
-  await pyodide.loadPackage(["numpy", wheel]);
-  await pyodide.runPythonAsync(code);
-  return await pyodide.runPythonAsync(`await train("${device}")`);
-}"""
-
 
 @pytest.fixture(scope="module")
 def native():
@@ -66,11 +59,8 @@ def native():
 
 @pytest.mark.parametrize("device", ["cpu", "webgpu"])
 def test_training_steps_in_pyodide_match_cpython(page, site, native, device):
-    import build
-
-    wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
     page.goto(f"{site}/index.html")
-    browser = json.loads(page.evaluate(BOOT, [f"/wheels/{wheel}", TRAIN, device]))
+    browser = json.loads(run_in_pyodide(page, f"{TRAIN}\nawait train({device!r})"))
     assert browser["numpy"].startswith("2.0"), "not Pyodide's numpy"
     assert browser["losses"][-1] < 0.8 * browser["losses"][0], browser["losses"]
     np.testing.assert_allclose(browser["losses"], native["losses"], rtol=1e-4)

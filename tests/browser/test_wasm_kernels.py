@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tools.browser import local_context
+from tools.browser import local_context, run_in_pyodide
 
 CHECK = """
 import json, math
@@ -52,19 +52,9 @@ out["picked"] = sweep(picked) if picked else None
 json.dumps(out)
 """
 
-BOOT = """async ([wheel, code]) => {
-  const { loadPyodide } = await import("/pyodide/pyodide.mjs");
-  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
-  await pyodide.loadPackage(["numpy", wheel]);
-  return await pyodide.runPythonAsync(code);
-}"""
-
 
 @pytest.fixture(scope="module")
 def results(browser, site):
-    import build
-
-    wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
     context, external = local_context(browser)
     errors = []
     page = context.new_page()
@@ -72,7 +62,7 @@ def results(browser, site):
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(f"{site}/index.html")
-        out = json.loads(page.evaluate(BOOT, [f"/wheels/{wheel}", CHECK]))
+        out = json.loads(run_in_pyodide(page, CHECK))
     finally:
         context.close()
     assert external == [] and errors == [], (external, errors)

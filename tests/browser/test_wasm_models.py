@@ -15,7 +15,7 @@ import pytest
 from test_mnist_page import open_demo
 
 import build
-from tools.browser import local_context
+from tools.browser import local_context, run_in_pyodide
 
 ROOT = build.ROOT
 MODELS = {"mnist": "models/mnist", "efficientnet-lite0": "models/efficientnet-lite0"}
@@ -55,19 +55,6 @@ for name in wasm.GEMM:
 json.dumps(out)
 """
 
-BOOT = """async ([wheel, models, code]) => {
-  const { loadPyodide } = await import("/pyodide/pyodide.mjs");
-  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
-  await pyodide.loadPackage(["numpy", wheel]);
-  for (const [name, url] of Object.entries(models)) {
-    pyodide.FS.mkdirTree(`/models/${name}`);
-    for (const file of ["model.json", "weights.safetensors"]) {
-      const bytes = new Uint8Array(await (await fetch(`/${url}/${file}`)).arrayBuffer());
-      pyodide.FS.writeFile(`/models/${name}/${file}`, bytes);
-    }
-  }
-  return await pyodide.runPythonAsync(code);
-}"""
 
 NOTES = {
     "auto": "CPU: wasm SIMD (relaxed) kernels",
@@ -79,7 +66,6 @@ NOTES = {
 
 @pytest.fixture(scope="module")
 def results(browser, site):
-    wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
     photo = base64.b64encode((ROOT / "tests/fixtures/efficientnet/coffee.npy").read_bytes()).decode()
     context, external = local_context(browser)
     errors = []
@@ -89,7 +75,7 @@ def results(browser, site):
     try:
         page.goto(f"{site}/index.html")
         code = f"PHOTO = {photo!r}\n" + CHECK
-        out = json.loads(page.evaluate(BOOT, [f"/wheels/{wheel}", MODELS, code]))
+        out = json.loads(run_in_pyodide(page, code, MODELS))
     finally:
         context.close()
     assert external == [] and errors == [], (external, errors)

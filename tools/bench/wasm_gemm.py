@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
-from tools.browser import launch, local_context, served  # noqa: E402
+from tools.browser import launch, local_context, run_in_pyodide, served  # noqa: E402
 
 SHAPES = [(32, 27, 12544), (144, 24, 3136), (1280, 320, 49), (1000, 1280, 1), (512, 512, 512)]
 
@@ -58,13 +58,6 @@ for m, k, n in SHAPES:
 json.dumps(rows)
 """
 
-BOOT = """async ([wheel, code]) => {
-  const { loadPyodide } = await import("/pyodide/pyodide.mjs");
-  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
-  await pyodide.loadPackage(["numpy", wheel]);
-  return await pyodide.runPythonAsync(code);
-}"""
-
 
 def main():
     formatter = argparse.RawDescriptionHelpFormatter
@@ -72,7 +65,6 @@ def main():
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     build.build()
-    wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
     code = f"SHAPES = {SHAPES!r}\nRUNS = {args.runs}\n{BENCH}"
     from playwright.sync_api import sync_playwright
 
@@ -81,7 +73,7 @@ def main():
         context, external = local_context(browser)
         page = context.new_page()
         page.goto(f"{url}/index.html")
-        rows = json.loads(page.evaluate(BOOT, [f"/wheels/{wheel}", code]))
+        rows = json.loads(run_in_pyodide(page, code))
         version = browser.version
         browser.close()
     if external:

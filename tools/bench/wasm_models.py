@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
-from tools.browser import launch, local_context, served  # noqa: E402
+from tools.browser import launch, local_context, run_in_pyodide, served  # noqa: E402
 
 BENCH = """
 import json, time
@@ -44,20 +44,6 @@ for name in MODELS:
 json.dumps(rows)
 """
 
-BOOT = """async ([wheel, models, code]) => {
-  const { loadPyodide } = await import("/pyodide/pyodide.mjs");
-  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
-  await pyodide.loadPackage(["numpy", wheel]);
-  for (const name of models) {
-    pyodide.FS.mkdirTree(`/models/${name}`);
-    for (const file of ["model.json", "weights.safetensors"]) {
-      const bytes = new Uint8Array(await (await fetch(`/models/${name}/${file}`)).arrayBuffer());
-      pyodide.FS.writeFile(`/models/${name}/${file}`, bytes);
-    }
-  }
-  return await pyodide.runPythonAsync(code);
-}"""
-
 
 def main():
     formatter = argparse.RawDescriptionHelpFormatter
@@ -67,7 +53,6 @@ def main():
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     build.build()
-    wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
     code = f"MODELS = {models!r}\nRUNS = {args.runs}\n{BENCH}"
     from playwright.sync_api import sync_playwright
 
@@ -76,7 +61,7 @@ def main():
         context, external = local_context(browser)
         page = context.new_page()
         page.goto(f"{url}/index.html")
-        rows = json.loads(page.evaluate(BOOT, [f"/wheels/{wheel}", models, code]))
+        rows = json.loads(run_in_pyodide(page, code, {m: f"models/{m}" for m in models}))
         version = browser.version
         browser.close()
     if external:
