@@ -23,27 +23,13 @@ bias and y is read. As in gemm.py, a generator because every variant is one patt
 import sys
 from pathlib import Path
 
+from gemm import get, params, plus, put  # the WAT emitters both generators use (run from kernels/)
+
 HERE = Path(__file__).resolve().parent
 NAME = "depthwise_simd.wat"
 SHAPES = [(3, 1), (3, 2), (5, 1), (5, 2)]
 ARGS = ("$x", "$w", "$bias", "$y", "$channels", "$hp", "$wp", "$oh", "$ow")
 CLIP = ("$lo", "$hi")
-
-
-def get(x):
-    return f"(local.get {x})"
-
-
-def put(x, value):
-    return f"(local.set {x} {value})"
-
-
-def plus(x, by):
-    return put(x, f"(i32.add {get(x)} {by})")
-
-
-def params(*names):
-    return " ".join(f"(param {n} {'f32' if n in CLIP else 'i32'})" for n in names)
 
 
 def loop(label, count, body):
