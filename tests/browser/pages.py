@@ -108,3 +108,20 @@ def assert_never_passed_off(shown, is_old):
     assert old, "the old result was never on screen with the new input"
     for r in old:
         assert r["stale"] and r["labelOpacity"] < 0.5 and r["latencyOpacity"] < 0.5 and r["working"] == 1, r
+
+
+# A phone as the demos meet one: 390x844 CSS pixels, touch.
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def assert_model_facts(page, site, demo, weights):
+    """The demo's facts line names its weights (`weights`, e.g. "int8 weights, 5.1 MB") and links
+    the README and three sources, each of which the site serves."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=model-weights]').textContent.includes('MB')"
+    )
+    assert page.get_by_test_id("model-weights").text_content() == weights
+    links = [a.get_attribute("href") for a in page.locator(".facts a").all()]
+    assert "../../README.md" in links and len(links) == 4
+    for href in links:
+        assert page.request.get(f"{site}/demos/{demo}/{href}").ok, href

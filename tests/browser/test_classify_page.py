@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 from images import preprocess, read_png, write_png
-from pages import RECORD_RESULT, assert_never_passed_off
+from pages import PHONE, RECORD_RESULT, assert_model_facts, assert_never_passed_off
 
 import build
 from tools.browser import launch_persistent, local_context, wait_ready
@@ -473,19 +473,8 @@ def test_sample_buttons_load_thumbnails_and_a_photo_only_when_picked(page, site)
 def test_the_page_says_which_model_runs_and_links_the_readme_and_source(page, site):
     open_demo(page, site)
     size = (build.DIST / "models/efficientnet-lite0/weights.safetensors").stat().st_size
-    facts = page.locator(".facts")
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=model-weights]').textContent.includes('MB')"
-    )
-    assert "EfficientNet-Lite0" in facts.text_content()
-    assert page.get_by_test_id("model-weights").text_content() == f"int8 weights, {size / 1e6:.1f} MB"
-    links = [a.get_attribute("href") for a in facts.locator("a").all()]
-    assert "../../README.md" in links and len(links) == 4
-    for href in links:
-        assert page.request.get(f"{site}/demos/classify/{href}").ok, href
-
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    assert_model_facts(page, site, "classify", f"int8 weights, {size / 1e6:.1f} MB")
+    assert "EfficientNet-Lite0" in page.locator(".facts").text_content()
 
 
 def test_on_a_phone_the_page_speaks_of_tapping_not_dropping_or_pasting(browser, site):

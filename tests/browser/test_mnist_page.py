@@ -4,7 +4,15 @@ import re
 
 import numpy as np
 import pytest
-from pages import RECORD_RESULT, assert_never_passed_off, draw, settled_prediction, wait_hook
+from pages import (
+    PHONE,
+    RECORD_RESULT,
+    assert_model_facts,
+    assert_never_passed_off,
+    draw,
+    settled_prediction,
+    wait_hook,
+)
 
 import build
 from tools.browser import local_context, wait_ready
@@ -211,17 +219,7 @@ def test_landing_page_links_the_demos(page, site):
 def test_the_page_says_which_model_runs_and_links_the_readme_and_source(page, site):
     open_demo(page, site)
     size = (build.DIST / "models/mnist/weights.safetensors").stat().st_size
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=model-weights]').textContent.includes('MB')"
-    )
-    assert page.get_by_test_id("model-weights").text_content() == f"fp32 weights, {size / 1e6:.1f} MB"
-    links = [a.get_attribute("href") for a in page.locator(".facts a").all()]
-    assert "../../README.md" in links and len(links) == 4
-    for href in links:
-        assert page.request.get(f"{site}/demos/mnist/{href}").ok, href
-
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    assert_model_facts(page, site, "mnist", f"fp32 weights, {size / 1e6:.1f} MB")
 
 
 def test_on_a_phone_the_pad_takes_the_width_and_the_reading_stays_beside_it(browser, site):
