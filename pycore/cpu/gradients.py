@@ -60,7 +60,7 @@ def conv_grad_weight(a, x, dy):
         cols, _ = im2col(a2, x, batch_inner=True)
         gw = _batch_inner(dy) @ cols.T
         return np.ascontiguousarray(gw.reshape(tuple(a["shape"])), dtype=x.dtype)
-    win, _ = _windows(x, a2)  # (n, c, oh, ow, kh, kw)
+    win = _windows(x, a2)  # (n, c, oh, ow, kh, kw)
     n, c = x.shape[:2]
     m = dy.shape[1]
     wing = win.reshape(n, g, c // g, *win.shape[2:])
