@@ -54,8 +54,22 @@ def _depthwise_form(a2, x, w, residual):
 
 
 def kernels(runners):
-    """The Conv, Gemm and MatMul entries of the CPU kernel table, on runners ("gemm", "depthwise")."""
-    run_gemm, run_depthwise = runners["gemm"], runners.get("depthwise")
+    """The Conv, Gemm and MatMul entries of the CPU kernel table, on runners ("gemm", and where
+    they loaded "depthwise" and "im2col")."""
+    run_gemm, run_depthwise, run_im2col = runners["gemm"], runners.get("depthwise"), runners.get("im2col")
+
+    def columns(a2, x4):
+        """nn.im2col's (columns, (oh, ow)), by the im2col kernel where it loaded: one call per image
+        in place of a padding copy and a numpy copy per kernel tap."""
+        if run_im2col is None or x4.dtype != np.float32:
+            return nn.im2col(a2, x4)
+        (kh, kw), (n, c) = a2["kernel_shape"], x4.shape[:2]
+        oh, ow = nn.output_size(a2, x4.shape[2:])
+        cols = np.empty((n, c * kh * kw, oh * ow), np.float32)
+        x4 = np.ascontiguousarray(x4)
+        for i in range(n):
+            run_im2col(a2, x4[i], cols[i])
+        return cols, (oh, ow)
 
     def depthwise(a, a2, x4, w, b, clip, lifted):
         padded, (oh, ow) = nn._padded_input(a2, x4, 0.0)
@@ -84,7 +98,7 @@ def kernels(runners):
         if a2["kernel_shape"] == [1, 1] and a2["strides"] == [1, 1] and not any(a2["pads"]):
             cols, (oh, ow) = np.ascontiguousarray(x4).reshape(n, c, h * wd), (h, wd)
         else:
-            cols, (oh, ow) = nn.im2col(a2, x4)
+            cols, (oh, ow) = columns(a2, x4)
         shape = (n, m, ow) if lifted else (n, m, oh, ow)
         y = np.empty((n, m, oh * ow), np.float32)
         r = None if residual is None else _matrix(residual, shape).reshape(n, m, oh * ow)

@@ -139,12 +139,19 @@ def max_pool(a, x):
     return y[:, :, 0, :] if lifted else y
 
 
+def output_size(a2, hw):
+    """(OH, OW) of a 2-d window op (attributes a2) over an input of height and width hw."""
+    (kh, kw), (sh, sw), (dh, dw) = a2["kernel_shape"], a2["strides"], a2["dilations"]
+    pt, pl, pb, pr = a2["pads"]
+    ceil = a2.get("ceil_mode")
+    return _out(hw[0], kh, sh, dh, pt, pb, ceil), _out(hw[1], kw, sw, dw, pl, pr, ceil)
+
+
 def _padded_input(a2, x, value):
     """x with its padding (and any ceil_mode overhang) filled with `value`."""
     (kh, kw), (sh, sw), (dh, dw) = a2["kernel_shape"], a2["strides"], a2["dilations"]
     pt, pl, pb, pr = a2["pads"]
-    oh = _out(x.shape[2], kh, sh, dh, pt, pb, a2.get("ceil_mode"))
-    ow = _out(x.shape[3], kw, sw, dw, pl, pr, a2.get("ceil_mode"))
+    oh, ow = output_size(a2, x.shape[2:])
     eb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - (x.shape[2] + pt + pb))
     er = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - (x.shape[3] + pl + pr))
     if pt or pb or pl or pr or eb or er:

@@ -21,6 +21,7 @@ GEMM = ("gemm_relaxed", "gemm_simd")  # fastest first; the loader takes the firs
 LABELS = {"gemm_relaxed": "CPU: wasm SIMD (relaxed) kernels", "gemm_simd": "CPU: wasm SIMD kernels"}
 CHOICES = ("auto", *GEMM, "numpy")
 DEPTHWISE = "depthwise_simd"
+IM2COL = "im2col"
 DEPTHWISE_SHAPES = {(3, 1), (3, 2), (5, 1), (5, 2)}  # (k, stride): kernels/depthwise.py's SHAPES
 BIAS_MODE = {None: 0, 0: 1, 1: 2}  # bias_axis -> the kernel's bias_mode: none, per row, per column
 
@@ -103,12 +104,25 @@ def open_gemm(name):
     return _open(name, "gemm", 13)
 
 
-def _open(name, export, ints):
+def _open(name, export, ints, floats=2):
     import ctypes
 
     fn = getattr(ctypes.CDLL(str(KERNELS / f"{name}.wasm")), export)
-    fn.argtypes, fn.restype = [ctypes.c_uint32] * ints + [ctypes.c_float] * 2, None
+    fn.argtypes, fn.restype = [ctypes.c_uint32] * ints + [ctypes.c_float] * floats, None
     return fn
+
+
+def _load(name, export, ints, floats, check):
+    """In Pyodide: (the export, name) if the module loads and passes `check`, else (None, why)."""
+    if sys.platform != "emscripten":
+        return None, "wasm kernels run in Pyodide only"
+    try:
+        fn = _open(name, export, ints, floats)
+    except (OSError, AttributeError) as e:
+        return None, f"{name}: {e}"
+    if not check(fn, lambda x: x.ctypes.data):
+        return None, f"{name} gave a wrong result on the load check"
+    return fn, name
 
 
 def depthwise_args(address, x, w, bias, y, stride, lo=-math.inf, hi=math.inf):
@@ -151,18 +165,47 @@ def check_depthwise(depthwise, address):
     return True
 
 
+def im2col_args(address, a2, x, cols):
+    """The im2col kernel's arguments for cols = nn.im2col(a2, x[None])[0][0]: x one image [C, H, W],
+    cols [C * KH * KW, OH * OW], both C-contiguous float32; a2 2-d conv attributes."""
+    from .nn import output_size
+
+    (c, h, w), (kh, kw) = x.shape, a2["kernel_shape"]
+    (sh, sw), (dh, dw), (pt, pl) = a2["strides"], a2["dilations"], a2["pads"][:2]
+    oh, ow = output_size(a2, (h, w))
+    for name, v, shape in [("x", x, x.shape), ("cols", cols, (c * kh * kw, oh * ow))]:
+        if v.dtype != np.float32 or v.shape != shape or not v.flags.c_contiguous:
+            raise ValueError(f"{name}: expected C-contiguous float32 {shape}, got {v.dtype} {v.shape}")
+    ptrs = [address(v) if v.size else 1 for v in (x, cols)]
+    return (ptrs[0], c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, ptrs[1])
+
+
+def check_im2col(im2col, address):
+    """The im2col kernel on small odd cases (strides, dilations, uneven pads) against nn.im2col."""
+    from .nn import im2col as reference
+
+    rng = np.random.default_rng(0)
+    for k, s, d, pads in [(3, 1, 1, [1, 1, 1, 1]), (3, 2, 1, [0, 0, 1, 1]), (2, 3, 2, [2, 1, 0, 3])]:
+        a2 = {"kernel_shape": [k, k], "strides": [s, s], "dilations": [d, d], "pads": pads}
+        x = rng.standard_normal((2, 9, 8), np.float32)
+        want = reference(a2, x[None])[0][0]
+        cols = np.full(want.shape, np.nan, np.float32)
+        im2col(*im2col_args(address, a2, x, cols))
+        if not np.array_equal(cols, want):
+            return False
+    return True
+
+
+@functools.cache
+def load_im2col():
+    """(im2col, name) where the module loads and passes check_im2col, else (None, why)."""
+    return _load(IM2COL, "im2col", 15, 0, check_im2col)
+
+
 @functools.cache
 def load_depthwise():
-    """In Pyodide: (depthwise, name) if the module loads and passes check_depthwise, else (None, why)."""
-    if sys.platform != "emscripten":
-        return None, "wasm kernels run in Pyodide only"
-    try:
-        fn = _open(DEPTHWISE, "depthwise", 11)
-    except (OSError, AttributeError) as e:
-        return None, f"{DEPTHWISE}: {e}"
-    if not check_depthwise(fn, lambda x: x.ctypes.data):
-        return None, f"{DEPTHWISE} gave a wrong result on the load check"
-    return fn, DEPTHWISE
+    """(depthwise, name) where the module loads and passes check_depthwise, else (None, why)."""
+    return _load(DEPTHWISE, "depthwise", 11, 2, check_depthwise)
 
 
 @functools.cache
@@ -212,7 +255,18 @@ def fused_kernels(choice="auto"):
     def run_depthwise(x, w, bias, y, stride, lo, hi):
         depthwise(*depthwise_args(address, x, w, bias, y, stride, lo, hi))
 
-    depthwise, dw_why = load_depthwise()
-    if depthwise is None:
-        return {"gemm": run_gemm}, f"{LABELS[why]} (depthwise on numpy: {dw_why})"
-    return {"gemm": run_gemm, "depthwise": run_depthwise}, LABELS[why]
+    def run_im2col(a2, x, cols):
+        im2col(*im2col_args(address, a2, x, cols))
+
+    depthwise, depthwise_why = load_depthwise()
+    im2col, im2col_why = load_im2col()
+    runners, missing = {"gemm": run_gemm}, []
+    for key, fn, runner, fn_why in [
+        ("depthwise", depthwise, run_depthwise, depthwise_why),
+        ("im2col", im2col, run_im2col, im2col_why),
+    ]:
+        if fn is None:
+            missing.append(f"{key} on numpy: {fn_why}")
+        else:
+            runners[key] = runner
+    return runners, f"{LABELS[why]} ({'; '.join(missing)})" if missing else LABELS[why]

@@ -24,9 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def through(gemm, calls):
-    """Runners, as wasm.fused_kernels gives them, on wasmtime-run modules (the GEMM named, and the
-    depthwise one): each call copies its operands in and its output back out, and is logged."""
-    kernels = {"gemm": Kernel(WASM[gemm], pages=1024), "depthwise": Kernel(WASM[wasm.DEPTHWISE], pages=1024)}
+    """Runners, as wasm.fused_kernels gives them, on wasmtime-run modules (the GEMM named, the
+    depthwise and the im2col one): each call copies its operands in and its output back out, and is
+    logged."""
+    kernels = {
+        "gemm": Kernel(WASM[gemm], pages=1024),
+        "depthwise": Kernel(WASM[wasm.DEPTHWISE], pages=1024),
+        "im2col": Kernel(WASM[wasm.IM2COL], pages=1024),
+    }
 
     def run_gemm(a, b, c, bias, bias_axis, residual, lo, hi):
         calls.append("gemm")
@@ -38,7 +43,12 @@ def through(gemm, calls):
         call, address = kernels["depthwise"].copying("depthwise")
         call(*wasm.depthwise_args(address, x, w, bias, y, stride, lo, hi))
 
-    return {"gemm": run_gemm, "depthwise": run_depthwise}
+    def run_im2col(a2, x, cols):
+        calls.append("im2col")
+        call, address = kernels["im2col"].copying("im2col")
+        call(*wasm.im2col_args(address, a2, x, cols))
+
+    return {"gemm": run_gemm, "depthwise": run_depthwise, "im2col": run_im2col}
 
 
 @pytest.fixture(scope="module", params=wasm.GEMM)
@@ -108,8 +118,13 @@ def test_conv_matches_numpy(ops, case, extras):
     if "numpy" in case:
         assert not ran
     else:
+        columns = {"im2col"} if case != "1x1" else set()  # a 1x1 conv multiplies the input itself
         assert ran == (
-            {"depthwise"} if "depthwise" in case and r is None else {"gemm"} if a["group"] == 1 else set()
+            {"depthwise"}
+            if "depthwise" in case and r is None
+            else {"gemm"} | columns
+            if a["group"] == 1
+            else set()
         )
 
 
