@@ -35,7 +35,7 @@ def one_at_a_time(fn):
     return serialized
 
 
-async def choose_backend(model, want, fault=None):
+async def choose_backend(model, want):
     """Sets the model's path; returns a note for the page when the wanted path could not be had.
 
     auto takes WebGPU unless the only adapter is a software one (SwiftShader), which is slower than
@@ -50,7 +50,7 @@ async def choose_backend(model, want, fault=None):
     from .webgpu.device import SoftwareAdapter
 
     try:
-        await model.use("webgpu", fault=fault, software=want == "webgpu")
+        await model.use("webgpu", software=want == "webgpu")
         return ""
     except SoftwareAdapter as e:
         note = f"auto chose the CPU path: {e}, slower than numpy here (pick webgpu to use it anyway)"
@@ -60,10 +60,10 @@ async def choose_backend(model, want, fault=None):
     return f"{note}. {model.backend.note}"
 
 
-async def load(model_id, model_json, weights, source, backend="auto", fault=None):
+async def load(model_id, model_json, weights, source, backend="auto"):
     model = Model.from_bytes(model_json, weights.to_py(), source=source)
     model.wanted, model.lock = backend, asyncio.Lock()
-    note = await choose_backend(model, backend, fault or None)
+    note = await choose_backend(model, backend)
     MODELS[model_id] = model
     return info(model_id, note)
 
@@ -84,10 +84,10 @@ def info(model_id, note=""):
 
 
 @one_at_a_time
-async def set_backend(model_id, backend, fault=None):
+async def set_backend(model_id, backend):
     model = _model(model_id)
     model.wanted = backend
-    note = await choose_backend(model, backend, fault or None)
+    note = await choose_backend(model, backend)
     return info(model_id, note)
 
 

@@ -49,9 +49,9 @@ class Runtime extends EventTarget {
   }
 
   /** Loads a converted model folder (model.json + weights.safetensors) by URL. */
-  async load(url, { backend = "auto", fault = "" } = {}) {
+  async load(url, { backend = "auto" } = {}) {
     const modelId = nextId++;
-    const info = await this.call("load", { modelId, url: new URL(url, document.baseURI).href, backend, fault });
+    const info = await this.call("load", { modelId, url: new URL(url, document.baseURI).href, backend });
     return new Model(this, modelId, info);
   }
 }
@@ -79,8 +79,8 @@ class Model {
   }
 
   /** Switches the execution path (auto | cpu | webgpu); resolves to the model's info. */
-  async setBackend(backend, { fault = "" } = {}) {
-    const info = await this.rt.call("setBackend", { modelId: this.id, backend, fault });
+  async setBackend(backend) {
+    const info = await this.rt.call("setBackend", { modelId: this.id, backend });
     Object.assign(this, info);
     return info;
   }

@@ -1,6 +1,5 @@
 // What the site's pages add to the widgets (web/widgets/), which do everything else: the path
-// asked for in the page's URL (?backend=auto|cpu|webgpu, and ?gpu-fault=, which makes the WebGPU
-// path fail on purpose to show the fallback), and a backend select that follows the widget.
+// asked for in the page's URL (?backend=auto|cpu|webgpu) and a backend select that follows the widget.
 const params = new URLSearchParams(location.search);
 
 /**
@@ -11,10 +10,7 @@ const params = new URLSearchParams(location.search);
  */
 export async function startWidgets(widgets, select = null) {
   const backend = params.get("backend") || "auto";
-  for (const widget of widgets) {
-    widget.setAttribute("backend", backend);
-    if (params.has("gpu-fault")) widget.setAttribute("gpu-fault", params.get("gpu-fault"));
-  }
+  for (const widget of widgets) widget.setAttribute("backend", backend);
   if (select) bindBackendSelect(select, widgets[0], backend);
   await import("./embed.js");
 }

@@ -91,14 +91,14 @@ async function handle(msg) {
     case "load": {
       const { folder, json, weights } = await files;
       progress("model", `preparing ${folder}`);
-      return toJs(await api.load(msg.modelId, json, weights, folder, msg.backend || "auto", msg.fault || ""));
+      return toJs(await api.load(msg.modelId, json, weights, folder, msg.backend || "auto"));
     }
     case "predict":
       return toJs(await api.predict(msg.modelId, msg.data));
     case "run":
       return toJs(await api.run(msg.modelId, Object.keys(msg.inputs), Object.values(msg.inputs)));
     case "setBackend":
-      return toJs(await api.set_backend(msg.modelId, msg.backend, msg.fault || ""));
+      return toJs(await api.set_backend(msg.modelId, msg.backend));
     case "unload":
       return await api.unload(msg.modelId);
     case "loseDevice":

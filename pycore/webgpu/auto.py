@@ -15,9 +15,9 @@ def binding():
     return NativeDevice
 
 
-async def open_device(fault=None):
-    """A new device of this platform's binding (fault: a test hook, see device.FAULTS)."""
-    return await binding().open(fault)
+async def open_device():
+    """A new device of this platform's binding."""
+    return await binding().open()
 
 
 _shared = None

@@ -12,7 +12,7 @@ import numpy as np
 from .. import ops
 from ..errors import PycoreError, ShapeError
 from . import shaders
-from .auto import open_device, shared_device
+from .auto import shared_device
 from .device import (
     COPY_DST,
     COPY_SRC,
@@ -83,7 +83,7 @@ class WebGPUBackend:
     name = "webgpu"
 
     @classmethod
-    async def create(cls, graph, fault=None, dtype="float32", device=None, software=True):
+    async def create(cls, graph, dtype="float32", device=None, software=True):
         """device: an open device to share (several models, or a test suite); default a new one.
         software=False refuses a CPU implementation of WebGPU, where pycore's CPU path is faster."""
         missing = missing_ops(graph)
@@ -92,17 +92,14 @@ class WebGPUBackend:
         self = cls()
         self.graph, self.dtype = graph, dtype
         self.steps, self.roots = self._plan_steps(graph)
-        if fault is not None:  # a test hook: a device of its own, failing as asked
-            self.dev = await open_device(fault)
-        else:
-            self.dev = device if device is not None else await shared_device()
+        self.dev = device if device is not None else await shared_device()
         if self.dev.software and not software:
             raise SoftwareAdapter(f"the only WebGPU adapter, {self.dev.info}, is a software fallback")
         self.owned = []
         # browsers report most setup errors asynchronously, through error scopes
         self.dev.push_error_scope()
         try:
-            await self._compile(broken=fault == "shader-fail")
+            await self._compile()
             self._allocate()
             self._bind()
         except Exception as e:
@@ -134,11 +131,9 @@ class WebGPUBackend:
         self.shapes, self.consts = ctx.shapes, {**graph.weights, **ctx.consts}
         return steps, roots
 
-    async def _compile(self, broken=False):
+    async def _compile(self):
         cache = self.dev.pipelines  # lives as long as the device, shared by its backends
         keys = {shaders.key(s, self.dtype) for s in self.steps}
-        if broken:  # test hook: a real compile of a shader with a bad expression in its op slot
-            keys.add((("unary",), (("op", "x +"),), self.dtype, ()))
         order = [k for k in keys if k not in cache]
 
         async def build(k):

@@ -1,10 +1,25 @@
 """Helpers shared by the browser tests."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 
 from tools.browser import FIND_HOOK
+
+GPU_FAULTS = Path(__file__).with_name("gpu_faults.js")
+
+
+def inject_gpu_fault(page, fault):
+    """Puts gpu_faults.js in front of the page's Web Worker (web/worker.js, as the browser fetches
+    it), so WebGPU fails there as `fault` (one of tests/faults.py FAULTS) says; call before goto."""
+    shim = f"const FAULT = {json.dumps(fault)};\n{GPU_FAULTS.read_text()}\n"
+
+    def prepend(route):
+        response = route.fetch()
+        route.fulfill(response=response, body=shim + response.text())
+
+    page.route("**/web/worker.js", prepend)
 
 
 def wait_hook(page, testid, text, timeout=60_000):

@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 from images import preprocess, read_png, write_png
-from pages import PHONE, RECORD_RESULT, assert_model_facts, assert_never_passed_off
+from pages import PHONE, RECORD_RESULT, assert_model_facts, assert_never_passed_off, inject_gpu_fault
 
 import build
 from tools.browser import launch_persistent, local_context, wait_ready
@@ -108,7 +108,8 @@ def test_webgpu_path_names_the_cat_like_the_cpu_path(page, site):
 
 
 def test_webgpu_request_falls_back_with_a_visible_note_when_webgpu_fails(page, site):
-    assert open_demo(page, site, "webgpu", "&gpu-fault=no-adapter") == "ready"
+    inject_gpu_fault(page, "no-adapter")
+    assert open_demo(page, site, "webgpu") == "ready"
     assert page.get_by_test_id("backend").text_content() == "cpu"
     note = page.get_by_test_id("backend-note")
     assert note.is_visible() and "CPU" in note.text_content(), note.text_content()

@@ -3,7 +3,7 @@ note and the page keeps working; a device lost mid-session recovers without a re
 leave GPU buffers, Python objects and the worker's memory flat."""
 
 import pytest
-from pages import draw, settled_prediction, worker_js_heap
+from pages import draw, inject_gpu_fault, settled_prediction, worker_js_heap
 
 from tools.browser import wait_ready
 from tools.digit_strokes import STROKES
@@ -27,7 +27,8 @@ def note(page):
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_each_webgpu_fault_falls_back_to_cpu_with_a_note(page, site, fault):
-    open_mnist(page, site, f"backend=webgpu&gpu-fault={fault}")
+    inject_gpu_fault(page, fault)
+    open_mnist(page, site, "backend=webgpu")
     assert page.get_by_test_id("backend").text_content() == "cpu"
     assert page.get_by_test_id("backend-note").is_visible()
     assert "CPU path" in note(page) and FAULTS[fault] in note(page), note(page)

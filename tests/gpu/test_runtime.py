@@ -1,6 +1,6 @@
 """The backend's contract: one submit and one readback per run, planned buffer reuse, flat stats
 over many runs, pipelines cached per device, DeviceLost after a lost device, GPUUnavailable for
-every simulated fault, and the public Model API on the WebGPU path."""
+each fault of a wrapped binding (tests/faults.py), and the public Model API on the WebGPU path."""
 
 import asyncio
 import json
@@ -12,7 +12,9 @@ from gpu_harness import DEVICE, gpu, graph, node, rand, run
 from pycore import Model, PycoreError, safetensors
 from pycore.webgpu import DeviceLost, GPUUnavailable, WebGPUBackend
 from pycore.webgpu.auto import open_device
+from pycore.webgpu.native import NativeDevice
 from pycore.webgpu.plan import plan_buffers
+from tests.faults import faulty
 
 
 def small_cnn():
@@ -113,16 +115,15 @@ def test_lost_device_raises_device_lost_and_a_new_backend_recovers():
     ],
 )
 def test_faults_raise_gpu_unavailable(fault, message):
+    async def create():
+        device = await faulty(NativeDevice, fault).open()
+        return await WebGPUBackend.create(small_cnn(), device=device)
+
     with pytest.raises(GPUUnavailable, match=message) as info:
-        asyncio.run(WebGPUBackend.create(small_cnn(), fault=fault))
+        asyncio.run(create())
     assert isinstance(info.value, PycoreError)
     if fault == "shader-fail":  # the compiler's own words come through
-        assert "unary" in str(info.value) and "expected" in str(info.value).lower()
-
-
-def test_unknown_fault_is_refused():
-    with pytest.raises(ValueError, match="fault"):
-        asyncio.run(WebGPUBackend.create(small_cnn(), fault="typo"))
+        assert "broken" in str(info.value) and "expected" in str(info.value).lower()
 
 
 def test_model_use_webgpu():

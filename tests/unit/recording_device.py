@@ -1,6 +1,6 @@
 """A third WebGPU binding, for tests: a Device (pycore/webgpu/device.py) that keeps buffers in host
-memory and logs every raw call instead of reaching a GPU, so what the bindings share (faults on
-open, buffer bookkeeping, bind groups, the one-encoder submit, loss) and how the backend drives a
+memory and logs every raw call instead of reaching a GPU, so what the bindings share (opening,
+buffer bookkeeping, bind groups, the one-encoder submit, loss) and how the backend drives a
 device can be checked on any machine. Shaders are never compiled and dispatches compute nothing."""
 
 from pycore.webgpu.device import Device, GPUUnavailable

@@ -18,8 +18,9 @@ from recording_device import ADAPTER_LIMITS, Buffer, RecordingDevice
 
 import pycore.webgpu.device
 from pycore.webgpu import WebGPUBackend
-from pycore.webgpu.device import COPY_DST, FAULTS, MAP_READ, STORAGE, Device, GPUUnavailable
+from pycore.webgpu.device import COPY_DST, MAP_READ, STORAGE, Device, GPUUnavailable
 from pycore.webgpu.native import NativeDevice
+from tests.faults import FAULTS, faulty
 
 
 def browser_binding():
@@ -97,15 +98,15 @@ def test_open_asks_for_the_adapters_largest_sizes():
     "fault,message",
     [("no-gpu", "no WebGPU API: "), ("no-adapter", "no WebGPU adapter: "), ("device-reject", "rejected")],
 )
-def test_open_fails_as_each_fault_asks(fault, message):
+def test_open_fails_at_the_step_a_wrapped_binding_fails(fault, message):
     assert fault in FAULTS
     with pytest.raises(GPUUnavailable, match=message):
-        asyncio.run(RecordingDevice.open(fault))
+        asyncio.run(faulty(RecordingDevice, fault).open())
 
 
-def test_open_refuses_an_unknown_fault():
+def test_a_wrapped_binding_refuses_an_unknown_fault():
     with pytest.raises(ValueError, match="fault"):
-        asyncio.run(RecordingDevice.open("typo"))
+        faulty(RecordingDevice, "typo")
 
 
 def test_buffers_are_counted_until_destroyed():

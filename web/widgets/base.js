@@ -30,8 +30,6 @@ const unsure = (probability, below) =>
     : "";
 
 export class PycoreWidget extends HTMLElement {
-  // gpu-fault (no-gpu, no-adapter, device-reject, shader-fail) makes the WebGPU path fail on
-  // purpose, to show the fallback; it is read at each load and switch, so it is not observed
   static observedAttributes = ["model", "backend", "top-k"];
   static unsureBelow = 0.5;
 
@@ -126,7 +124,7 @@ export class PycoreWidget extends HTMLElement {
     const onProgress = ({ detail }) => generation === this.#generation && this.view.progress(detail);
     rt.addEventListener("progress", onProgress);
     const asked = this.backend;
-    const loading = rt.load(url.href, { backend: asked, fault: this.getAttribute("gpu-fault") || "" });
+    const loading = rt.load(url.href, { backend: asked });
     this.#loading = loading;
     loading.catch(() => {}); // reported below; predict() callers waiting on it see it too
     try {
@@ -154,7 +152,7 @@ export class PycoreWidget extends HTMLElement {
     this.view.status("switching");
     this.#queue = this.#queue.then(async () => {
       try {
-        await model.setBackend(this.backend, { fault: this.getAttribute("gpu-fault") || "" });
+        await model.setBackend(this.backend);
         if (model === this.#model) this.#becomeReady();
       } catch (error) {
         if (model === this.#model) this.#fail(error.message);
