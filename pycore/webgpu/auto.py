@@ -7,7 +7,7 @@ import sys
 def binding():
     """The Device subclass for this platform, imported only here (the browser one needs Pyodide)."""
     if sys.platform == "emscripten":
-        from .browser import BrowserDevice
+        from .navigator import BrowserDevice
 
         return BrowserDevice
     from .native import NativeDevice

@@ -1,5 +1,5 @@
 """The device the WebGPU backend is written against, as a class: `Device` holds what every binding
-shares, and a binding (browser.py: Pyodide's FFI to `navigator.gpu`; native.py: wgpu-py) subclasses
+shares, and a binding (navigator.py: Pyodide's FFI to `navigator.gpu`; native.py: wgpu-py) subclasses
 it and makes only the raw calls, its abstract methods. auto.py picks the binding.
 
 The vocabulary is wgpu-py's: snake_case names, limits as a dict with snake_case keys, buffers and

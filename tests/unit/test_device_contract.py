@@ -24,7 +24,7 @@ from tests.faults import FAULTS, faulty
 
 
 def browser_binding():
-    """BrowserDevice, from pycore/webgpu/browser.py run natively with stand-ins for the Pyodide
+    """BrowserDevice, from pycore/webgpu/navigator.py run natively with stand-ins for the Pyodide
     modules it imports at its top (`js`, `pyodide.ffi`). Its class is read here, never run, and
     the module stays out of sys.modules."""
     ffi = types.ModuleType("pyodide.ffi")
@@ -32,8 +32,8 @@ def browser_binding():
     ffi.create_proxy = ffi.to_js = None
     pyodide = types.ModuleType("pyodide")
     pyodide.ffi = ffi
-    path = Path(pycore.webgpu.device.__file__).with_name("browser.py")
-    spec = importlib.util.spec_from_file_location("pycore.webgpu.browser", path)
+    path = Path(pycore.webgpu.device.__file__).with_name("navigator.py")
+    spec = importlib.util.spec_from_file_location("pycore.webgpu.navigator", path)
     module = importlib.util.module_from_spec(spec)
     with mock.patch.dict(sys.modules, {"js": types.ModuleType("js"), "pyodide": pyodide, "pyodide.ffi": ffi}):
         spec.loader.exec_module(module)
