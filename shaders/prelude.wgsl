@@ -1,7 +1,10 @@
 // Shared prelude: the loader puts this in front of every kernel before compiling it.
-// Placeholders ({{ dtype }}) are filled by pycore/webgpu/shaders.py; nothing else is templated.
+// The kernels' placeholders (a name in double braces) are filled by pycore/webgpu/shaders.py;
+// this file has none.
 
-alias T = {{ dtype }};
+// The storage element: every tensor is f32 words (float16 tensors are packed two to a word and
+// widened by half_unpack.wgsl before a kernel reads them).
+alias T = f32;
 
 fn sigmoid(x: f32) -> f32 {
     // exp(-x) overflows to +inf for x < -88, and 1 / inf = 0 is the right limit

@@ -1,5 +1,5 @@
-"""The WebGPU execution path. create(): device, pipelines (async, cached by shader, template values,
-dtype and overrides), buffers planned from tensor lifetimes, weights uploaded once, the dispatch
+"""The WebGPU execution path. create(): device, pipelines (async, cached by shader, template values
+and overrides), buffers planned from tensor lifetimes, weights uploaded once, the dispatch
 list built for the model's input shapes. run(): write the inputs, encode every dispatch into one
 command encoder, submit once, read all outputs back with one mapping.
 """
@@ -83,14 +83,14 @@ class WebGPUBackend:
     name = "webgpu"
 
     @classmethod
-    async def create(cls, graph, dtype="float32", device=None, software=True):
+    async def create(cls, graph, device=None, software=True):
         """device: an open device to share (several models, or a test suite); default a new one.
         software=False refuses a CPU implementation of WebGPU, where pycore's CPU path is faster."""
         missing = missing_ops(graph)
         if missing:
             raise PycoreError(f"the WebGPU path has no kernel for {missing}")
         self = cls()
-        self.graph, self.dtype = graph, dtype
+        self.graph = graph
         self.steps, self.roots = self._plan_steps(graph)
         self.dev = device if device is not None else await shared_device()
         if self.dev.software and not software:
@@ -133,12 +133,12 @@ class WebGPUBackend:
 
     async def _compile(self):
         cache = self.dev.pipelines  # lives as long as the device, shared by its backends
-        keys = {shaders.key(s, self.dtype) for s in self.steps}
+        keys = {shaders.key(s) for s in self.steps}
         order = [k for k in keys if k not in cache]
 
         async def build(k):
-            files, fill, dtype, overrides = k
-            code = shaders.render(files, dict(fill), dtype)
+            files, fill, overrides = k
+            code = shaders.render(files, dict(fill))
             return await self.dev.create_compute_pipeline(code, dict(overrides), shaders.label(k))
 
         cache.update(zip(order, await asyncio.gather(*[build(k) for k in order])))
@@ -187,7 +187,7 @@ class WebGPUBackend:
     def _bind(self):
         self.dispatches = []
         for s, off in zip(self.steps, self.param_offsets):
-            pipeline = self.pipelines[shaders.key(s, self.dtype)]
+            pipeline = self.pipelines[shaders.key(s)]
             entries = [(self.params, off, len(s.uniform))] + [self._binding(t) for t in [*s.reads, s.writes]]
             self.dispatches.append((pipeline, self.dev.create_bind_group(pipeline, entries), s.groups))
         self.copies = [

@@ -242,8 +242,8 @@ class WebGPUDevice:
     async def _compile(self, steps):
         cache = self.dev.pipelines
         for k in {shaders.key(s) for s in steps} - cache.keys():
-            files, fill, dtype, overrides = k
-            code = shaders.render(files, dict(fill), dtype)
+            files, fill, overrides = k
+            code = shaders.render(files, dict(fill))
             cache[k] = await self.dev.create_compute_pipeline(code, dict(overrides), shaders.label(k))
 
 

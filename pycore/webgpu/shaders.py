@@ -10,7 +10,6 @@ from pathlib import Path
 import pycore
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-DTYPES = {"float32": "f32"}
 
 
 @cache
@@ -27,9 +26,9 @@ def source(stem):
     return (folder() / f"{stem}.wgsl").read_text()
 
 
-def render(files, fill, dtype="float32"):
+def render(files, fill):
     """The prelude then each file, with placeholders filled; a missing value is an error, not ''."""
-    values = {"dtype": DTYPES[dtype], **fill}
+    values = dict(fill)
     text = "\n".join(source(f) for f in ("prelude", *files))
 
     def value(m):
@@ -40,12 +39,12 @@ def render(files, fill, dtype="float32"):
     return PLACEHOLDER.sub(value, text)
 
 
-def key(step, dtype="float32"):
-    """Pipelines are cached by (shader, template values, dtype, overrides)."""
-    return (step.shader, tuple(sorted(step.fill.items())), dtype, tuple(sorted(step.overrides.items())))
+def key(step):
+    """Pipelines are cached by (shader, template values, overrides)."""
+    return (step.shader, tuple(sorted(step.fill.items())), tuple(sorted(step.overrides.items())))
 
 
 def label(k):
-    files, fill, dtype, overrides = k
-    parts = ["+".join(files), dtype, *(f"{n}={v}" for n, v in fill + overrides)]
+    files, fill, overrides = k
+    parts = ["+".join(files), *(f"{n}={v}" for n, v in fill + overrides)]
     return " ".join(parts)

@@ -28,7 +28,7 @@ def test_every_shader_renders_with_its_placeholders_only():
     """Each file's placeholders are plain names; render() refuses a missing value."""
     for path in shaders.folder().glob("*.wgsl"):
         for name in shaders.PLACEHOLDER.findall(path.read_text()):
-            known = {"dtype", "op", "act", "taps", "init", "step", "finish"}
+            known = {"op", "act", "taps", "init", "step", "finish"}
             assert name in known, f"{path.name}: {{{{ {name} }}}}"
 
 
