@@ -10,8 +10,9 @@ document.getElementById("copy").addEventListener("click", async ({ target }) => 
     await navigator.clipboard.writeText(snippet.textContent);
     target.textContent = "Copied";
   } catch {
-    getSelection().selectAllChildren(snippet); // no clipboard access: select it for Ctrl+C
-    target.textContent = "Press Ctrl+C";
+    getSelection().selectAllChildren(snippet); // no clipboard access: select it for the visitor
+    const key = /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘C" : "Ctrl+C";
+    target.textContent = matchMedia("(pointer: coarse)").matches ? "Selected: copy it" : `Selected: press ${key}`;
   }
   setTimeout(() => (target.textContent = "Copy"), 2000);
 });

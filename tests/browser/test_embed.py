@@ -329,3 +329,23 @@ def test_the_copy_button_leaves_the_snippet_readable_on_a_phone(browser, host, w
     finally:
         context.close()
     assert external == []
+
+
+# The clipboard refused, as it is where the page has no permission: the button selects the snippet
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_without_clipboard_access_copy_selects_the_snippet_and_says_what_to_do(browser, host, phone):
+    url, _ = host
+    size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
+    context, external = local_context(browser, viewport=size, has_touch=phone, is_mobile=phone)
+    page = context.new_page()
+    page.add_init_script("navigator.clipboard.writeText = () => Promise.reject(new Error('denied'))")
+    try:
+        page.goto(f"{url}/vendor/pycore/embed/index.html")
+        page.locator("#copy").click()
+        said = page.locator("#copy").text_content()
+        selected = page.evaluate("() => getSelection().toString()")
+        assert said == ("Selected: copy it" if phone else "Selected: press Ctrl+C"), said
+        assert selected.strip() == page.locator("#snippet").text_content().strip()
+    finally:
+        context.close()
+    assert external == []
