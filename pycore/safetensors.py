@@ -33,8 +33,8 @@ class SafetensorsError(PycoreError, ValueError):
     """A weights file that is not valid safetensors; the message names the file."""
 
 
-def read(data, name="weights.safetensors"):
-    """Parses safetensors bytes into {name: ndarray}. Arrays are read-only views of `data`."""
+def _header(data, name):
+    """(header, data section) of safetensors bytes: the JSON object, checked to be one, and a view."""
     buf = memoryview(data).cast("B")
 
     def fail(why):
@@ -51,7 +51,16 @@ def read(data, name="weights.safetensors"):
         fail(f"header is not valid JSON ({e})")
     if not isinstance(header, dict):
         fail("header is not a JSON object")
-    body = buf[8 + n :]
+    return header, buf[8 + n :]
+
+
+def read(data, name="weights.safetensors"):
+    """Parses safetensors bytes into {name: ndarray}. Arrays are read-only views of `data`."""
+    header, body = _header(data, name)
+
+    def fail(why):
+        raise SafetensorsError(f"{name}: {why}")
+
     tensors, spans = {}, []
     for key, info in header.items():
         if key == "__metadata__":
@@ -86,6 +95,14 @@ def read(data, name="weights.safetensors"):
         if s2 < e1:
             fail(f"tensors {k1!r} and {k2!r} overlap")
     return tensors
+
+
+def metadata(data, name="weights.safetensors"):
+    """The strings `write` put in the header under __metadata__ ({} when there are none)."""
+    meta = _header(data, name)[0].get("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise SafetensorsError(f"{name}: __metadata__ must map names to strings")
+    return meta
 
 
 def write(tensors, metadata=None):

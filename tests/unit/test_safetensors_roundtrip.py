@@ -103,6 +103,13 @@ def test_metadata(metadata):
     else:
         assert "__metadata__" not in header
     assert list(safetensors.read(data)) == ["w"]  # metadata is not a tensor
+    assert safetensors.metadata(data) == {str(k): str(v) for k, v in (metadata or {}).items()}
+
+
+def test_metadata_that_is_not_strings_is_refused():
+    head = json.dumps({"__metadata__": {"epochs": 3}}).encode()
+    with pytest.raises(safetensors.SafetensorsError, match="__metadata__ must map names to strings"):
+        safetensors.metadata(struct.pack("<Q", len(head)) + head)
 
 
 def test_empty_file():
