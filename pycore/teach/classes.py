@@ -30,9 +30,9 @@ from ..tensors import tensor, zeros
 
 FORMAT = "pycore-classes/1"  # the persisted head's format, in its safetensors metadata
 SUFFIX = "-classes"  # the personal model's name is the base's with this
-# full-batch Adam on centred, unit-scale features: converged by about 50 steps on real photos, and
-# the weight decay keeps the probabilities of held-out photos near 0.9 rather than 1.0
-STEPS, LR, WEIGHT_DECAY = 100, 0.1, 1e-2
+# full-batch Adam on centred, unit-scale features: on real photos the loss has settled by 30 steps,
+# and the weight decay keeps held-out photos' probabilities near 0.9 rather than at 1.0
+STEPS, LR, WEIGHT_DECAY = 50, 0.1, 1e-2
 
 
 @dataclass
@@ -164,7 +164,7 @@ def check_examples(features, labels, names, width=None):
         raise InputError(
             f"photo {bad[0] + 1} has label {y[bad[0]]}, which names no class (0 to {len(names) - 1})"
         )
-    counts = np.bincount(y.astype(np.int64), minlength=len(names))
+    counts = np.bincount(y.astype(np.intp), minlength=len(names))  # intp: 32 bits in wasm
     for name, n in zip(names, counts):
         if n == 0:
             raise InputError(f"class {name!r} has no photos: give it at least one, or remove it")
@@ -179,7 +179,9 @@ def check_examples(features, labels, names, width=None):
 
 class _Training:
     """Softmax regression by full-batch Adam on features centred on their mean and scaled to unit
-    RMS length, which makes one learning rate fit any base; `head` folds that back into W and b."""
+    RMS length, which makes one learning rate fit any base; `head` folds that back into W and b.
+    The bias is the last row of one (width + 1, classes) parameter, against a constant 1 feature:
+    with a step's cost all per-op overhead, one parameter instead of two saves a quarter."""
 
     def __init__(self, features, labels, names, width):
         x, y = check_examples(features, labels, names, width)
@@ -187,22 +189,23 @@ class _Training:
         self.mean = x.mean(axis=0)
         rms = float(np.sqrt(((x - self.mean) ** 2).sum(axis=1).mean()))
         self.scale = max(rms, 1e-6)  # photos that all give the same features: nothing to scale
-        self.x, self.y = tensor((x - self.mean) / self.scale), tensor(y)
-        self.w = zeros(len(names), x.shape[1], requires_grad=True)  # convex: zeros is as good a start
-        self.b = zeros(len(names), requires_grad=True)
-        self.opt = Adam([self.w, self.b], lr=LR, weight_decay=WEIGHT_DECAY)
+        ones = np.ones((len(x), 1), np.float32)
+        self.x, self.y = tensor(np.hstack([(x - self.mean) / self.scale, ones])), tensor(y)
+        self.w = zeros(x.shape[1] + 1, len(names), requires_grad=True)  # convex: zeros start as well
+        self.opt = Adam([self.w], lr=LR, weight_decay=WEIGHT_DECAY)
 
     def step(self):
         self.opt.zero_grad()
-        loss = F.cross_entropy(F.linear(self.x, self.w, self.b), self.y)
+        loss = F.cross_entropy(self.x @ self.w, self.y)
         loss.backward()
         self.opt.step()
         return loss.item()
 
     def head(self, loss):
-        w = self.w.numpy() / self.scale
-        b = self.b.numpy() - w @ self.mean
-        return Head(w.astype(np.float32), b.astype(np.float32), self.names, loss)
+        w = self.w.numpy()
+        weight = w[:-1].T / self.scale
+        bias = w[-1] - weight @ self.mean
+        return Head(weight.astype(np.float32), bias.astype(np.float32), self.names, loss)
 
 
 def train_head(features, labels, names, width=None, steps=STEPS, on_step=None):
