@@ -25,6 +25,9 @@ FLAGS = [
     "--enable-unsafe-webgpu",
 ]
 LOCAL = ("http://127.0.0.1:", "data:", "blob:")
+# A camera showing a test pattern, for the camera tests' own browser (no other test sees a camera).
+# A context allows it with grant_permissions(["camera"]); without that the browser refuses it.
+FAKE_CAMERA = ["--use-fake-device-for-media-stream"]
 
 
 @contextlib.contextmanager
@@ -40,9 +43,9 @@ def served(directory, handler=build.Handler):
         server.shutdown()
 
 
-def launch(browser_type):
-    """Chromium with FLAGS, from playwright's `chromium` browser type."""
-    return browser_type.launch(executable_path=CHROMIUM, args=FLAGS)
+def launch(browser_type, extra=()):
+    """Chromium with FLAGS (and `extra` flags), from playwright's `chromium` browser type."""
+    return browser_type.launch(executable_path=CHROMIUM, args=[*FLAGS, *extra])
 
 
 def launch_persistent(browser_type, profile):

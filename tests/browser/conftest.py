@@ -6,9 +6,10 @@ outside 127.0.0.1; a test that provokes an error on purpose empties `page.errors
 """
 
 import pytest
+from pages import checked_page
 
 import build
-from tools.browser import launch, local_context, served
+from tools.browser import launch, served
 
 
 @pytest.fixture(scope="session")
@@ -19,23 +20,22 @@ def site():
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
+    """The one playwright a session may run (a second sync_playwright refuses to start)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = launch(p.chromium)
-        yield chromium
-        chromium.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    chromium = launch(playwright.chromium)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
 def page(browser):
-    context, external = local_context(browser, viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    page.errors, page.external = [], external
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    context.close()
-    assert page.external == [], f"requests left 127.0.0.1: {page.external}"
-    assert page.errors == [], f"console errors: {page.errors}"
+    with checked_page(browser, viewport={"width": 1200, "height": 900}) as page:
+        yield page

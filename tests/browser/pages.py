@@ -1,11 +1,27 @@
 """Helpers shared by the browser tests."""
 
+import contextlib
 import json
 from pathlib import Path
 
 import numpy as np
 
-from tools.browser import FIND_HOOK
+from tools.browser import FIND_HOOK, local_context
+
+
+@contextlib.contextmanager
+def checked_page(browser, **options):
+    """A page in a new context (playwright's options) that fails the test if it logs a console
+    error, throws, or requests anything outside 127.0.0.1 (`page.errors`, `page.external`)."""
+    context, external = local_context(browser, **options)
+    page = context.new_page()
+    page.errors, page.external = [], external
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+    assert page.external == [], f"requests left 127.0.0.1: {page.external}"
+    assert page.errors == [], f"console errors: {page.errors}"
 
 GPU_FAULTS = Path(__file__).with_name("gpu_faults.js")
 

@@ -1,4 +1,5 @@
-// <pycore-classifier>: drop, paste or pick a photo; an ImageNet model names what is in it.
+// <pycore-classifier>: drop, paste, pick or take a photo; an ImageNet model names what is in it.
+import { CameraPreview, cameraHTML, watchCamera } from "../camera.js";
 import { imageToTensor } from "../image.js";
 import { PycoreWidget } from "./base.js";
 import { formatMs } from "./result.js";
@@ -20,17 +21,19 @@ export class PycoreClassifier extends PycoreWidget {
         <span class="coarse-pointer">Tap to choose a photo, or take one</span>
         <small>It stays in your browser: nothing is uploaded.</small></span>
       <canvas class="photo" hidden role="img" aria-label="The photo; the square marks what the model sees"></canvas>
-    </div>
+    </div>${cameraHTML}
     <input type="file" accept="image/*" data-testid="file-input" hidden>
     <p class="info" hidden><span data-testid="image-name"></span> ·
       <span data-testid="image-size"></span> px ·
       prepared in <span data-testid="preprocess-ms"></span> ms</p>
     <div class="row">
       <button type="button" class="choose">Choose image…</button>
+      <button type="button" class="use-camera" data-testid="camera" hidden>Camera</button>
     </div>`;
 
   #drop;
   #file;
+  #camera;
   #shown = null; // the image on display, classified again when the model changes
   #waiting = null; // the newest image picked, dropped or pasted whose turn has not come yet
   #caveat = ""; // what is odd about the image just prepared
@@ -48,6 +51,10 @@ export class PycoreClassifier extends PycoreWidget {
         choose();
       }
     });
+    this.#camera = new CameraPreview(this.root.querySelector(".camera"));
+    const cameraButton = this.part("camera");
+    cameraButton.addEventListener("click", () => this.#takePhoto());
+    watchCamera((available) => (cameraButton.hidden = !available));
     this.#file.addEventListener("change", () => {
       const [file] = this.#file.files;
       this.#file.value = ""; // choosing the same file again is a change too
@@ -88,6 +95,11 @@ export class PycoreClassifier extends PycoreWidget {
     return this.#caveat;
   }
 
+  disconnectedCallback() {
+    this.#camera.cancel(); // the camera runs only while the preview is on screen
+    super.disconnectedCallback();
+  }
+
   rerun() {
     if (this.#shown) this.#classify(this.#shown);
   }
@@ -103,6 +115,25 @@ export class PycoreClassifier extends PycoreWidget {
       this.#waiting = null;
       return this.#prepare(next, model);
     }).catch(() => {}); // shown in the widget and sent as an error event
+  }
+
+  // The live preview takes the place of the drop zone, its caption and buttons until a photo is taken
+  // (classified like a dropped file) or it is cancelled; no camera, or none allowed, is said where
+  // errors are.
+  async #takePhoto() {
+    if (this.#camera.open) return;
+    this.view.message("");
+    const around = [this.#drop, this.root.querySelector(".info"), this.root.querySelector(".input > .row")];
+    const swapped = around.filter((e) => !e.hidden);
+    swapped.forEach((e) => (e.hidden = true));
+    try {
+      const photo = await this.#camera.take();
+      if (photo) this.#classify(photo);
+    } catch (error) {
+      this.view.message(error.message);
+    } finally {
+      swapped.forEach((e) => (e.hidden = false));
+    }
   }
 
   async #prepare(input, model) {
