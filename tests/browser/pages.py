@@ -23,6 +23,7 @@ def checked_page(browser, **options):
     assert page.external == [], f"requests left 127.0.0.1: {page.external}"
     assert page.errors == [], f"console errors: {page.errors}"
 
+
 GPU_FAULTS = Path(__file__).with_name("gpu_faults.js")
 
 
