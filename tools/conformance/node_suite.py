@@ -1,0 +1,131 @@
+"""The ONNX backend node suite on the native paths: every per-op case that
+`onnx.backend.test.loader.load_node_model_tests()` generates (the installed onnx wheel ships them
+as generators, not files), converted by pycore, run, and compared with the case's own outputs at
+the case's own rtol/atol (the onnx runner's comparison, `tools/onnx_conformance.compare`).
+
+    python3 tools/conformance/node_suite.py                      # every case, CPU path
+    python3 tools/conformance/node_suite.py --paths cpu-native,webgpu-native --only reduce
+
+Each case ends as one of: pass; wrong (it ran and gave another answer); refused (a PycoreError,
+at conversion or at run time: the clear "not supported" answer); crash (any other exception, or
+past the time limit). Cases run one after another in this process, each under its own alarm.
+"""
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import pycore  # noqa: E402
+from pycore.onnx import convert  # noqa: E402
+from tools import onnx_conformance as conf  # noqa: E402
+
+STATUSES = ("pass", "wrong", "refused", "crash")
+
+
+class TimeLimit(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise TimeLimit()
+
+
+def node_cases(only=None):
+    import warnings
+
+    from onnx.backend.test.loader import load_node_model_tests
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):  # the generators divide by zero on purpose
+        warnings.simplefilter("ignore")
+        return [c for c in load_node_model_tests() if not only or only in c.name]
+
+
+async def run_case(case, paths, device):
+    """{path: (status, detail)} for one case."""
+    try:
+        graph = convert(case.model)
+    except pycore.PycoreError as e:
+        return {p: ("refused", str(e).split("\n")[0]) for p in paths}
+    except Exception as e:
+        return {p: ("crash", f"conversion: {type(e).__name__}: {e}") for p in paths}
+    inputs, expected = case.data_sets[0]
+    given = case.model.graph
+    names = [i.name for i in given.input if i.name not in {t.name for t in given.initializer}]
+    feeds = {n: np.asarray(v) for n, v in zip(names, inputs) if n in {i.name for i in graph.inputs}}
+    files = conf.serialise(graph)
+    out = {}
+    for path in paths:
+        try:
+            got, _ = await conf.run_path(path, files, feeds, graph.outputs, device)
+            ok, err, why = conf.compare(got, expected, case.rtol, case.atol)
+            out[path] = ("pass", None) if ok else ("wrong", f"{why} (max error {err})")
+        except pycore.PycoreError as e:
+            out[path] = ("refused", f"run: {str(e).splitlines()[0]}")
+        except TimeLimit:
+            raise
+        except Exception as e:
+            out[path] = ("crash", f"run: {type(e).__name__}: {e}")
+    return out
+
+
+async def sweep(cases, paths, limit_s=30, log=print):
+    device = None
+    if "webgpu-native" in paths:
+        device, why = await conf.open_webgpu()
+        if device is None:
+            raise SystemExit(f"webgpu-native cannot run here: {why}")
+    signal.signal(signal.SIGALRM, _alarm)
+    results = {}
+    for case in cases:
+        signal.alarm(limit_s)
+        try:
+            with np.errstate(all="ignore"):
+                results[case.name] = await run_case(case, paths, device)
+        except TimeLimit:
+            results[case.name] = {p: ("crash", f"over the {limit_s} s time limit") for p in paths}
+        finally:
+            signal.alarm(0)
+        log(f"{case.name}: " + ", ".join(f"{p} {results[case.name][p][0]}" for p in paths))
+    return results
+
+
+def counts(results, path):
+    c = Counter(r[path][0] for r in results.values())
+    return {s: c[s] for s in STATUSES}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", help="run only cases whose name contains this")
+    p.add_argument("--paths", default="cpu-native", help=f"comma-separated, of {list(conf.NATIVE)}")
+    p.add_argument("--limit", type=int, default=30, help="seconds per case before it counts as a crash")
+    p.add_argument("--quiet", action="store_true", help="print only the totals and the non-passes")
+    p.add_argument("--json", help="also write {case: {path: [status, detail]}} here")
+    args = p.parse_args(argv)
+    paths = [s for s in args.paths.split(",") if s]
+    start = time.perf_counter()
+    log = (lambda line: None) if args.quiet else print
+    results = asyncio.run(sweep(node_cases(args.only), paths, args.limit, log))
+    for path in paths:
+        c = counts(results, path)
+        print(f"{path}: {len(results)} cases: " + ", ".join(f"{c[s]} {s}" for s in STATUSES))
+        for name, r in results.items():
+            if r[path][0] in ("wrong", "crash"):
+                print(f"  {r[path][0]}: {name}: {r[path][1]}")
+    print(f"({time.perf_counter() - start:.0f} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
