@@ -43,7 +43,7 @@ class Model:
         self.graph = graph
         self.backend = backend
         self.inputs = graph.inputs
-        self.input = graph.inputs[0]
+        self.input = graph.inputs[0] if graph.inputs else None  # a graph of constants takes none
         self.labels = graph.labels
         self.stored = stored
 
@@ -64,7 +64,7 @@ class Model:
 
     def __repr__(self):
         outs = ", ".join(f"{t} {list(self.graph.shapes[t])}" for t in self.graph.outputs)
-        parts = [f"{describe(self.inputs)} -> {outs}"]
+        parts = [f"{describe(self.inputs) or 'takes no inputs'} -> {outs}"]
         if self.labels:
             parts.append(f"{len(self.labels)} labels")
         if self.stored:
@@ -88,6 +88,8 @@ class Model:
     def feeds(self, x):
         """{input name: float32 array} from one array (a one-input model) or a dict of named arrays."""
         if not isinstance(x, Mapping):
+            if not self.inputs:
+                raise InputError(f"model {self.graph.name!r} takes no inputs: run it with {{}}")
             if len(self.inputs) > 1:
                 raise InputError(
                     f"model {self.graph.name!r} has {len(self.inputs)} inputs ({describe(self.inputs)}): "

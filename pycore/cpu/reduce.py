@@ -14,10 +14,29 @@ def _reduce(fn):
     return lambda a, x: fn(x, axis=tuple(a["axes"]), keepdims=bool(a["keepdims"]))
 
 
+def _extreme(fn, sign):
+    """max and min have no identity in numpy, so an empty reduction raises there; ONNX gives the
+    identity, -inf for max and +inf for min (the integer limits for integers)."""
+
+    def kernel(a, x):
+        axes = tuple(a["axes"])
+        if all(x.shape[d] for d in axes):
+            return fn(x, axis=axes, keepdims=bool(a["keepdims"]))
+        if x.dtype.kind == "f":
+            initial = sign * np.inf
+        elif x.dtype.kind == "b":
+            initial = sign > 0
+        else:
+            initial = np.iinfo(x.dtype).max if sign > 0 else np.iinfo(x.dtype).min
+        return fn(x, axis=axes, keepdims=bool(a["keepdims"]), initial=initial)
+
+    return kernel
+
+
 KERNELS = {
     "ReduceSum": _reduce(np.sum),
     "ReduceMean": _reduce(np.mean),
-    "ReduceMax": _reduce(np.max),
-    "ReduceMin": _reduce(np.min),
+    "ReduceMax": _extreme(np.max, -1),
+    "ReduceMin": _extreme(np.min, 1),
     "ArgMax": argmax,
 }

@@ -205,7 +205,8 @@ class WebGPUBackend:
                 x = np.ascontiguousarray(feeds[name], np.float32)
                 if x.shape != shape:
                     raise ShapeError(f"input {name!r} must have shape {list(shape)}, got {list(x.shape)}")
-                self.dev.write_buffer(buffer, 0, x)
+                if x.size:  # an empty tensor (a dimension of 0) has nothing to write
+                    self.dev.write_buffer(buffer, 0, x)
             self.dev.submit(self.dispatches, self.copies)
             data = await self.dev.read_buffer(self.staging, self.staging_size)
         except PycoreError:

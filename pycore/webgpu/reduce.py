@@ -10,8 +10,11 @@ WG64 = {"WG": 64}
 # reduce.wgsl per op: initial value, combine (a, b), finish (acc, count)
 SUM = {"init": "0.0", "step": "a + b", "finish": "acc"}
 MEAN = {**SUM, "finish": "acc / count"}
-MAX = {"init": "-3.402823e38", "step": "max(a, b)", "finish": "acc"}
-MIN = {"init": "3.402823e38", "step": "min(a, b)", "finish": "acc"}
+# an empty reduction gives ONNX's identity, -inf for max and +inf for min (built at run time: WGSL
+# constants cannot be infinite)
+EMPTY = "select(acc, inf_or_nan(acc, {}u), count == 0.0)"
+MAX = {"init": "-3.402823e38", "step": "max(a, b)", "finish": EMPTY.format("0xff800000")}
+MIN = {"init": "3.402823e38", "step": "min(a, b)", "finish": EMPTY.format("0x7f800000")}
 REDUCE = {
     "ReduceSum": SUM,
     "ReduceMean": MEAN,

@@ -127,6 +127,13 @@ def test_reduce_min(shape, axes, keepdims):
     check([node("ReduceMin", ["x"], axes=axes, keepdims=keepdims)], {"x": rand(*shape)}, rtol=0.0)
 
 
+@pytest.mark.parametrize("op,identity", [("ReduceSum", 0.0), ("ReduceMax", -np.inf), ("ReduceMin", np.inf)])
+def test_an_empty_reduction_gives_the_identity(op, identity):
+    x = np.zeros((2, 0, 4), np.float32)
+    got = on_gpu([node(op, ["x"], axes=[1])], x)
+    np.testing.assert_array_equal(got, np.full((2, 1, 4), identity, np.float32))
+
+
 @pytest.mark.parametrize(
     "shape", [(2, 3), (4, 5, 7), (3, 16, 9, 11), (2, 4, 30, 30), (1, 2, 3, 4, 5)], ids=str
 )

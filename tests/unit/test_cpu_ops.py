@@ -548,6 +548,14 @@ def test_unary_does_not_modify_its_input():
     np.testing.assert_array_equal(x, keep)
 
 
+@pytest.mark.parametrize("op,identity", [("ReduceSum", 0.0), ("ReduceMax", -np.inf), ("ReduceMin", np.inf)])
+@pytest.mark.parametrize("axes,keepdims,shape", [([1], 1, (2, 1, 4)), ([0, 1], 0, (4,)), (None, 0, ())])
+def test_an_empty_reduction_gives_the_identity(op, identity, axes, keepdims, shape):
+    """ONNX's empty-set reductions: numpy's max and min refuse them, ONNX defines -inf and +inf."""
+    got = run([node(op, ["x"], axes=axes, keepdims=keepdims)], {"x": np.zeros((2, 0, 4), np.float32)})
+    np.testing.assert_array_equal(got, np.full(shape, identity, np.float32))
+
+
 # --- the fused epilogue -------------------------------------------------------------------------
 
 EPILOGUES = [

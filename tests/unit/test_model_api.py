@@ -74,6 +74,21 @@ def test_a_dict_runs_a_model_of_several_inputs_and_returns_every_output(tmp_path
     np.testing.assert_allclose(out["product"], a * w * b)
 
 
+def test_a_model_without_inputs_runs_on_an_empty_dict(tmp_path):
+    """A graph of constants (ONNX's test_constant) takes no inputs: {} runs it, an array is refused."""
+    folder = tmp_path / "constant"
+    folder.mkdir()
+    nodes = [node("Identity", ["values"], ["y"])]
+    (folder / "model.json").write_text(json.dumps(doc(nodes, {})))
+    values = np.arange(6, dtype=np.float32).reshape(2, 3)
+    (folder / "weights.safetensors").write_bytes(safetensors.write({"values": values}))
+    model = pycore.load(folder)
+    assert model.input is None and "takes no inputs -> y [2, 3]" in repr(model)
+    np.testing.assert_array_equal(model.run({})["y"], values)
+    with pytest.raises(InputError, match="takes no inputs: run it with {}"):
+        model.run(values)
+
+
 def test_input_errors_name_the_input(tmp_path, mnist):
     model, _ = two_inputs(tmp_path / "two")
     a, b = np.zeros((2, 3)), np.zeros(3)

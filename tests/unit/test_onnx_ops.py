@@ -103,6 +103,25 @@ def test_reductions_and_instance_norm():
     check("InstanceNormalization", x(2, 3, 4, 5), w)
 
 
+def test_a_graph_without_inputs_converts_and_runs():
+    """ONNX's test_constant: one Constant node and no graph inputs."""
+    value = RNG.standard_normal((2, 3)).astype(np.float32)
+    node = helper.make_node("Constant", [], ["y"], value=numpy_helper.from_array(value, "v"))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+    m = helper.make_model(helper.make_graph([node], "g", [], [y]), opset_imports=[helper.make_opsetid("", 13)])
+    graph = passes.optimize(convert(m))
+    assert graph.inputs == []
+    np.testing.assert_array_equal(CPUBackend(graph).run_sync({})["y"], value)
+
+
+@pytest.mark.parametrize("op,identity", [("ReduceMax", -np.inf), ("ReduceSum", 0.0)])
+def test_reductions_over_an_empty_set(op, identity):
+    """Data with a dimension of 0, reduced over it: ONNX's identity, not numpy's ValueError."""
+    graph = check(op, x(2, 0, 4), {"axes": np.array([1])}, opset=18)
+    got = CPUBackend(graph).run_sync(x(2, 0, 4))["y0"]
+    np.testing.assert_array_equal(got, np.full((2, 1, 4), identity, np.float32))
+
+
 def test_layout_ops():
     check("Split", x(2, 7), opset=18, attrs={"axis": 1, "num_outputs": 3}, n_out=3)
     check("Split", x(6, 2), {"s": np.array([1, 5])}, opset=13, n_out=2)
