@@ -85,7 +85,8 @@ def materialize_conv_bias(graph):
 def _epilogue(node, act):
     """The host carries the activation's op and its attributes, each renamed `act_<name>`."""
     attrs = {**OPS[act.op].attrs, **act.attrs}
-    node.attrs.update(activation=act.op, **{f"act_{k}": float(v) for k, v in attrs.items()})
+    own = {f"act_{k}": v if isinstance(v, str) else float(v) for k, v in attrs.items()}  # Gelu's mode
+    node.attrs.update(activation=act.op, **own)
 
 
 def fuse_epilogues(graph):

@@ -322,11 +322,10 @@ class Tensor:
     clip = clamp
 
     def gelu(self, approximate="none"):
-        if approximate == "tanh":
-            return 0.5 * self * (1 + (math.sqrt(2 / math.pi) * (self + 0.044715 * self**3)).tanh())
-        if approximate != "none":
+        """One Gelu op (it fuses into the matrix product before it), not the five of its formula."""
+        if approximate not in ("none", "tanh"):
             raise TensorError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
-        return 0.5 * self * (1 + (self * (1 / math.sqrt(2))).erf())
+        return self._op("Gelu", approximate=approximate)
 
     # ---- reductions ----
     def _axes(self, dim):

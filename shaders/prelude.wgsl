@@ -12,7 +12,12 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 fn tanh_safe(x: f32) -> f32 {
-    // some backends compute tanh as a ratio of exponentials that is inf / inf for large |x|
+    // some backends compute tanh as a ratio of exponentials: inf / inf for large |x|, and
+    // (e^2x - 1) / (e^2x + 1) cancels near 0, where the series to x^7 is exact to 1e-9
+    if abs(x) < 0.125 {
+        let z = x * x;
+        return x * (1.0 - z * (1.0 / 3.0 - z * (2.0 / 15.0 - z * (17.0 / 315.0))));
+    }
     return tanh(clamp(x, -15.0, 15.0));
 }
 
@@ -70,4 +75,74 @@ fn round_f16(x: f32) -> f32 {
         r = inf_or_nan(x, 0x7f800000u);
     }
     return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(x) & 0x80000000u));
+}
+
+// erf's Taylor series, for |x| < 0.5: it keeps small values accurate relative to themselves
+// (GELU and its gradient live there)
+fn erf_series(x: f32) -> f32 {
+    let z = x * x;
+    let s = 1.0 - z * (1.0 / 3.0 - z * (0.1 - z * (1.0 / 42.0 - z * (1.0 / 216.0 - z / 1320.0))));
+    return 1.1283791670955126 * x * s;  // 2 / sqrt(pi)
+}
+
+// erfc(a) for a >= 0, accurate relative to itself: 1 - erf below 0.5, Abramowitz-Stegun 7.1.26
+// (absolute error 1.5e-7) up to 2, erfc's continued fraction (20 levels) beyond, where that
+// formula's relative error would grow to percents (GELU's tail below x = -3 lives there).
+fn erfc_pos(a: f32) -> f32 {
+    if a < 0.5 {
+        return 1.0 - erf_series(a);
+    }
+    if a < 2.0 {
+        let t = 1.0 / (1.0 + 0.3275911 * a);
+        let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+        return poly * exp(-a * a);
+    }
+    var f = 0.0;
+    for (var k = 20u; k > 0u; k--) {
+        f = 0.5 * f32(k) / (a + f);
+    }
+    return exp(-a * a) / (1.7724538509055159 * (a + f));  // sqrt(pi)
+}
+
+// erf to ~1.5e-7 absolute, and relative to itself near 0
+fn erf_approx(x: f32) -> f32 {
+    if abs(x) < 0.5 {
+        return erf_series(x);
+    }
+    let r = 1.0 - erfc_pos(abs(x));
+    return select(r, -r, x < 0.0);
+}
+
+// x * Phi(x), Phi from erfc of |x| so that the negative tail keeps its relative accuracy
+fn gelu_erf(x: f32) -> f32 {
+    let h = 0.5 * erfc_pos(abs(x) * 0.7071067811865476);
+    return x * select(1.0 - h, h, x < 0.0);
+}
+
+// 0.5 x (1 + tanh(u)) as x sigmoid(2u), which does not cancel where tanh(u) is near -1
+fn gelu_tanh(x: f32) -> f32 {
+    return x * sigmoid(1.5957691216057308 * (x + 0.044715 * x * x * x));
+}
+
+// log(1 + exp(x)) as max(x, 0) + log(1 + e), e = exp(-|x|), which cannot overflow. Below e = 1/8,
+// log(1 + e) is its series to e^9 (relative error 1e-9): 1 + e would round e's low bits away, and
+// WGSL allows log an absolute error of 2^-21 near 1
+fn softplus(x: f32) -> f32 {
+    let e = exp(-abs(x));
+    var l = log(1.0 + e);
+    if e < 0.125 {
+        l = e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - e * (0.25 - e * (0.2 - e * (1.0 / 6.0 - e * (1.0 / 7.0 - e * (0.125 - e / 9.0))))))));
+    }
+    return max(x, 0.0) + l;
+}
+
+// x tanh(softplus(x)) with tanh(softplus(x)) = n / (n + 2), n = e^x (e^x + 2): WGSL's tanh of the
+// tiny softplus of a negative x may cancel to nothing
+fn mish(x: f32) -> f32 {
+    if x > 20.0 {
+        return x;  // n / (n + 2) is 1 to f32 precision, and e^2x would overflow further on
+    }
+    let e = exp(x);
+    let n = e * (e + 2.0);
+    return x * n / (n + 2.0);
 }

@@ -1,7 +1,8 @@
 """pycore.nn.functional: PyTorch's functional layer API, composed from Tensor ops.
 
-Convolution and pooling are single IR ops (their backward has kernels of its own); everything
-else (batch and layer norm, the losses, GELU, hard-swish...) is written here once, in Tensor ops.
+Convolution and pooling are single IR ops (their backward has kernels of its own), and so are the
+activations of current models (GELU, hard-swish, softplus, ...), which fuse into the layer before
+them; everything else (layer norm, the losses...) is written here once, in Tensor ops.
 """
 
 import numpy as np
@@ -128,11 +129,24 @@ def relu6(input):
 
 
 def hardsigmoid(input):
-    return (input + 3).clamp(0.0, 6.0) / 6
+    return apply("HardSigmoid", input, alpha=1 / 6, beta=0.5)
 
 
 def hardswish(input):
-    return input * hardsigmoid(input)
+    return apply("HardSwish", input)
+
+
+def softplus(input, beta=1.0):
+    """log(1 + exp(beta * x)) / beta (PyTorch's threshold, 20, changes the result by under 1e-8)."""
+    return apply("Softplus", input) if beta == 1 else apply("Softplus", input * beta) / beta
+
+
+def softsign(input):
+    return apply("Softsign", input)
+
+
+def mish(input):
+    return apply("Mish", input)
 
 
 def gelu(input, approximate="none"):

@@ -1,7 +1,8 @@
 """Elementwise ONNX ops: the ones pycore has as IR ops, and activations composed from them.
 
 Composed activations keep the IR small (every IR op needs a kernel on every backend) and are
-written in forms that stay exact where the naive formula overflows (Softplus, ELU).
+written in forms that stay exact where the naive formula overflows (ELU); those of current image
+models (GELU, hard-swish, ...) are IR ops, so that they fuse into the layer before them.
 """
 
 import numpy as np
@@ -134,40 +135,29 @@ def selu(ctx, node):
     ctx.emit("Mul", [y, _scalar(ctx, node.attr("gamma", 1.05070102214813232421875))], node.output(0))
 
 
-# https://onnx.ai/onnx/operators/onnx__Softplus.html: versions 1..22, as
-# relu(x) + log(1 + exp(-|x|)), which does not overflow for large x like log(1 + exp(x)) does.
+# https://onnx.ai/onnx/operators/onnx__Softplus.html (versions 1..22), onnx__Softsign.html
+# (1..22), onnx__HardSwish.html (14..22), onnx__Mish.html (18..22) and onnx__Erf.html (9..13): IR
+# ops of their own, which fuse into the convolution or matrix product before them
 @onnx_op("Softplus", (1, 22))
-def softplus(ctx, node):
-    x = node.input(0)
-    tail = ctx.emit("Exp", [ctx.emit("Neg", [ctx.emit("Abs", [x])])])
-    tail = ctx.emit("Log", [ctx.emit("Add", [tail, _scalar(ctx, 1.0)])])
-    ctx.emit("Add", [ctx.emit("Relu", [x]), tail], node.output(0))
-
-
-# https://onnx.ai/onnx/operators/onnx__Softsign.html: versions 1..22, x / (1 + |x|)
 @onnx_op("Softsign", (1, 22))
-def softsign(ctx, node):
-    x = node.input(0)
-    den = ctx.emit("Add", [ctx.emit("Abs", [x]), _scalar(ctx, 1.0)])
-    ctx.emit("Div", [x, den], node.output(0))
-
-
-def _hard_sigmoid(ctx, x, alpha, beta, out=None):
-    y = ctx.emit("Add", [ctx.emit("Mul", [x, _scalar(ctx, alpha)]), _scalar(ctx, beta)])
-    return ctx.emit("Clip", [y], out, min=0.0, max=1.0)
+@onnx_op("HardSwish", (14, 22))
+@onnx_op("Mish", (18, 22))
+@onnx_op("Erf", (9, 13))
+def activation(ctx, node):
+    ctx.emit(node.op, [node.input(0)], node.output(0))
 
 
 # https://onnx.ai/onnx/operators/onnx__HardSigmoid.html: versions 1..22
 @onnx_op("HardSigmoid", (1, 22), ["alpha", "beta"])
 def hard_sigmoid(ctx, node):
-    _hard_sigmoid(ctx, node.input(0), node.attr("alpha", 0.2), node.attr("beta", 0.5), node.output(0))
+    alpha, beta = float(node.attr("alpha", 0.2)), float(node.attr("beta", 0.5))
+    ctx.emit("HardSigmoid", [node.input(0)], node.output(0), alpha=alpha, beta=beta)
 
 
-# https://onnx.ai/onnx/operators/onnx__HardSwish.html: versions 14..22, x * hardsigmoid(x, 1/6, 1/2)
-@onnx_op("HardSwish", (14, 22))
-def hard_swish(ctx, node):
-    x = node.input(0)
-    ctx.emit("Mul", [x, _hard_sigmoid(ctx, x, 1.0 / 6, 0.5)], node.output(0))
+# https://onnx.ai/onnx/operators/onnx__Gelu.html: version 20, approximate "none" (erf) or "tanh"
+@onnx_op("Gelu", (20, 20), ["approximate"])
+def gelu(ctx, node):
+    ctx.emit("Gelu", [node.input(0)], node.output(0), approximate=node.attr("approximate", "none"))
 
 
 # https://onnx.ai/onnx/operators/onnx__Reciprocal.html: versions 1..13

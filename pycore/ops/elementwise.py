@@ -4,6 +4,7 @@ selection and casts. A new elementwise op is a line here plus one line in each d
 
 import math
 
+from ..errors import GraphError
 from . import broadcast, mask, op, same, unbroadcast
 
 
@@ -38,6 +39,51 @@ unary(
     lambda a, inputs, out, g: [g * (2 / math.sqrt(math.pi)) * (-(inputs[0] * inputs[0])).exp()],
     floats=1,
 )
+
+
+def _gelu_grad(a, inputs, out, g):
+    x = inputs[0]
+    if a["approximate"] == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = (k * (x + 0.044715 * x * x * x)).tanh()
+        return [g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))]
+    cdf = 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
+    return [g * (cdf + x * (x * x * -0.5).exp() * (1 / math.sqrt(2 * math.pi)))]
+
+
+@op("Gelu", {"approximate": "none"}, grad=_gelu_grad, activation=True, floats=1)
+def _gelu(a, x):
+    if a["approximate"] not in ("none", "tanh"):
+        raise GraphError(f"Gelu approximate={a['approximate']!r} is not supported (only 'none' or 'tanh')")
+    return x
+
+
+def _hard_sigmoid_grad(a, inputs, out, g):
+    return [g * (mask(out > 0, g) * mask(out < 1, g)) * a["alpha"]]
+
+
+def _hard_swish_grad(a, inputs, out, g):
+    x = inputs[0]
+    h = x / 6 + 0.5
+    return [g * (h.clamp(0.0, 1.0) + x / 6 * (mask(h > 0, g) * mask(h < 1, g)))]
+
+
+def _mish_grad(a, inputs, out, g):
+    x = inputs[0]
+    t = x._op("Softplus").tanh()
+    return [g * (t + x * (1 - t * t) * x.sigmoid())]
+
+
+# max(0, min(1, alpha * x + beta)); x * hardsigmoid(x) with 1/6 and 1/2; log(1 + exp(x));
+# x / (1 + |x|); x * tanh(softplus(x)): https://onnx.ai/onnx/operators/onnx__HardSigmoid.html and
+# onnx__HardSwish.html, onnx__Softplus.html, onnx__Softsign.html, onnx__Mish.html
+unary("HardSigmoid", _hard_sigmoid_grad, {"alpha": 0.2, "beta": 0.5}, activation=True, floats=1)
+unary("HardSwish", _hard_swish_grad, activation=True, floats=1)
+unary("Softplus", lambda a, inputs, out, g: [g * inputs[0].sigmoid()], activation=True, floats=1)
+unary("Softsign", lambda a, inputs, out, g: [g / (1 + inputs[0].abs()) ** 2], activation=True, floats=1)
+unary("Mish", _mish_grad, activation=True, floats=1)
+
+
 unary(
     "Cast",
     lambda a, inputs, out, g: [g.to(dtype=inputs[0].dtype)],

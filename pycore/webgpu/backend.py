@@ -202,7 +202,7 @@ class WebGPUBackend:
             raise self._lost()
         try:
             for name, shape, buffer in self.inputs:
-                x = np.ascontiguousarray(feeds[name], np.float32)
+                x = np.asarray(feeds[name], np.float32, order="C")  # ascontiguousarray makes 0-d 1-d
                 if x.shape != shape:
                     raise ShapeError(f"input {name!r} must have shape {list(shape)}, got {list(x.shape)}")
                 if x.size:  # an empty tensor (a dimension of 0) has nothing to write

@@ -10,7 +10,8 @@ from .step import F32_MAX, Step, View, broadcast_strides, flat, merge_dims
 
 WG = {"WG": 256}  # invocations per workgroup of all three shaders
 
-# expressions in x, alpha, lo and hi (LeakyRelu's slope, Clip's bounds: see `scalars`)
+# expressions in x, alpha, beta, lo and hi (LeakyRelu's slope, HardSigmoid's line, Clip's bounds:
+# see `scalars`); the functions they call are in prelude.wgsl
 UNARY = {
     "Relu": "max(x, 0.0)",
     "Sigmoid": "sigmoid(x)",
@@ -23,7 +24,24 @@ UNARY = {
     "LeakyRelu": "select(x * alpha, x, x >= 0.0)",
     "Clip": "min(max(x, lo), hi)",
     "Erf": "erf_approx(x)",
+    "HardSigmoid": "clamp(alpha * x + beta, 0.0, 1.0)",
+    "HardSwish": "x * clamp(x / 6.0 + 0.5, 0.0, 1.0)",
+    "Softplus": "softplus(x)",
+    "Softsign": "x / (1.0 + abs(x))",
+    "Mish": "mish(x)",
 }
+
+# ops whose expression depends on a string attribute: (attribute, {value: expression})
+BY_ATTR = {"Gelu": ("approximate", {"none": "gelu_erf(x)", "tanh": "gelu_tanh(x)"})}
+
+
+def expression(op, attrs):
+    """The WGSL expression of a unary op with these attributes."""
+    if op in BY_ATTR:
+        name, table = BY_ATTR[op]
+        return table[attrs[name]]  # the op's record refused other values at load
+    return UNARY[op]
+
 
 # Cast by target dtype (pycore.tensors.DTYPES). f32 words cannot hold more than f32, so float64 is a
 # copy, while float16 rounds to its 11-bit significand; integers truncate toward zero, and the 8-bit
@@ -61,23 +79,30 @@ TERNARY = {"Where": "select(b, a, c != 0.0)"}
 
 
 def scalars(attrs):
-    """The unary expressions' alpha, lo and hi from an op's attributes (finite: WGSL compilers may
-    assume no infinities), as unary.wgsl's Params and epilogue.wgsl's Epilogue name them."""
+    """The unary expressions' alpha, beta, lo and hi from an op's attributes (finite: WGSL compilers
+    may assume no infinities), as unary.wgsl's Params and epilogue.wgsl's Epilogue name them."""
     lo = max(float(attrs.get("min", -F32_MAX)), -F32_MAX)
     hi = min(float(attrs.get("max", F32_MAX)), F32_MAX)
-    return {"alpha": float(attrs.get("alpha", 0.0)), "lo": lo, "hi": hi}
+    return {
+        "alpha": float(attrs.get("alpha", 0.0)),
+        "beta": float(attrs.get("beta", 0.0)),
+        "lo": lo,
+        "hi": hi,
+    }
 
 
 def epilogue(attrs):
     """A Conv/Gemm/MatMul node's fused activation: the uniform's Epilogue struct, and the value of
     epilogue.wgsl's `act` placeholder (the activation's own expression; "x" for none)."""
     act, own = ops.fused_activation(attrs)
-    return scalars(own), {"act": UNARY[act] if act else "x"}
+    return scalars(own), {"act": expression(act, own) if act else "x"}
 
 
 def unary(node, ctx):
     n = math.prod(ctx.shape(node.outputs[0]))
-    return [unary_step(node.inputs[0], node.outputs[0], n, UNARY[node.op], scalars(node.attrs))]
+    return [
+        unary_step(node.inputs[0], node.outputs[0], n, expression(node.op, node.attrs), scalars(node.attrs))
+    ]
 
 
 def cast(node, ctx):
@@ -88,8 +113,8 @@ def cast(node, ctx):
     return [unary_step(node.inputs[0], node.outputs[0], n, CAST[to])]
 
 
-def unary_step(x, out, n, op, alpha_lo_hi=None):
-    params = {"n": n, **(alpha_lo_hi or {"alpha": 0.0, "lo": 0.0, "hi": 0.0})}  # Cast, copies: unused
+def unary_step(x, out, n, op, own=None):
+    params = {"n": n, **(own or scalars({}))}  # Cast and copies use none of them
     return Step(("unary",), params, [x], out, flat(n, WG["WG"]), fill={"op": op}, overrides=WG)
 
 
@@ -133,7 +158,7 @@ def sum_(node, ctx):
 
 
 PLANNERS = {
-    **{op: unary for op in UNARY},
+    **{op: unary for op in [*UNARY, *BY_ATTR]},
     **{op: binary for op in BINARY},
     **{op: ternary for op in TERNARY},
     "Cast": cast,

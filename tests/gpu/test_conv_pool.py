@@ -76,7 +76,8 @@ def test_conv_fused_epilogue(act, grouping):
     nodes[0]["outputs"] = ["c"]
     feeds["r"] = rand(shape[0], m, *shape[2:], seed=9)
     nodes.append(node("Add", ["c", "r"], ["s"]))
-    attrs = {"Clip": {"min": 0.0, "max": 6.0}, "LeakyRelu": {"alpha": 0.2}}.get(act, {})
+    attrs = {"Clip": {"min": 0.0, "max": 6.0}, "LeakyRelu": {"alpha": 0.2}, "Gelu": {"approximate": "tanh"}}
+    attrs = {**attrs, "HardSigmoid": {"alpha": 0.3, "beta": 0.4}}.get(act, {})
     nodes.append(node(act, ["s"], **attrs) if act else node("Identity", ["s"]))
     check(nodes, feeds, weights, optimize=True)
 

@@ -3,21 +3,53 @@ that are not multiples of the workgroup or tile sizes."""
 
 import numpy as np
 import pytest
-from gpu_harness import check, node, rand
+from gpu_harness import check, gpu, graph, node, rand, run
 
+from pycore.cpu import CPUBackend
 from pycore.webgpu import elementwise
+
+
+def on_gpu(nodes, x):
+    backend = gpu(graph(nodes, {"x": x}))
+    try:
+        return run(backend, {"x": x})["y"]
+    finally:
+        backend.close()
+
 
 SIZES = [(1,), (255,), (257, 3), (2, 3, 33, 17)]
 
 
-@pytest.mark.parametrize("op", sorted(elementwise.UNARY))
+ATTRS = {
+    "LeakyRelu": {"alpha": 0.3},
+    "Clip": {"min": -0.5, "max": 1.5},
+    "HardSigmoid": {"alpha": 0.3, "beta": 0.4},
+}
+VARIANTS = [(op, {name: v}) for op, (name, table) in elementwise.BY_ATTR.items() for v in table]
+UNARY = [(op, ATTRS.get(op, {})) for op in sorted(elementwise.UNARY)] + VARIANTS
+
+
+@pytest.mark.parametrize("op,attrs", UNARY, ids=str)
 @pytest.mark.parametrize("shape", SIZES, ids=str)
-def test_unary(op, shape):
+def test_unary(op, attrs, shape):
     x = rand(*shape) * 3
     if op in ("Sqrt", "Log"):
         x = np.abs(x) + 0.01
-    attrs = {"LeakyRelu": {"alpha": 0.3}, "Clip": {"min": -0.5, "max": 1.5}}.get(op, {})
     check([node(op, ["x"], **attrs)], {"x": x})
+
+
+@pytest.mark.parametrize(
+    "op,attrs", [("Gelu", {}), ("Softplus", {}), ("Mish", {}), ("Erf", {}), ("Tanh", {})], ids=str
+)
+def test_tails_keep_their_relative_accuracy(op, attrs):
+    """Where the value is tiny (GELU below -3 reaches 1e-32, softplus and mish below -20, tanh and
+    erf near 0), each element against the CPU path relative to itself, not to the largest output."""
+    x = np.concatenate([-np.geomspace(0.5, 12 if op == "Gelu" else 60, 300), np.geomspace(1e-6, 9, 50)])
+    nodes = [node(op, ["x"], **attrs)]
+    want = CPUBackend(graph(nodes, {"x": x.astype(np.float32)})).run_sync({"x": x.astype(np.float32)})["y"]
+    got = on_gpu(nodes, x.astype(np.float32))
+    # WGSL's exp may be off by 3 + 2|x| ulp, a few e-6 at |x| = 60
+    np.testing.assert_allclose(got, want, rtol=1e-4 if op == "Gelu" else 1e-5, atol=0)
 
 
 @pytest.mark.filterwarnings("ignore:overflow")
@@ -36,6 +68,7 @@ BROADCASTS = [
     ((3, 1), (1, 4)),
     ((2, 1, 4, 1, 5), (3, 1, 1, 5)),
     ((257,), (1, 257)),
+    ((3, 4), ()),  # a 0-d graph input
 ]
 
 
@@ -87,7 +120,7 @@ def test_matmul(shapes):
     check([node("MatMul", ["a", "b"])], {"a": rand(*shapes[0], seed=1), "b": rand(*shapes[1], seed=2)})
 
 
-@pytest.mark.parametrize("act", ["Relu", "Sigmoid", None])
+@pytest.mark.parametrize("act", ["Relu", "Sigmoid", "Gelu", None])
 def test_matmul_and_gemm_fused_epilogue(act):
     for op, shapes in [("MatMul", ((2, 9, 12), (12, 5))), ("Gemm", ((9, 12), (12, 5)))]:
         nodes = [node(op, ["a", "w"], ["p"]), node("Add", ["p", "r"], ["s"])]

@@ -372,6 +372,16 @@ def _sigmoid(v):
     return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
 
 
+def _softplus(v):
+    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+
+
+def _gelu(v, a):
+    if a.get("approximate", "none") == "tanh":
+        return 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v**3)))
+    return v * 0.5 * math.erfc(-v / math.sqrt(2))
+
+
 UNARY = {
     "Relu": lambda v, a: v if v > 0 else 0.0,
     "Sigmoid": lambda v, a: _sigmoid(v),
@@ -384,6 +394,13 @@ UNARY = {
     "Clip": lambda v, a: min(max(v, a.get("min", -math.inf)), a.get("max", math.inf)),
     "Identity": lambda v, a: v,
     "Dropout": lambda v, a: v,  # inference: a no-op
+    "Erf": lambda v, a: math.erf(v),
+    "Gelu": _gelu,
+    "HardSigmoid": lambda v, a: min(max(a.get("alpha", 0.2) * v + a.get("beta", 0.5), 0.0), 1.0),
+    "HardSwish": lambda v, a: v * min(max(v / 6 + 0.5, 0.0), 1.0),
+    "Softplus": lambda v, a: _softplus(v),
+    "Softsign": lambda v, a: v / (1 + abs(v)),
+    "Mish": lambda v, a: v * math.tanh(_softplus(v)),
 }
 
 
@@ -395,10 +412,11 @@ def unary(op, x, **attrs):
     return y.astype(np.float32)
 
 
-def epilogue(y, activation=None, residual=None, act_alpha=0.01, act_min=-math.inf, act_max=math.inf):
-    """The fused tail of Conv/Gemm/MatMul: activation(y + residual)."""
+def epilogue(y, activation=None, residual=None, **act):
+    """The fused tail of Conv/Gemm/MatMul: activation(y + residual), with the activation's
+    attributes as the host carries them (act_alpha, act_min, ...)."""
     if residual is not None:
         y = binary("Add", y, residual)
     if activation is None:
         return np.asarray(y, np.float32)
-    return unary(activation, y, alpha=act_alpha, min=act_min, max=act_max)
+    return unary(activation, y, **{k[len("act_") :]: v for k, v in act.items()})

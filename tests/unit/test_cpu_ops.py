@@ -512,6 +512,15 @@ UNARY = [
     ("Clip", {}),
     ("Dropout", {}),
     ("Dropout", {"ratio": 0.3}),
+    ("Erf", {}),
+    ("Gelu", {}),
+    ("Gelu", {"approximate": "tanh"}),
+    ("HardSigmoid", {}),
+    ("HardSigmoid", {"alpha": 0.4, "beta": 0.3}),
+    ("HardSwish", {}),
+    ("Softplus", {}),
+    ("Softsign", {}),
+    ("Mish", {}),
 ]
 
 
@@ -565,6 +574,13 @@ EPILOGUES = [
     ("Sigmoid", {}),
     ("Tanh", {}),
     ("LeakyRelu", {"act_alpha": 0.1}),
+    ("Gelu", {}),
+    ("Gelu", {"act_approximate": "tanh"}),
+    ("HardSigmoid", {"act_alpha": 0.25, "act_beta": 0.4}),
+    ("HardSwish", {}),
+    ("Softplus", {}),
+    ("Softsign", {}),
+    ("Mish", {}),
 ]
 
 

@@ -1,6 +1,8 @@
 """ONNX ops that the converter rewrites (rather than mapping 1:1) against onnxruntime: one-node
 models at several opsets, converted, run on the CPU path and compared."""
 
+import math
+
 import numpy as np
 import onnx
 import pytest
@@ -14,8 +16,8 @@ ort = pytest.importorskip("onnxruntime")
 RNG = np.random.default_rng(0)
 
 
-def check(op, inputs, consts=None, opset=13, attrs=None, n_out=1, rtol=1e-4, atol=1e-5):
-    """Builds op(inputs + consts) as a model, checks pycore against onnxruntime; returns the graph."""
+def model_of(op, inputs, consts=None, opset=13, attrs=None, n_out=1):
+    """op(inputs + consts) as a one-node model; a const named "_..." is an omitted input."""
     consts = consts or {}
     names = list(inputs) + list(consts)
     outs = [f"y{k}" for k in range(n_out)]
@@ -28,6 +30,13 @@ def check(op, inputs, consts=None, opset=13, attrs=None, n_out=1, rtol=1e-4, ato
     )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8
+    return m
+
+
+def check(op, inputs, consts=None, opset=13, attrs=None, n_out=1, rtol=1e-4, atol=1e-5):
+    """Builds op(inputs + consts) as a model, checks pycore against onnxruntime; returns the graph."""
+    m = model_of(op, inputs, consts, opset, attrs, n_out)
+    outs = [f"y{k}" for k in range(n_out)]
     want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, inputs)
     graph = passes.optimize(convert(m))
     got = CPUBackend(graph).run_sync(inputs)
@@ -78,6 +87,31 @@ def test_elu_selu_softplus_at_extremes():
         check(op, big)
     check("Elu", big, attrs={"alpha": 0.3})
     check("HardSwish", big, opset=14)
+    check("Mish", big, opset=18)
+    check("Gelu", big, opset=20)
+    check("Gelu", big, opset=20, attrs={"approximate": "tanh"})
+
+
+@pytest.mark.parametrize(
+    "op,opset,attrs",
+    [("Erf", 13, {}), ("Erf", 9, {}), ("Gelu", 20, {}), ("Gelu", 20, {"approximate": "tanh"}),
+     ("Mish", 18, {}), ("Mish", 22, {}), ("HardSigmoid", 6, {"alpha": 0.3, "beta": 0.4}),
+     ("HardSigmoid", 22, {}), ("HardSwish", 22, {}), ("Softplus", 22, {}), ("Softsign", 22, {})],
+)  # fmt: skip
+def test_activations_are_one_ir_op(op, opset, attrs):
+    """Each is one IR node (so the passes fuse it into the layer before it), matching onnxruntime
+    over [-8, 8]."""
+    graph = check(op, {"x": np.linspace(-8, 8, 161, dtype=np.float32)}, opset=opset, attrs=attrs, rtol=1e-5)
+    assert [n.op for n in graph.nodes] == [op]
+
+
+def test_gelu_keeps_its_negative_tail():
+    """x * Phi(x) for x down to -12 (as small as 1e-32), relative to itself: onnxruntime's
+    0.5 x (1 + erf(x / sqrt 2)) cancels to 0 below about -5.5; pycore takes Phi from erfc."""
+    x = -np.geomspace(3, 12, 40).astype(np.float32)
+    want = [v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)]
+    graph = convert(model_of("Gelu", {"x": x}, opset=20))
+    np.testing.assert_allclose(CPUBackend(graph).run_sync({"x": x})["y0"], want, rtol=1e-5, atol=0)
 
 
 @pytest.mark.parametrize("opset, slope", [(9, (3, 1, 1)), (9, (1,)), (16, (5,))])
@@ -108,7 +142,9 @@ def test_a_graph_without_inputs_converts_and_runs():
     value = RNG.standard_normal((2, 3)).astype(np.float32)
     node = helper.make_node("Constant", [], ["y"], value=numpy_helper.from_array(value, "v"))
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
-    m = helper.make_model(helper.make_graph([node], "g", [], [y]), opset_imports=[helper.make_opsetid("", 13)])
+    m = helper.make_model(
+        helper.make_graph([node], "g", [], [y]), opset_imports=[helper.make_opsetid("", 13)]
+    )
     graph = passes.optimize(convert(m))
     assert graph.inputs == []
     np.testing.assert_array_equal(CPUBackend(graph).run_sync({})["y"], value)

@@ -128,6 +128,12 @@ ACTIVATIONS = [
     ("LeakyRelu", {"alpha": 0.2}, {"act_alpha": 0.2}),
     ("LeakyRelu", {}, {"act_alpha": 0.01}),
     ("Tanh", {}, {}),
+    ("Gelu", {"approximate": "tanh"}, {"act_approximate": "tanh"}),
+    ("HardSigmoid", {"alpha": 0.3}, {"act_alpha": 0.3, "act_beta": 0.5}),
+    ("HardSwish", {}, {}),
+    ("Softplus", {}, {}),
+    ("Softsign", {}, {}),
+    ("Mish", {}, {}),
 ]
 
 

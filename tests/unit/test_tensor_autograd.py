@@ -288,6 +288,14 @@ CASES = [
     case("hardswish", F.hardswish, avoiding(3, 4, points=(-3.0, 3.0), lo=-5, hi=5)),
     case("hardsigmoid", F.hardsigmoid, avoiding(3, 4, points=(-3.0, 3.0), lo=-5, hi=5)),
     case("gelu-f", lambda x: F.gelu(x) + F.gelu(x, approximate="tanh"), normal(3, 4)),
+    case(
+        "hardsigmoid-onnx",
+        lambda x: T.apply("HardSigmoid", x, alpha=0.3, beta=0.4),
+        avoiding(3, 4, points=(-4 / 3, 2.0)),
+    ),
+    case("softplus", lambda x: F.softplus(x) + F.softplus(x, beta=2.0), normal(3, 4) * 3),
+    case("softsign", F.softsign, normal(3, 4) * 3),
+    case("mish", F.mish, normal(3, 4) * 3),
     case("sigmoid-tanh-f", lambda x: F.sigmoid(x) * F.tanh(x), normal(3, 4)),
 ]
 

@@ -24,6 +24,9 @@ WINDOW = dict(kernel_shape=[3, 3], strides=[2, 1], pads=[1, 0, 2, 1], dilations=
 CASES = [
     *[([node(op, ["x"])], {"x": (2, 3, 5)}) for op in ("Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt")],
     *[([node(op, ["x"])], {"x": (2, 3, 5)}) for op in ("Neg", "Abs", "Erf", "Identity", "Dropout")],
+    *[([node(op, ["x"])], {"x": (7,)}) for op in ("HardSwish", "Softplus", "Softsign", "Mish", "Gelu")],
+    ([node("Gelu", ["x"], approximate="tanh")], {"x": (7,)}),
+    ([node("HardSigmoid", ["x"], alpha=0.3, beta=0.4)], {"x": (7,)}),
     ([node("LeakyRelu", ["x"], alpha=0.2)], {"x": (7,)}),
     ([node("Clip", ["x"], min=-1.0, max=2.0)], {"x": (7,)}),
     ([node("Cast", ["x"], to="int8")], {"x": (3, 4)}),
@@ -165,25 +168,25 @@ def test_pack_writes_each_value_at_its_offset():
     )
     want = struct.pack("<2I8x8I8I8I", 6, 2, 2, 3, *[0] * 6, 3, 1, *[0] * 6, 0, 1, *[0] * 6)
     assert got == want
-    unary = uniforms.pack(("unary",), {"n": np.int64(5), "alpha": 0.5, "lo": -1, "hi": 2.0})
-    assert unary == struct.pack("<I3f", 5, 0.5, -1.0, 2.0)
+    unary = uniforms.pack(("unary",), {"n": np.int64(5), "alpha": 0.5, "beta": 0.25, "lo": -1, "hi": 2.0})
+    assert unary == struct.pack("<I4f12x", 5, 0.5, 0.25, -1.0, 2.0)  # 20 bytes, bound as two rows
     short = uniforms.pack(("arg_reduce",), {"outputs": 1, "length": 2, "inner": True})
     assert short == struct.pack("<3I4x", 1, 2, 1)  # a 12-byte struct, bound as one 16-byte row
     values = {"c": 1, "h": 2, "w": 3, "m": 4, "oh": 5, "ow": 6, "kh": 7, "kw": 8, "stride_h": 9}
     values |= {"stride_w": 10, "pad_t": 11, "pad_l": 12, "dil_h": 13, "dil_w": 14, "groups": 15}
-    values |= {"has_residual": False, "ep": {"alpha": 0.25, "lo": -3.0, "hi": 6.0}}
+    values |= {"has_residual": False, "ep": {"alpha": 0.25, "beta": 0.5, "lo": -3.0, "hi": 6.0}}
     conv = uniforms.pack(("epilogue", "conv2d", "gemm"), values)
-    assert struct.unpack("<16I3f4x", conv) == (*range(1, 16), 0, 0.25, -3.0, 6.0)
+    assert struct.unpack("<16I4f", conv) == (*range(1, 16), 0, 0.25, 0.5, -3.0, 6.0)
 
 
-UNARY = {"n": 4, "alpha": 0.0, "lo": 0.0, "hi": 0.0}
+UNARY = {"n": 4, "alpha": 0.0, "beta": 0.0, "lo": 0.0, "hi": 0.0}
 
 
 @pytest.mark.parametrize(
     "files,values,error,match",
     [
-        (("unary",), {"n": 4, "alpha": 0.0, "lo": 0.0}, TypeError, r"missing \['hi'\]"),
-        (("unary",), {**UNARY, "beta": 1.0}, TypeError, r"unknown \['beta'\]"),
+        (("unary",), {"n": 4, "alpha": 0.0, "beta": 0.0, "lo": 0.0}, TypeError, r"missing \['hi'\]"),
+        (("unary",), {**UNARY, "gamma": 1.0}, TypeError, r"unknown \['gamma'\]"),
         (("unary",), {**UNARY, "n": 4.0}, TypeError, r"shader unary: Params.n is u32: got 4.0"),
         (("unary",), {**UNARY, "alpha": "0.1"}, TypeError, "alpha is f32"),
         (("unary",), {**UNARY, "n": -1}, ValueError, "out of range"),
