@@ -64,6 +64,17 @@ fn pow_onnx(a: f32, b: f32) -> f32 {
     return inf_or_nan(a, 0x7fc00000u);  // a negative base to a fractional power, as numpy: NaN
 }
 
+// C's fmod: WGSL's % is a - b * trunc(a / b), which is NaN for an infinite b, where fmod is a
+fn mod_trunc(a: f32, b: f32) -> f32 {
+    return select(a % b, a, abs(b) > 3.40282347e38);
+}
+
+// a mod b with the sign of b, as numpy's mod and Python's % (ONNX Mod with fmod=0)
+fn mod_floor(a: f32, b: f32) -> f32 {
+    let r = mod_trunc(a, b);
+    return select(r, r + b, r != 0.0 && (r < 0.0) != (b < 0.0));
+}
+
 // f32 rounded to the nearest float16 (ties to even, subnormals, overflow to inf) as numpy's
 // astype(float16) does; pack2x16float leaves the rounding direction to the implementation.
 fn round_f16(x: f32) -> f32 {

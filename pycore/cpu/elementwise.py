@@ -125,5 +125,6 @@ KERNELS = {
     **UNARY,
     **{k: _binary(f) for k, f in BINARY.items()},
     "Sum": _sum,
+    "Mod": lambda a, x, y: np.fmod(x, y) if a["fmod"] else np.mod(x, y),
     "Where": lambda a, c, x, y: np.where(c, x, y),
 }

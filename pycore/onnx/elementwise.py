@@ -5,6 +5,8 @@ written in forms that stay exact where the naive formula overflows (ELU); those 
 models (GELU, hard-swish, ...) are IR ops, so that they fuse into the layer before them.
 """
 
+import math
+
 import numpy as np
 
 from .registry import onnx_op
@@ -66,6 +68,12 @@ def pow_(ctx, node):
     ctx.emit("Pow", [node.input(0), b], node.output(0))
 
 
+# https://onnx.ai/onnx/operators/onnx__Mod.html: versions 10..28 (13 and 28 only add types)
+@onnx_op("Mod", (10, 28), ["fmod"])
+def mod(ctx, node):
+    ctx.emit("Mod", [node.input(0), node.input(1)], node.output(0), fmod=int(node.attr("fmod", 0)))
+
+
 # https://onnx.ai/onnx/operators/onnx__Sum.html: versions 1..13 (before 8 without broadcasting,
 # which the shape check enforces just the same).
 @onnx_op("Sum", (1, 13))
@@ -104,15 +112,25 @@ def leaky_relu(ctx, node):
 
 
 # https://onnx.ai/onnx/operators/onnx__Clip.html: versions 1..13; min/max are attributes
-# before 11 (defaulting to the float range), optional constant inputs from 11.
+# before 11 (defaulting to the float range), optional scalar inputs from 11. Constant bounds are
+# Clip's attributes (it fuses into the layer before it); a bound computed at run time is a Max
+# (for min) or a Min (for max) against that one-element tensor.
 @onnx_op("Clip", (1, 13), ["min", "max"])
 def clip(ctx, node):
+    x, bounds = node.input(0), {"min": float("-inf"), "max": float("inf")}
     if node.version < 11:
-        lo, hi = node.attr("min", -F32_MAX), node.attr("max", F32_MAX)
-    else:
-        lo = float(ctx.const(node.input(1), "min")) if node.input(1) else float("-inf")
-        hi = float(ctx.const(node.input(2), "max")) if node.input(2) else float("inf")
-    ctx.emit("Clip", [node.input(0)], node.output(0), min=float(lo), max=float(hi))
+        bounds = {"min": node.attr("min", -F32_MAX), "max": node.attr("max", F32_MAX)}
+    for k, name, op in ((1, "min", "Max"), (2, "max", "Min")):
+        t = node.input(k) if node.version >= 11 else ""
+        if t and ctx.is_const(t):
+            bounds[name] = float(ctx.const(t, name).reshape(-1)[0])
+        elif t:
+            if math.prod(ctx.shape(t)) != 1:
+                node.fail(f"{name} must hold one value, got shape {list(ctx.shape(t))}")
+            x = ctx.emit(op, [x, ctx.reshape(t, [])])
+    if bounds == {"min": float("-inf"), "max": float("inf")} and x != node.input(0):
+        return ctx.set(node.output(0), x)
+    ctx.emit("Clip", [x], node.output(0), min=float(bounds["min"]), max=float(bounds["max"]))
 
 
 def _elu(ctx, x, alpha, out=None):

@@ -69,6 +69,22 @@ def cast(ctx, node):
         node.fail(f"cast of a run-time tensor to {TensorProto.DataType.Name(to)} (pycore runs float32)")
 
 
+# https://onnx.ai/onnx/operators/onnx__CastLike.html: versions 15..25, Cast to the dtype of the
+# second input. A run-time tensor is float32, so a cast of one must target float32 (the common
+# case: expanded function bodies cast their constants like their float32 input).
+@onnx_op("CastLike", (15, LATEST), ["saturate", "round_mode"])
+def cast_like(ctx, node):
+    like = ctx.maybe_const(node.input(1))
+    to = like.dtype if like is not None else np.dtype(np.float32)
+    value = ctx.maybe_const(node.input(0))
+    if value is not None:
+        ctx.consts[node.output(0)] = value.astype(to)
+    elif to == np.float32:
+        ctx.set(node.output(0), node.input(0))
+    else:
+        node.fail(f"cast of a run-time tensor to {to} (pycore runs float32)")
+
+
 # https://onnx.ai/onnx/operators/onnx__Identity.html: versions 1..25 (tensors only)
 @onnx_op("Identity", (1, LATEST))
 def identity(ctx, node):

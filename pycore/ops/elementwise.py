@@ -120,6 +120,17 @@ binary("Div", lambda x, y, out, g: (g / y, lambda: -g * out / y), floats=1)
 binary("Pow", lambda x, y, out, g: (g * y * x ** (y - 1), lambda: g * out * x.log()))
 binary("Max", lambda x, y, out, g: (g * mask(x >= y, g), lambda: g * mask(y > x, g)))
 binary("Min", lambda x, y, out, g: (g * mask(x <= y, g), lambda: g * mask(y < x, g)))
+
+
+# https://onnx.ai/onnx/operators/onnx__Mod.html: fmod=1 is C's fmod (the dividend's sign),
+# fmod=0 the divisor's sign, as Python's %; no gradient (nothing in the tensor library needs one)
+@op("Mod", {"fmod": 0})
+def _mod(a, x, y):
+    if a["fmod"] not in (0, 1):
+        raise GraphError(f"Mod fmod={a['fmod']!r} is not supported (only 0 or 1)")
+    return broadcast(x, y)
+
+
 for _name in ("Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual"):
     binary(_name, dtype="bool")
 

@@ -31,16 +31,20 @@ UNARY = {
     "Mish": "mish(x)",
 }
 
-# ops whose expression depends on a string attribute: (attribute, {value: expression})
-BY_ATTR = {"Gelu": ("approximate", {"none": "gelu_erf(x)", "tanh": "gelu_tanh(x)"})}
+# ops whose expression depends on an attribute: (attribute, {value: expression}); mod_trunc is C's
+# fmod, mod_floor takes the divisor's sign (Python's %)
+BY_ATTR = {
+    "Gelu": ("approximate", {"none": "gelu_erf(x)", "tanh": "gelu_tanh(x)"}),
+    "Mod": ("fmod", {0: "mod_floor(a, b)", 1: "mod_trunc(a, b)"}),
+}
 
 
 def expression(op, attrs):
-    """The WGSL expression of a unary op with these attributes."""
+    """The WGSL expression of an elementwise op with these attributes."""
     if op in BY_ATTR:
         name, table = BY_ATTR[op]
         return table[attrs[name]]  # the op's record refused other values at load
-    return UNARY[op]
+    return UNARY.get(op) or BINARY[op]
 
 
 # Cast by target dtype (pycore.tensors.DTYPES). f32 words cannot hold more than f32, so float64 is a
@@ -118,18 +122,18 @@ def unary_step(x, out, n, op, own=None):
     return Step(("unary",), params, [x], out, flat(n, WG["WG"]), fill={"op": op}, overrides=WG)
 
 
-def binary_step(op, x, y, out, ctx):
+def binary_step(expr, x, y, out, ctx):
     shape = ctx.shape(out)
     dims, (sa, sb) = merge_dims(
         shape, broadcast_strides(ctx.shape(x), shape), broadcast_strides(ctx.shape(y), shape)
     )
     n = math.prod(shape)
     params = {"n": n, "rank": len(dims), "shape": dims, "a_strides": sa, "b_strides": sb}
-    return Step(("binary",), params, [x, y], out, flat(n, WG["WG"]), fill={"op": BINARY[op]}, overrides=WG)
+    return Step(("binary",), params, [x, y], out, flat(n, WG["WG"]), fill={"op": expr}, overrides=WG)
 
 
 def binary(node, ctx):
-    return [binary_step(node.op, *node.inputs[:2], node.outputs[0], ctx)]
+    return [binary_step(expression(node.op, node.attrs), *node.inputs[:2], node.outputs[0], ctx)]
 
 
 def ternary(node, ctx):
@@ -152,14 +156,14 @@ def sum_(node, ctx):
     for i, x in enumerate(xs[1:]):
         last = i == len(xs) - 2
         target = out if last else ctx.temp(ctx.broadcast_shape(xs[: i + 2]), f"{out}.partial{i}")
-        steps.append(binary_step("Add", acc, x, target, ctx))
+        steps.append(binary_step(BINARY["Add"], acc, x, target, ctx))
         acc = target
     return steps
 
 
 PLANNERS = {
-    **{op: unary for op in [*UNARY, *BY_ATTR]},
-    **{op: binary for op in BINARY},
+    **{op: unary for op in [*UNARY, "Gelu"]},
+    **{op: binary for op in [*BINARY, "Mod"]},
     **{op: ternary for op in TERNARY},
     "Cast": cast,
     "Sum": sum_,

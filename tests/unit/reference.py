@@ -347,6 +347,8 @@ BINARY = {
     "Pow": lambda p, q: p**q,
     "Max": max,
     "Min": min,
+    "Mod": lambda p, q: p % q,  # Python's % takes the divisor's sign: ONNX Mod with fmod=0
+    "FMod": math.fmod,  # ONNX Mod with fmod=1
 }
 
 

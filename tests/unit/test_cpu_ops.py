@@ -483,6 +483,14 @@ def test_binary_broadcast(op, a_shape, b_shape):
     close(run([node(op, ["b", "a"])], {"a": a, "b": b}), ref.binary(op, b, a))
 
 
+@pytest.mark.parametrize("fmod,ref_op", [(0, "Mod"), (1, "FMod")])
+@pytest.mark.parametrize("a_shape,b_shape", BROADCASTS[:4])
+def test_mod(fmod, ref_op, a_shape, b_shape):
+    a = rand(*a_shape) * 5
+    b = np.where(np.abs(rand(*b_shape, seed=1)) < 0.2, 0.7, rand(*b_shape, seed=1) * 3).astype(np.float32)
+    close(run([node("Mod", ["a", "b"], fmod=fmod)], {"a": a, "b": b}), ref.binary(ref_op, a, b))
+
+
 def test_binary_with_weight_operand():
     x, w = rand(2, 3, 5), rand(3, 1, seed=1)
     close(run_both([node("Mul", ["x", "w"])], x, {"w": w}), ref.binary("Mul", x, w))

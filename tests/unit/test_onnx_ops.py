@@ -189,8 +189,39 @@ def test_elementwise_variants():
     check("Sum", two)
     check("Clip", x(3, 4), {"lo": np.float32(-0.5), "hi": np.float32(0.2)})
     check("Clip", x(3, 4), {"_": 0, "hi": np.float32(0.2)})
+    lo, hi = np.array(-0.5, np.float32), np.array(0.3, np.float32)
+    graph = check("Clip", {**x(3, 4), "lo": lo, "hi": hi})  # bounds computed at run time
+    assert [n.op for n in graph.nodes] == ["Max", "Min"]
+    check("Clip", {**x(3, 4), "lo": lo}, {"hi": np.float32(0.2)})
+    check("Clip", {**x(3, 4), "lo": hi, "hi": lo})  # min > max: every value is max, as in numpy
     check("Pow", {"x": np.abs(x(3, 4)["x"])}, {"e": np.int64(3)}, opset=15)
     check("Reciprocal", {"x": np.abs(x(3, 4)["x"]) + 0.5})
+
+
+def test_mod():
+    ab = {
+        "x": x(2, 3, 4)["x"] * 5,
+        "b": (RNG.uniform(0.5, 3, (3, 1)) * RNG.choice([-1, 1], (3, 1))).astype("f4"),
+    }
+    check("Mod", ab, attrs={"fmod": 1})
+    graph = convert(model_of("Mod", ab, opset=13))  # fmod=0 on floats: onnxruntime has no kernel for it
+    np.testing.assert_allclose(CPUBackend(graph).run_sync(ab)["y0"], np.mod(ab["x"], ab["b"]), rtol=1e-6)
+
+
+def test_cast_like():
+    """As expanded function bodies use it: a constant cast like the float32 input folds away."""
+    check("CastLike", x(3, 4), {"like": np.zeros(1, np.float32)}, opset=15)
+    nodes = [helper.make_node("CastLike", ["two", "x"], ["c"]), helper.make_node("Mul", ["x", "c"], ["y"])]
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])],
+        [numpy_helper.from_array(np.int64(2), "two")],
+    )
+    graph = convert(helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)]))
+    assert [n.op for n in graph.nodes] == ["Mul"] and graph.weights["c"].dtype == np.float32
+    np.testing.assert_array_equal(CPUBackend(graph).run_sync({"x": np.ones(3, np.float32)})["y"], [2, 2, 2])
 
 
 def test_shape_subgraph_folds_away():

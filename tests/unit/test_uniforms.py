@@ -38,6 +38,7 @@ CASES = [
         ([node(op, ["x", "b"])], {"x": (2, 3, 4), "b": (4,)})
         for op in ("Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual")
     ],
+    *[([node("Mod", ["x", "b"], fmod=f)], {"x": (2, 3, 4), "b": (4,)}) for f in (0, 1)],
     ([node("Where", ["c", "a", "b"])], {"c": (2, 1, 4), "a": (3, 4), "b": (2, 3, 1)}),
     ([node("Sum", ["a", "b", "c"])], {"a": (2, 3), "b": (3,), "c": (2, 1)}),
     ([node("Sum", ["a"])], {"a": (2, 3)}),
