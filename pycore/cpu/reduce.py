@@ -38,5 +38,6 @@ KERNELS = {
     "ReduceMean": _reduce(np.mean),
     "ReduceMax": _extreme(np.max, -1),
     "ReduceMin": _extreme(np.min, 1),
+    "ReduceProd": _reduce(np.prod),
     "ArgMax": argmax,
 }

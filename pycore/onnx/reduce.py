@@ -1,4 +1,4 @@
-"""Reductions and the ops built on them: Softmax, LogSoftmax, ReduceSum/Mean/Max."""
+"""Reductions and the ops built on them: Softmax, LogSoftmax, the Reduce* family."""
 
 import math
 
@@ -44,18 +44,66 @@ def log_softmax(ctx, node):
     ctx.emit("Sub", [y, ctx.emit("Log", [total])], node.output(0))
 
 
-# https://onnx.ai/onnx/operators/onnx__ReduceSum.html (versions 1..13, axes an input from 13),
-# onnx__ReduceMean.html (1..18) and onnx__ReduceMax.html (1..20; axes an input from 18).
-@onnx_op("ReduceSum", (1, 13), ["axes", "keepdims", "noop_with_empty_axes"])
-@onnx_op("ReduceMean", (1, 18), ["axes", "keepdims", "noop_with_empty_axes"])
-@onnx_op("ReduceMax", (1, 20), ["axes", "keepdims", "noop_with_empty_axes"])
-def reduce(ctx, node):
-    from_input = node.version >= (13 if node.op == "ReduceSum" else 18)
-    if from_input:
+REDUCE_ATTRS = ["axes", "keepdims", "noop_with_empty_axes"]
+
+
+def _reduction(ctx, node):
+    """{axes, keepdims} of a reduction: axes from the attribute, or from the constant second input
+    (ReduceSum from 13, the others from 18); None reduces every axis, [] none (noop_with_empty_axes)."""
+    if node.version >= (13 if node.op == "ReduceSum" else 18):
         axes = [int(a) for a in ctx.const(node.input(1), "axes").reshape(-1)] if node.input(1) else []
     else:
         axes = list(node.attr("axes", []))
-    if not axes and node.attr("noop_with_empty_axes", 0):
+    if not axes and not node.attr("noop_with_empty_axes", 0):
+        axes = None
+    return {"axes": axes, "keepdims": int(node.attr("keepdims", 1))}
+
+
+# https://onnx.ai/onnx/operators/onnx__ReduceSum.html (versions 1..13), onnx__ReduceMean.html
+# (1..18), onnx__ReduceMax.html and onnx__ReduceMin.html (1..20), onnx__ReduceProd.html (1..18):
+# IR ops of their own. Empty sets give the identity (0, NaN, -inf, +inf, 1).
+@onnx_op("ReduceSum", (1, 13), REDUCE_ATTRS)
+@onnx_op("ReduceMean", (1, 18), REDUCE_ATTRS)
+@onnx_op("ReduceMax", (1, 20), REDUCE_ATTRS)
+@onnx_op("ReduceMin", (1, 20), REDUCE_ATTRS)
+@onnx_op("ReduceProd", (1, 18), REDUCE_ATTRS)
+def reduce(ctx, node):
+    r = _reduction(ctx, node)
+    if r["axes"] == []:
         return ctx.set(node.output(0), node.input(0))
-    keep = int(node.attr("keepdims", 1))
-    ctx.emit(node.op, [node.input(0)], node.output(0), axes=axes or None, keepdims=keep)
+    ctx.emit(node.op, [node.input(0)], node.output(0), **r)
+
+
+def _log_sum_exp(ctx, x, out, r):
+    """log(sum(exp(x - max))) + max: exp never sees a positive argument."""
+    top = ctx.emit("ReduceMax", [x], axes=r["axes"], keepdims=1)
+    total = ctx.emit("ReduceSum", [ctx.emit("Exp", [ctx.emit("Sub", [x, top])])], **r)
+    shape = ctx.shape(total)
+    return ctx.emit("Add", [ctx.emit("Log", [total]), ctx.reshape(top, shape)], out)
+
+
+def _square(ctx, x):
+    return ctx.emit("Mul", [x, x])
+
+
+# reductions composed from the IR ops above (one elementwise pass more than a fused kernel; none
+# is hot in image models): (IR steps from x to the output given the reduction's attributes)
+COMPOSED = {
+    "ReduceL1": lambda ctx, x, out, r: ctx.emit("ReduceSum", [ctx.emit("Abs", [x])], out, **r),
+    "ReduceL2": lambda ctx, x, out, r: ctx.emit("Sqrt", [ctx.emit("ReduceSum", [_square(ctx, x)], **r)], out),
+    "ReduceSumSquare": lambda ctx, x, out, r: ctx.emit("ReduceSum", [_square(ctx, x)], out, **r),
+    "ReduceLogSum": lambda ctx, x, out, r: ctx.emit("Log", [ctx.emit("ReduceSum", [x], **r)], out),
+    "ReduceLogSumExp": _log_sum_exp,
+}
+
+
+# https://onnx.ai/onnx/operators/onnx__ReduceL1.html, onnx__ReduceL2.html,
+# onnx__ReduceSumSquare.html (versions 1..18), onnx__ReduceLogSum.html and
+# onnx__ReduceLogSumExp.html (1..28; 28 removed the integer types)
+@onnx_op("ReduceL1", (1, 18), REDUCE_ATTRS)
+@onnx_op("ReduceL2", (1, 18), REDUCE_ATTRS)
+@onnx_op("ReduceSumSquare", (1, 18), REDUCE_ATTRS)
+@onnx_op("ReduceLogSum", (1, 28), REDUCE_ATTRS)
+@onnx_op("ReduceLogSumExp", (1, 28), REDUCE_ATTRS)
+def composed(ctx, node):
+    COMPOSED[node.op](ctx, node.input(0), node.output(0), _reduction(ctx, node))

@@ -48,6 +48,7 @@ op(
 )(_reduce)
 op("ReduceMax", AXES, grad=_extreme)(_reduce)
 op("ReduceMin", AXES, grad=_extreme)(_reduce)
+op("ReduceProd", AXES)(_reduce)  # no gradient: nothing in the tensor library needs one
 
 
 @op("ArgMax", dict(axis=0, keepdims=1, select_last_index=0), dtype="int64")

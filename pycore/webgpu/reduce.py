@@ -1,4 +1,4 @@
-"""Reductions over any set of axes (ReduceSum/Mean/Max/Min) and the global pools, which reduce the
+"""Reductions over any set of axes (ReduceSum/Mean/Max/Min/Prod) and the global pools, which reduce the
 spatial axes: one table drives reduce.wgsl. ArgMax, which carries an index along, has its own."""
 
 import math
@@ -15,11 +15,13 @@ MEAN = {**SUM, "finish": "acc / count"}
 EMPTY = "select(acc, inf_or_nan(acc, {}u), count == 0.0)"
 MAX = {"init": "-3.402823e38", "step": "max(a, b)", "finish": EMPTY.format("0xff800000")}
 MIN = {"init": "3.402823e38", "step": "min(a, b)", "finish": EMPTY.format("0x7f800000")}
+PROD = {"init": "1.0", "step": "a * b", "finish": "acc"}
 REDUCE = {
     "ReduceSum": SUM,
     "ReduceMean": MEAN,
     "ReduceMax": MAX,
     "ReduceMin": MIN,
+    "ReduceProd": PROD,
     "GlobalAveragePool": MEAN,
     "GlobalMaxPool": MAX,
 }

@@ -169,9 +169,10 @@ def test_softmax(shape, axis):
      ((70000, 2), [1], 0), ((5, 300), [1], 1), ((4, 3), [], 1)],
     ids=str,
 )  # fmt: skip
-@pytest.mark.parametrize("op", ["ReduceSum", "ReduceMean", "ReduceMax"])
+@pytest.mark.parametrize("op", ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceProd"])
 def test_reduce(op, shape, axes, keepdims):
-    check([node(op, ["x"], axes=axes, keepdims=keepdims)], {"x": rand(*shape)})
+    x = 1 + 0.05 * rand(*shape) if op == "ReduceProd" else rand(*shape)  # products of order 1
+    check([node(op, ["x"], axes=axes, keepdims=keepdims)], {"x": x})
 
 
 @pytest.mark.parametrize(

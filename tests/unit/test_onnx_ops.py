@@ -127,12 +127,27 @@ def test_matmul_shapes(a, b):
     )
 
 
-def test_reductions_and_instance_norm():
-    for op in ("ReduceSum", "ReduceMean", "ReduceMax"):
-        check(op, x(2, 3, 4), {"axes": np.array([0, -1])}, opset=18, attrs={"keepdims": 0})
-        check(op, x(2, 3, 4), opset=18)
-        check(op, x(2, 3, 4), {"_": 0}, opset=18, attrs={"noop_with_empty_axes": 1})
-        check(op, x(2, 3, 4), opset=11, attrs={"axes": [1]})
+REDUCTIONS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+              "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"]  # fmt: skip
+
+
+@pytest.mark.parametrize("op", REDUCTIONS)
+def test_reductions(op):
+    data = x(2, 3, 4)
+    if op in ("ReduceLogSum", "ReduceProd"):  # a positive sum; products of order 1
+        data = {"x": (1 + 0.2 * np.abs(data["x"])).astype(np.float32)}
+    check(op, data, {"axes": np.array([0, -1])}, opset=18, attrs={"keepdims": 0})
+    check(op, data, {"axes": np.array([1])}, opset=18)
+    check(op, data, opset=18)
+    check(op, data, {"_": 0}, opset=18, attrs={"noop_with_empty_axes": 1})
+    check(op, data, opset=13 if op != "ReduceSum" else 11, attrs={"axes": [1], "keepdims": 0})
+
+
+def test_log_sum_exp_does_not_overflow():
+    check("ReduceLogSumExp", {"x": np.array([[100.0, 90.0, -1e4], [-100, -90, -95]], np.float32)}, opset=13)
+
+
+def test_instance_norm():
     w = {"s": RNG.standard_normal(3).astype(np.float32), "b": RNG.standard_normal(3).astype(np.float32)}
     check("InstanceNormalization", x(2, 3, 4, 5), w)
 

@@ -60,7 +60,7 @@ CASES = [
     ([node("LRN", ["x"], size=3)], {"x": X4}),
     *[
         ([node(op, ["x"], axes=[1, 3])], {"x": X4})
-        for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin")
+        for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd")
     ],
     *[([node(op, ["x"])], {"x": X4}) for op in ("GlobalAveragePool", "GlobalMaxPool")],
     ([node("ArgMax", ["x"], axis=1, select_last_index=1)], {"x": X4}),
