@@ -238,8 +238,21 @@ def lrn(a, x):
     return x / (a["bias"] + a["alpha"] / size * s) ** a["beta"]
 
 
+def layer_norm(a, x, scale=None, bias=None):
+    """Two passes over each row (no E[x^2] - E[x]^2 cancellation), as batch_norm_stats."""
+    axes = tuple(range(a["axis"], x.ndim))
+    d = x - x.mean(axis=axes, keepdims=True)
+    y = d / np.sqrt(np.mean(d * d, axis=axes, keepdims=True) + a["epsilon"])
+    if scale is not None:
+        y *= scale
+    if bias is not None:
+        y += bias
+    return y.astype(x.dtype, copy=False)
+
+
 KERNELS = {
     "Gemm": gemm,
+    "LayerNormalization": layer_norm,
     "MatMul": matmul,
     "Softmax": softmax,
     "Conv": conv,

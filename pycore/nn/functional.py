@@ -2,7 +2,7 @@
 
 Convolution and pooling are single IR ops (their backward has kernels of its own), and so are the
 activations of current models (GELU, hard-swish, softplus, ...), which fuse into the layer before
-them; everything else (layer norm, the losses...) is written here once, in Tensor ops.
+them, and layer norm; everything else (the losses, ...) is written here once, in Tensor ops.
 """
 
 import numpy as np
@@ -203,17 +203,15 @@ def batch_norm(
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """One LayerNormalization op (the composition touched the full-size tensor about 9 times)."""
     normalized_shape = [normalized_shape] if isinstance(normalized_shape, int) else list(normalized_shape)
     k = len(normalized_shape)
     if list(input.shape[input.ndim - k :]) != normalized_shape:
         raise TensorError(f"layer_norm: input {list(input.shape)} does not end in {normalized_shape}")
-    axes = list(range(input.ndim - k, input.ndim))
-    mean = input.mean(axes, keepdim=True)
-    var = ((input - mean) ** 2).mean(axes, keepdim=True)
-    out = (input - mean) / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight
-    return out + bias if bias is not None else out
+    if weight is None and bias is not None:  # the op's inputs are positional: scale, then bias
+        weight = full_like(bias, 1.0)
+    affine = [t for t in (weight, bias) if t is not None]
+    return apply("LayerNormalization", input, *affine, axis=input.ndim - k, epsilon=eps)
 
 
 def dropout(input, p=0.5, training=True):

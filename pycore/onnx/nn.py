@@ -1,5 +1,7 @@
 """Layers: convolution, pooling, normalisation, dropout and the matrix products."""
 
+import math
+
 import numpy as np
 
 from .registry import onnx_op
@@ -99,6 +101,68 @@ def instance_norm(ctx, node):
     y = ctx.emit("Div", [d, ctx.emit("Sqrt", [ctx.emit("Add", [var, eps])])])
     y = ctx.emit("Mul", [y, _per_channel(ctx, node.input(1), rank)])
     ctx.emit("Add", [y, _per_channel(ctx, node.input(2), rank)], node.output(0))
+
+
+def _stash_type(node):
+    if node.attr("stash_type", 1) != 1:
+        node.fail(f"stash_type={node.attr('stash_type')} is not supported (pycore computes in float32)")
+
+
+def _normalised_like(ctx, t, shape):
+    """Scale or bias broadcast to exactly `shape`, as the IR op takes them (folds when constant)."""
+    if t and tuple(ctx.shape(t)) != tuple(shape):
+        return ctx.emit("Expand", [t], shape=list(shape))
+    return t
+
+
+# https://onnx.ai/onnx/operators/onnx__LayerNormalization.html: version 17, any axis; the optional
+# Mean and InvStdDev outputs are computed beside it (ReduceMean, keepdims) when something reads them.
+@onnx_op("LayerNormalization", (17, 17), ["axis", "epsilon", "stash_type"])
+def layer_norm(ctx, node):
+    _stash_type(node)
+    x = node.input(0)
+    rank = len(ctx.shape(x))
+    axis, eps = node.attr("axis", -1), float(node.attr("epsilon", 1e-5))
+    if not -rank <= axis < rank:
+        node.fail(f"axis {axis} for rank {rank}")
+    axis %= rank
+    row = ctx.shape(x)[axis:]
+    scale, bias = (_normalised_like(ctx, node.input(k), row) for k in (1, 2))
+    ctx.emit(
+        "LayerNormalization", [x, scale, bias] if bias else [x, scale], node.output(0), axis=axis, epsilon=eps
+    )
+    if node.output(1) in ctx.read or node.output(2) in ctx.read:
+        axes = list(range(axis, rank))
+        mean = ctx.emit("ReduceMean", [x], node.output(1) or None, axes=axes, keepdims=1)
+        d = ctx.emit("Sub", [x, mean])
+        var = ctx.emit("ReduceMean", [ctx.emit("Mul", [d, d])], axes=axes, keepdims=1)
+        std = ctx.emit("Sqrt", [ctx.emit("Add", [var, ctx.constant(np.float32(eps), "eps")])])
+        ctx.emit("Div", [ctx.constant(np.float32(1), "one"), std], node.output(2) or None)
+
+
+def _per_group_to_channels(ctx, t, groups, channels):
+    """GroupNormalization-18's scale and bias hold one value per group; give each channel its group's."""
+    t = ctx.emit("Expand", [ctx.reshape(t, (groups, 1))], shape=[groups, channels // groups])
+    return ctx.reshape(t, (channels,))
+
+
+# https://onnx.ai/onnx/operators/onnx__GroupNormalization.html: versions 18 (scale and bias per
+# group) and 21 (per channel), composed: the (N, C, ...) input viewed as (N, groups, rest), one
+# LayerNormalization over rest, then the per-channel scale and bias.
+@onnx_op("GroupNormalization", (18, 21), ["epsilon", "num_groups", "stash_type"])
+def group_norm(ctx, node):
+    _stash_type(node)
+    x = node.input(0)
+    shape, groups = ctx.shape(x), int(node.attr("num_groups"))
+    if len(shape) < 2 or groups < 1 or shape[1] % groups:
+        node.fail(f"{groups} groups do not divide the channels of {list(shape)}")
+    grouped = ctx.reshape(x, (shape[0], groups, math.prod(shape[1:]) // groups))
+    y = ctx.emit("LayerNormalization", [grouped], axis=2, epsilon=float(node.attr("epsilon", 1e-5)))
+    scale, bias = node.input(1), node.input(2)
+    if node.version < 21:
+        scale, bias = (_per_group_to_channels(ctx, t, groups, shape[1]) for t in (scale, bias))
+    y = ctx.emit("Mul", [ctx.reshape(y, shape), _per_channel(ctx, scale, len(shape))])
+    ctx.emit("Add", [y, _per_channel(ctx, bias, len(shape))], node.output(0))
 
 
 # https://onnx.ai/onnx/operators/onnx__LRN.html: versions 1..13

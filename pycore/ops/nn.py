@@ -187,6 +187,36 @@ def _batch_norm_stats(a, x):
 op("LRN", dict(size=None, alpha=1e-4, beta=0.75, bias=1.0))(same)
 
 
+def _layer_norm_grad(a, inputs, out, g):
+    """y = xhat * scale + bias, xhat = (x - mean) * inv over the trailing axes: the gradient of
+    xhat's normalisation is inv * (h - mean(h) - xhat * mean(h * xhat)) for h = dL/dxhat."""
+    x, scale, bias = [*inputs, None, None][:3]
+    axes, lead = list(range(a["axis"], x.ndim)), list(range(a["axis"]))
+    d = x - x.mean(axes, keepdim=True)
+    inv = 1 / ((d * d).mean(axes, keepdim=True) + a["epsilon"]).sqrt()
+    xhat = d * inv
+    h = g * scale if scale is not None else g
+    gx = inv * (h - h.mean(axes, keepdim=True) - xhat * (h * xhat).mean(axes, keepdim=True))
+    return [
+        gx if x.requires_grad else None,
+        *([(g * xhat).sum(lead) if scale.requires_grad else None] if scale is not None else []),
+        *([g.sum(lead) if bias.requires_grad else None] if bias is not None else []),
+    ]
+
+
+@op("LayerNormalization", dict(axis=-1, epsilon=1e-5), grad=_layer_norm_grad, floats=1)
+def _layer_norm(a, x, scale=None, bias=None):
+    """https://onnx.ai/onnx/operators/onnx__LayerNormalization.html: normalises over the axes from
+    `axis` on; scale and bias (both optional here) have exactly the shape of those axes."""
+    if not -len(x) <= a["axis"] < len(x):
+        raise ValueError(f"axis {a['axis']} for rank {len(x)}")
+    a["axis"] %= len(x)
+    for name, t in (("scale", scale), ("bias", bias)):
+        if t is not None and tuple(t) != tuple(x[a["axis"] :]):
+            raise ValueError(f"{name} {list(t)} is not the normalised shape {list(x[a['axis'] :])}")
+    return x
+
+
 def _softmax_grad(a, inputs, out, g):
     return [out * (g - (g * out).sum(a["axis"], keepdim=True))]
 

@@ -172,8 +172,20 @@ def softmax(node, ctx):
     return [Step(shader, params, node.inputs[:1], node.outputs[0], grid(outer * inner), overrides=WG64)]
 
 
+def layer_norm(node, ctx):
+    shape, axis = ctx.shape(node.inputs[0]), node.attrs["axis"]
+    x, scale, bias = [*node.inputs, "", ""][:3]
+    rows, length = math.prod(shape[:axis]), math.prod(shape[axis:])
+    params = {"rows": rows, "len": length, "has_scale": bool(scale), "has_bias": bool(bias)}
+    params["epsilon"] = float(node.attrs["epsilon"])
+    wg = {"WG": min(256, max(32, 1 << (length - 1).bit_length()))}  # short rows: smaller workgroups
+    shader = ("workgroup_sum", "layer_norm")
+    return [Step(shader, params, [x, scale, bias], node.outputs[0], grid(rows), overrides=wg)]
+
+
 PLANNERS = {
     "Gemm": gemm,
+    "LayerNormalization": layer_norm,
     "MatMul": matmul,
     "Softmax": softmax,
     "BatchNormStats": batch_norm_stats,

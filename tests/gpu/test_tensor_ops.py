@@ -164,6 +164,24 @@ def test_softmax(shape, axis):
 
 
 @pytest.mark.parametrize(
+    "shape,axis",
+    [((3, 1000), -1), ((2, 5, 4, 3), 1), ((7,), 0), ((4, 197, 384), 2), ((2, 40), 1)],
+    ids=str,
+)
+@pytest.mark.parametrize("affine", [[], ["s"], ["s", "b"], ["", "b"]], ids=str)
+def test_layer_norm(shape, axis, affine):
+    row = shape[axis % len(shape) :]
+    weights = {"s": rand(*row, seed=3), "b": rand(*row, seed=4)}
+    nodes = [node("LayerNormalization", ["x", *affine], axis=axis)]
+    check(nodes, {"x": rand(*shape) * 3 + 2}, weights, rtol=1e-5)
+
+
+def test_layer_norm_rows_past_one_workgroup_row():
+    """70000 rows: the dispatch spills past 65535 workgroups into y."""
+    check([node("LayerNormalization", ["x"], axis=1)], {"x": rand(70000, 3)}, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
     "shape,axes,keepdims",
     [((3, 4, 5), [1], 1), ((3, 4, 5), [0, 2], 0), ((2, 3, 4, 5), None, 1), ((2, 3, 4, 5), [1, 2, 3], 0),
      ((70000, 2), [1], 0), ((5, 300), [1], 1), ((4, 3), [], 1)],

@@ -255,6 +255,23 @@ def batch_norm(x, scale, bias, mean, var, epsilon=1e-5):
     return y.astype(np.float32)
 
 
+def layer_norm(x, axis, scale=None, bias=None, epsilon=1e-5):
+    """Each row of the trailing axes from `axis` on, one value at a time."""
+    x = _f64(x)
+    rows = x.reshape(math.prod(x.shape[:axis]), -1)
+    flat_scale = None if scale is None else _f64(scale).reshape(-1)
+    flat_bias = None if bias is None else _f64(bias).reshape(-1)
+    y = np.zeros_like(rows)
+    for r, row in enumerate(rows):
+        mean = sum(row) / len(row)
+        inv = 1 / math.sqrt(sum((v - mean) ** 2 for v in row) / len(row) + epsilon)
+        for i, v in enumerate(row):
+            y[r, i] = (v - mean) * inv
+            y[r, i] *= 1.0 if flat_scale is None else flat_scale[i]
+            y[r, i] += 0.0 if flat_bias is None else flat_bias[i]
+    return y.reshape(x.shape).astype(np.float32)
+
+
 # --- layout ------------------------------------------------------------------------------------
 
 

@@ -353,6 +353,25 @@ def test_lrn_defaults():
     close(run_both([node("LRN", ["x"], size=3)], x), ref.lrn(x, 3))
 
 
+@pytest.mark.parametrize(
+    "shape,axis", [((2, 3), 1), ((2, 5, 7), -1), ((2, 5, 7), 1), ((3, 4), 0), ((2, 3, 4, 5), 2)]
+)
+@pytest.mark.parametrize("affine", ["", "scale", "both", "bias"])
+def test_layer_norm(shape, axis, affine):
+    x = rand(*shape) * 3 + 1
+    row = shape[axis % len(shape) :]
+    weights = {"s": rand(*row, seed=1), "b": rand(*row, seed=2)}
+    names = {"": ["x"], "scale": ["x", "s"], "both": ["x", "s", "b"], "bias": ["x", "", "b"]}[affine]
+    got = run_both([node("LayerNormalization", names, axis=axis, epsilon=1e-3)], x, weights)
+    scale, bias = weights["s"] if "s" in names else None, weights["b"] if "b" in names else None
+    close(got, ref.layer_norm(x, axis % len(shape), scale, bias, 1e-3))
+
+
+def test_layer_norm_refuses_a_scale_of_another_shape():
+    with pytest.raises(GraphError, match=r"scale \[4\] is not the normalised shape \[3, 4\]"):
+        run([node("LayerNormalization", ["x", "s"], axis=1)], {"x": rand(2, 3, 4)}, {"s": rand(4)})
+
+
 @pytest.mark.parametrize("shape", [(2, 3), (2, 5, 7), (1, 8, 9, 7), (2, 3, 13, 5)])
 @pytest.mark.parametrize("eps", [1e-5, 1e-3])
 def test_batch_norm(shape, eps):

@@ -147,6 +147,26 @@ def test_log_sum_exp_does_not_overflow():
     check("ReduceLogSumExp", {"x": np.array([[100.0, 90.0, -1e4], [-100, -90, -95]], np.float32)}, opset=13)
 
 
+@pytest.mark.parametrize("shape,axis", [((2, 3, 4), -1), ((2, 3, 4), 1), ((2, 3, 4, 5), 0), ((3, 8), -2)])
+def test_layer_norm(shape, axis):
+    row = shape[axis % len(shape) :]
+    w = {"s": RNG.standard_normal(row).astype(np.float32), "b": RNG.standard_normal(row).astype(np.float32)}
+    graph = check(
+        "LayerNormalization", x(*shape, scale=3), w, opset=17, attrs={"axis": axis, "epsilon": 1e-3}
+    )
+    assert [n.op for n in graph.nodes] == ["LayerNormalization"]
+    check("LayerNormalization", x(*shape), {"s": w["s"]}, opset=17, attrs={"axis": axis})  # no bias
+    # the optional Mean and InvStdDev outputs; a scale that broadcasts to the row
+    check("LayerNormalization", x(*shape), {"s": w["s"][-1:]}, opset=17, attrs={"axis": axis}, n_out=3)
+
+
+@pytest.mark.parametrize("opset,groups", [(18, 2), (18, 6), (21, 3), (21, 1)])
+def test_group_norm(opset, groups):
+    per = groups if opset < 21 else 6  # 18: one scale and bias per group; 21: per channel
+    w = {"s": RNG.standard_normal(per).astype(np.float32), "b": RNG.standard_normal(per).astype(np.float32)}
+    check("GroupNormalization", x(2, 6, 4, 5, scale=2), w, opset=opset, attrs={"num_groups": groups})
+
+
 def test_instance_norm():
     w = {"s": RNG.standard_normal(3).astype(np.float32), "b": RNG.standard_normal(3).astype(np.float32)}
     check("InstanceNormalization", x(2, 3, 4, 5), w)

@@ -273,6 +273,7 @@ CASES = [
     ),
     case("layer-norm", lambda x, w, b: F.layer_norm(x, 4, w, b), normal(2, 3, 4), normal(4), normal(4)),
     case("layer-norm-2d-no-affine", lambda x: F.layer_norm(x, (3, 4)), normal(2, 3, 4)),
+    case("layer-norm-bias-only", lambda x, b: F.layer_norm(x, 4, bias=b, eps=1e-3), normal(3, 4), normal(4)),
     case("cross-entropy", lambda x: F.cross_entropy(x, LABELS), normal(4, 3)),
     case("cross-entropy-sum", lambda x: F.cross_entropy(x, LABELS, reduction="sum"), normal(4, 3)),
     case("cross-entropy-none", lambda x: F.cross_entropy(x, LABELS, reduction="none"), normal(4, 3)),

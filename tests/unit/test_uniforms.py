@@ -58,6 +58,8 @@ CASES = [
         {"x": X4, **{k: (4,) for k in "sbmv"}},
     ),
     ([node("LRN", ["x"], size=3)], {"x": X4}),
+    ([node("LayerNormalization", ["x", "s", "b"], axis=2)], {"x": X4, "s": (7, 6), "b": (7, 6)}),
+    ([node("LayerNormalization", ["x"], axis=-1, epsilon=1e-3)], {"x": X4}),
     *[
         ([node(op, ["x"], axes=[1, 3])], {"x": X4})
         for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd")
