@@ -215,6 +215,22 @@ def gather(ctx, node):
     ctx.reshape(joined, (*dims[:axis], *idx.shape, *dims[axis + 1 :]), out)
 
 
+# https://onnx.ai/onnx/operators/onnx__Trilu.html: version 14, k a constant. The last two axes'
+# triangle as Where against a constant 0/1 mask of that (rows, cols) shape: exact (x * mask would
+# turn an infinity outside the triangle into NaN), and one ternary pass.
+@onnx_op("Trilu", (14, 14), ["upper"])
+def trilu(ctx, node):
+    x = node.input(0)
+    dims = ctx.shape(x)
+    if len(dims) < 2:
+        node.fail(f"the input must have rank 2 or more, got shape {list(dims)}")
+    k = int(ctx.const(node.input(1), "k").reshape(-1)[0]) if node.input(1) else 0
+    rows, cols = np.indices(dims[-2:])
+    keep = cols - rows >= k if node.attr("upper", 1) else cols - rows <= k
+    mask = ctx.constant(keep.astype(np.float32), "triangle")
+    ctx.emit("Where", [mask, x, ctx.constant(np.float32(0), "zero")], node.output(0))
+
+
 def _tile(ctx, x, repeats, out):
     for axis, r in enumerate(repeats):
         if r != 1:

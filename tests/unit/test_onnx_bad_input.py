@@ -135,6 +135,44 @@ def test_every_problem_is_listed_up_front():
     )
 
 
+A23, A3 = [("a", [2, 3])], [("a", [3])]
+REFUSED = [
+    (
+        "Einsum",
+        [(n, [2, 2]) for n in "abc"],
+        {"equation": "ij,jk,kl->il"},
+        "'ij,jk,kl->il': Einsum of 3 operands",
+    ),
+    ("Einsum", [("a", [3, 3])], {"equation": "ii->i"}, r"a letter repeated in 'ii' \(a diagonal\)"),
+    ("Einsum", [*A23, ("b", [4, 5])], {"equation": "ij,jk->ik"}, "'j' is 3 in one operand and 4"),
+    ("Einsum", A23, {"equation": "ijk->i"}, "term 'ijk' does not fit an operand of rank 2"),
+    ("Einsum", A23, {"equation": "ij->iz"}, r"output letters \['z'\] are in no operand"),
+    ("Gelu", A23, {"approximate": "fast"}, "Gelu approximate='fast' is not supported"),
+    ("Mod", [*A23, ("b", [3])], {"fmod": 2}, "Mod fmod=2 is not supported"),
+    ("LayerNormalization", [*A23, ("s", [3])], {"stash_type": 10}, "stash_type=10 is not supported"),
+    ("LayerNormalization", [*A23, ("s", [3])], {"axis": 2}, "axis 2 for rank 2"),
+    ("GroupNormalization", [("a", [2, 6, 4]), ("s", [6]), ("b", [6])], {"num_groups": 4}, "4 groups do not"),
+    ("Trilu", A3, {}, r"rank 2 or more, got shape \[3\]"),
+    ("Trilu", [("a", [3, 3]), ("k", [])], {}, "k must be a constant"),
+    ("Clip", [*A3, ("lo", [2])], {}, r"min must hold one value, got shape \[2\]"),
+    ("ReduceL2", [*A3, ("axes", [1])], {}, "axes must be a constant"),
+]
+
+
+@pytest.mark.parametrize("op, inputs, attrs, message", REFUSED, ids=[f"{r[0]}-{r[3][:20]}" for r in REFUSED])
+def test_new_ops_refuse_clearly(op, inputs, attrs, message):
+    node = helper.make_node(op, [n for n, _ in inputs], ["y"], name="n", **attrs)
+    with pytest.raises(ConversionError, match=rf"node 'n' \({op}, opset 20\): .*" + message):
+        convert(model([node], inputs=inputs, opset=20))
+
+
+def test_cast_like_of_a_run_time_tensor_to_another_dtype_is_refused():
+    like = numpy_helper.from_array(np.zeros(1, np.int64), "like")
+    m = model([helper.make_node("CastLike", ["x", "like"], ["y"], name="n")], inits=[like], opset=19)
+    with pytest.raises(ConversionError, match="cast of a run-time tensor to int64"):
+        convert(m)
+
+
 def test_unsupported_version():
     nodes = [helper.make_node("Tile", ["x", "t", "a"], ["y"], name="tile")]
     m = model(nodes, inputs=(("x", [1, 4]), ("t", [1]), ("a", [1])), opset=5)

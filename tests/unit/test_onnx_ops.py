@@ -243,6 +243,32 @@ def test_mod():
     np.testing.assert_allclose(CPUBackend(graph).run_sync(ab)["y0"], np.mod(ab["x"], ab["b"]), rtol=1e-6)
 
 
+@pytest.mark.parametrize("upper", [0, 1])
+@pytest.mark.parametrize("k", [None, 0, 2, -1, -7, 9])
+def test_trilu(upper, k):
+    data = x(2, 4, 5)
+    data["x"][0, 3, 0] = np.inf  # outside the upper triangle: 0, not NaN
+    check("Trilu", data, {} if k is None else {"k": np.array(k)}, opset=14, attrs={"upper": upper})
+
+
+EINSUM = [
+    ("ij->ji", [(3, 4)]), ("ij->i", [(3, 4)]), ("ijk", [(2, 3, 4)]), ("->", [()]),
+    ("i,i", [(5,), (5,)]), ("ij,jk->ik", [(3, 4), (4, 5)]), ("ij,jk", [(3, 4), (4, 5)]),
+    ("ij,kj->ik", [(3, 4), (5, 4)]), ("bij, bjk -> bik", [(5, 2, 3), (5, 3, 4)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]), ("bhqk,bhkd->bhqd", [(2, 3, 4, 6), (2, 3, 6, 5)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]), ("bij,jk->bik", [(2, 3, 4), (4, 5)]),
+    ("ijk,ikl->jl", [(2, 3, 4), (2, 4, 5)]), ("i,j->ij", [(3,), (4,)]), ("ij,ij->ij", [(3, 4), (3, 4)]),
+    ("ij,ij->", [(3, 4), (3, 4)]), ("nchw,oc->nohw", [(2, 3, 4, 5), (6, 3)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUM, ids=[e for e, _ in EINSUM])
+def test_einsum(equation, shapes):
+    inputs = {f"x{k}": RNG.standard_normal(s).astype(np.float32) for k, s in enumerate(shapes)}
+    graph = check("Einsum", inputs, opset=12, attrs={"equation": equation})
+    assert {n.op for n in graph.nodes} <= {"Transpose", "Reshape", "ReduceSum", "MatMul", "Mul", "Identity"}
+
+
 def test_cast_like():
     """As expanded function bodies use it: a constant cast like the float32 input folds away."""
     check("CastLike", x(3, 4), {"like": np.zeros(1, np.float32)}, opset=15)
