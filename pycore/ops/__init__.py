@@ -82,8 +82,8 @@ def resolve(node, shapes):
     node.attrs = {**rec.attrs, **node.attrs}
     try:
         out = rec.infer(node.attrs, *shapes)
-    except GraphError:
-        raise
+    except GraphError as e:
+        raise GraphError(f"node {node.name!r} ({node.op}): {e}") from e
     except (ValueError, IndexError, TypeError, ZeroDivisionError) as e:
         raise GraphError(f"node {node.name!r} ({node.op}): inputs {shapes} do not fit: {e}") from e
     return [tuple(int(d) for d in s) for s in (out if isinstance(out, list) else [out])]

@@ -311,6 +311,19 @@ def test_unsupported_auto_pad():
     graph_error(small(nodes), WEIGHTS, "auto_pad", "'SAME'")
 
 
+@pytest.mark.parametrize(
+    "bad_node, words",
+    [
+        (node("Gelu", ["x"], name="g", approximate="fast"), ["'g' (Gelu)", "approximate='fast'", "'tanh'"]),
+        (node("Mod", ["x", "x"], name="m", fmod=3), ["'m' (Mod)", "fmod=3", "only 0 or 1"]),
+        (node("LayerNormalization", ["x"], name="ln", axis=4), ["'ln'", "axis 4 for rank 4"]),
+        (node("LayerNormalization", ["x", "s"], name="ln", axis=2), ["'ln'", "scale [28] is not the"]),
+    ],
+)  # fmt: skip
+def test_unsupported_attributes_of_the_newer_ops(bad_node, words):
+    graph_error(small([bad_node]), {"s": np.ones(28, np.float32)}, *words)
+
+
 def test_unsupported_pad_mode():
     nodes = [node("Pad", ["x"], name="pad", pads=[0, 0, 1, 1, 0, 0, 1, 1], mode="wrap")]
     graph_error(small(nodes), {}, "'wrap'")

@@ -552,6 +552,24 @@ ERRORS = [
         T.TensorError,
         r"item\(\) needs a tensor with one element, this one has shape \[2, 3\]",
     ),
+    bad(
+        "gelu-mode",
+        lambda: F.gelu(T.ones(2), approximate="fast"),
+        T.TensorError,
+        "'none' or 'tanh', got 'fast'",
+    ),
+    bad(
+        "layer-norm-weight",
+        lambda: F.layer_norm(T.ones(2, 3), 3, weight=T.ones(4)),
+        T.TensorError,
+        r"LayerNormalization: shapes \[2, 3\] and \[4\] do not fit \(scale \[4\] is not the normalised",
+    ),
+    bad(
+        "mish-int",
+        lambda: F.mish(T.tensor([1, 2])),
+        T.TensorError,
+        "Mish needs floating-point tensors, got int64",
+    ),
 ]
 
 
