@@ -4,6 +4,7 @@ and normalisation (2-d; 1-d runs as 2-d with height 1)."""
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..ops.nn import resize_taps, resized_axes
 from .elementwise import epilogue
 
 
@@ -250,8 +251,21 @@ def layer_norm(a, x, scale=None, bias=None):
     return y.astype(x.dtype, copy=False)
 
 
+def resize(a, x):
+    """One axis at a time (nearest and linear are separable), from pycore.ops.nn.resize_taps."""
+    for axis in resized_axes(a, x.shape):
+        first, second, w = resize_taps(a, axis, x.shape[axis], a["sizes"][axis])
+        lo = np.take(x, first, axis)
+        if a["mode"] == "linear":
+            w = w.reshape([-1 if d == axis else 1 for d in range(x.ndim)]).astype(x.dtype)
+            lo = lo * (1 - w) + np.take(x, second, axis) * w
+        x = lo
+    return np.array(x)  # a new array even where no axis changed
+
+
 KERNELS = {
     "Gemm": gemm,
+    "Resize": resize,
     "LayerNormalization": layer_norm,
     "MatMul": matmul,
     "Softmax": softmax,

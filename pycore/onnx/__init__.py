@@ -3,7 +3,8 @@
 reader.py     load the file, external data, graph checks (cycles, dangling inputs), topo order
 registry.py   op table: ONNX op -> the function mapping it, with versions and attributes handled
 context.py    conversion state; emitting IR nodes, folding them when their inputs are constant
-elementwise.py, nn.py, conv_transpose.py, einsum.py, reduce.py, shapes.py   one function per ONNX op
+elementwise.py, nn.py, conv_transpose.py, einsum.py, reduce.py, resize.py, shapes.py
+              one function per ONNX op
 volumetric.py 3-d Conv and pooling rewritten onto the 2-d IR ops
 convert.py    convert(): check everything up front, then map node by node; save()
 
@@ -11,7 +12,7 @@ from pycore.onnx import convert, save
 save(convert("model.onnx"), "out/")       # or: python -m pycore convert model.onnx out/
 """
 
-from . import conv_transpose, einsum, elementwise, nn, reduce, shapes  # noqa: F401  (registers the op functions)
+from . import conv_transpose, einsum, elementwise, nn, reduce, resize, shapes  # noqa: F401  (registers the op functions)
 from .convert import convert, save
 from .registry import ConversionError, supported
 

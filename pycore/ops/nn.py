@@ -3,6 +3,8 @@ the backward kernels of the windowed ops (their gradient rules emit ConvGradInpu
 
 import math
 
+import numpy as np
+
 from ..errors import GraphError, PycoreError
 from . import broadcast, op, same, unbroadcast
 
@@ -227,6 +229,75 @@ def _softmax(a, x):
         raise ValueError(f"axis {a['axis']} for rank {len(x)}")
     a["axis"] %= len(x)
     return x
+
+
+RESIZE_MODES = ("nearest", "linear")
+COORDINATES = ("half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "half_pixel_symmetric")
+NEAREST = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+RESIZE_ATTRS = dict(
+    sizes=None,
+    scales=None,
+    mode="nearest",
+    coordinate_transformation_mode="half_pixel",
+    nearest_mode="round_prefer_floor",
+)
+
+
+@op("Resize", RESIZE_ATTRS)
+def _resize(a, x):
+    """https://onnx.ai/onnx/operators/onnx__Resize.html, nearest and linear: `sizes` is the output
+    shape, `scales` the factor per axis that the coordinate transformation divides by (the given
+    one, or sizes / input when the model gave sizes)."""
+    for name, allowed in (("mode", RESIZE_MODES), ("coordinate_transformation_mode", COORDINATES)):
+        if a[name] not in allowed:
+            raise GraphError(f"Resize {name}={a[name]!r} is not supported (one of {', '.join(allowed)})")
+    if a["mode"] == "nearest" and a["nearest_mode"] not in NEAREST:
+        raise GraphError(
+            f"Resize nearest_mode={a['nearest_mode']!r} is not supported (one of {', '.join(NEAREST)})"
+        )
+    a["sizes"], a["scales"] = [int(d) for d in a["sizes"]], [float(f) for f in a["scales"]]
+    if len(a["sizes"]) != len(x) or len(a["scales"]) != len(x):
+        raise ValueError(f"sizes {a['sizes']} and scales {a['scales']} for rank {len(x)}")
+    if min(a["sizes"], default=0) < 0 or min(a["scales"], default=1) <= 0:
+        raise ValueError(f"sizes {a['sizes']} and scales {a['scales']} must be positive")
+    if any(n == 0 < m for n, m in zip(x, a["sizes"])):
+        raise ValueError(f"an empty axis of {list(x)} cannot be resized to {a['sizes']}")
+    return tuple(a["sizes"])
+
+
+def resize_taps(a, axis, n, m):
+    """Resize's two taps along `axis` for each of its m outputs from n inputs: (first index, second
+    index, weight of the second), in float64. Both paths interpolate from these arrays (the WebGPU
+    planner uploads them), so their results agree to the last rounding of the mix."""
+    s, j = a["scales"][axis], np.arange(m, dtype=np.float64)
+    mode = a["coordinate_transformation_mode"]
+    if mode == "align_corners":  # the spec's length_resized, as onnxruntime: m, not s * n
+        x = np.zeros(m) if m == 1 else j * (n - 1) / (m - 1)
+    elif mode == "asymmetric":
+        x = j / s
+    elif mode == "pytorch_half_pixel":
+        x = np.zeros(m) if m == 1 else (j + 0.5) / s - 0.5
+    elif mode == "half_pixel":
+        x = (j + 0.5) / s - 0.5
+    else:  # half_pixel_symmetric: half_pixel about the centre, where m differs from s * n
+        x = n / 2 * (1 - m / (s * n)) + (j + 0.5) / s - 0.5
+    lo = np.floor(x)
+    frac = x - lo
+    if a["mode"] == "nearest":
+        up = {
+            "round_prefer_floor": frac > 0.5,
+            "round_prefer_ceil": frac >= 0.5,
+            "floor": np.zeros(m, bool),
+            "ceil": frac > 0,
+        }
+        i = np.clip(lo + up[a["nearest_mode"]], 0, n - 1).astype(np.int64)
+        return i, i, np.zeros(m)
+    return np.clip(lo, 0, n - 1).astype(np.int64), np.clip(lo + 1, 0, n - 1).astype(np.int64), frac
+
+
+def resized_axes(a, shape):
+    """The axes a Resize changes (an axis kept at its size with scale 1 maps onto itself)."""
+    return [d for d, n in enumerate(shape) if not (a["sizes"][d] == n and a["scales"][d] == 1)]
 
 
 # ---- backward kernels (no gradients of their own: pycore has no second derivatives) ----

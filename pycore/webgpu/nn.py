@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 
+from ..ops.nn import resize_taps, resized_axes
 from .elementwise import epilogue
-from .step import Step, broadcast_strides, flat, grid, merge_dims
+from .step import Step, View, broadcast_strides, flat, grid, merge_dims
 
 GEMM_TILE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # a 32 x 32 output tile per workgroup
 WIDE = {"WG_M": 8, "WG_N": 8, "TK": 16}  # 32 x 32 output tiles (4 x 4 per thread)
@@ -183,8 +184,32 @@ def layer_norm(node, ctx):
     return [Step(shader, params, [x, scale, bias], node.outputs[0], grid(rows), overrides=wg)]
 
 
+def resize(node, ctx):
+    """One resize_axis.wgsl step per resized axis, each reading its taps (the CPU path's own, from
+    pycore.ops.nn.resize_taps) from a small constant: [first index; second index; weight]."""
+    a, src, out = node.attrs, node.inputs[0], node.outputs[0]
+    shape = list(ctx.shape(src))
+    axes = resized_axes(a, shape)
+    if not axes:
+        return View(src)
+    steps = []
+    for k, axis in enumerate(axes):
+        n, m = shape[axis], a["sizes"][axis]
+        taps = ctx.const(np.stack(resize_taps(a, axis, n, m)), f"{node.name}.taps{axis}")
+        shape[axis] = m
+        dst = out if k == len(axes) - 1 else ctx.temp(shape, f"{out}.axis{axis}")
+        total = math.prod(shape)
+        params = {"n": total, "in_len": n, "out_len": m, "inner": math.prod(shape[axis + 1 :])}
+        params["linear"] = a["mode"] == "linear"
+        if total:
+            steps.append(Step(("resize_axis",), params, [src, taps], dst, flat(total, 256), overrides=WG256))
+        src = dst
+    return steps
+
+
 PLANNERS = {
     "Gemm": gemm,
+    "Resize": resize,
     "LayerNormalization": layer_norm,
     "MatMul": matmul,
     "Softmax": softmax,

@@ -12,6 +12,7 @@ from gpu_harness import DEVICE
 from onnx import TensorProto, helper, numpy_helper
 
 from pycore import passes
+from pycore.cpu import CPUBackend
 from pycore.onnx import convert
 from pycore.webgpu import WebGPUBackend
 
@@ -59,7 +60,53 @@ CASES = [
     ("Mod", {"x": normal(3, 4, scale=5), "d": DIVISORS}, {}, 13, {"fmod": 1}),
     ("Gelu", {"x": normal(3, 40, scale=3)}, {}, 20, {}),
     ("HardSigmoid", {"x": normal(3, 40, scale=3)}, {}, 22, {"alpha": 0.3, "beta": 0.4}),
+    ("Upsample", {"x": normal(1, 2, 3, 4)}, {"s": np.array([1, 1, 2, 3], np.float32)}, 9, {}),
 ]  # fmt: skip
+
+
+def on_gpu(model, feeds):
+    backend = asyncio.run(WebGPUBackend.create(passes.optimize(convert(model)), device=DEVICE))
+    try:
+        return asyncio.run(backend.run(feeds))
+    finally:
+        backend.close()
+
+
+def _interpolates(case):
+    """Nearest or linear, no antialias, no crop: the cases pycore converts."""
+    attrs = {a.name: a for a in case.model.graph.node[0].attribute}
+    if "mode" in attrs and attrs["mode"].s == b"cubic" or "antialias" in attrs and attrs["antialias"].i:
+        return False
+    return (
+        "coordinate_transformation_mode" not in attrs
+        or attrs["coordinate_transformation_mode"].s != b"tf_crop_and_resize"
+    )
+
+
+def test_resize_matches_the_node_suite():
+    """The node suite's Resize and Upsample cases in nearest and linear, scales or sizes made
+    constants, on WebGPU (tests/unit/test_onnx_ops.py runs them on the CPU path and says why one
+    expected output is the spec's rather than the suite's)."""
+    from tools import onnx_conformance as conf
+    from tools.conformance import node_suite
+
+    cases = [c for c in node_suite.node_cases_of("Resize", "Upsample") if _interpolates(c)]
+    for case in cases:
+        model, feeds, expected = node_suite.folded(case)
+        if case.name == "test_resize_downsample_scales_linear_align_corners":
+            expected = [np.array([[[[1.0, 4.0]]]], np.float32)]
+        ok, err, why = conf.compare(list(on_gpu(model, feeds).values()), expected, case.rtol, case.atol)
+        assert ok, f"{case.name}: {why} (max error {err})"
+    assert len(cases) == 23
+
+
+def test_resize_of_an_image_matches_the_cpu_path():
+    x = normal(2, 3, 37, 41)
+    consts = {"roi": np.zeros(0, np.float32), "s": np.array([1, 1, 1.7, 0.45], np.float32)}
+    for attrs in ({"mode": "linear"}, {"mode": "nearest", "coordinate_transformation_mode": "asymmetric"}):
+        model = one_node("Resize", {"x": x}, consts, 13, attrs)
+        want = CPUBackend(passes.optimize(convert(model))).run_sync({"x": x})["y"]
+        np.testing.assert_allclose(on_gpu(model, {"x": x})["y"], want, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -70,9 +117,4 @@ def test_converted_op_matches_onnxruntime(op, inputs, consts, opset, attrs):
     (want,) = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
         None, inputs
     )
-    backend = asyncio.run(WebGPUBackend.create(passes.optimize(convert(m)), device=DEVICE))
-    try:
-        got = asyncio.run(backend.run(inputs))["y"]
-    finally:
-        backend.close()
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(on_gpu(m, inputs)["y"], want, rtol=1e-4, atol=1e-5)

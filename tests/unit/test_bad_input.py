@@ -316,6 +316,8 @@ def test_unsupported_auto_pad():
     [
         (node("Gelu", ["x"], name="g", approximate="fast"), ["'g' (Gelu)", "approximate='fast'", "'tanh'"]),
         (node("Mod", ["x", "x"], name="m", fmod=3), ["'m' (Mod)", "fmod=3", "only 0 or 1"]),
+        (node("Resize", ["x"], name="r", sizes=[1, 1, 9, 9], scales=[1, 1, 0.3, 0.3], mode="cube"), ["cube"]),
+        (node("Resize", ["x"], name="r", sizes=[9, 9], scales=[0.3, 0.3]), ["'r'", "sizes [9, 9] and"]),
         (node("LayerNormalization", ["x"], name="ln", axis=4), ["'ln'", "axis 4 for rank 4"]),
         (node("LayerNormalization", ["x", "s"], name="ln", axis=2), ["'ln'", "scale [28] is not the"]),
     ],

@@ -10,7 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pycore import passes
 from pycore.cpu import CPUBackend
-from pycore.onnx import convert
+from pycore.onnx import ConversionError, convert
 
 ort = pytest.importorskip("onnxruntime")
 RNG = np.random.default_rng(0)
@@ -267,6 +267,76 @@ def test_einsum(equation, shapes):
     inputs = {f"x{k}": RNG.standard_normal(s).astype(np.float32) for k, s in enumerate(shapes)}
     graph = check("Einsum", inputs, opset=12, attrs={"equation": equation})
     assert {n.op for n in graph.nodes} <= {"Transpose", "Reshape", "ReduceSum", "MatMul", "Mul", "Identity"}
+
+
+REFUSED_RESIZE = ("mode='cubic'", "antialias=1", "'tf_crop_and_resize' is not supported")
+# align_corners where scale * input is not whole (4 * 0.6 = 2.4 into 2 outputs): the suite's
+# reference divides by 2.4 - 1, the spec's formula, onnxruntime and PyTorch by the output length - 1
+SPEC_OVER_SUITE = {"test_resize_downsample_scales_linear_align_corners": [[[[1.0, 4.0]]]]}
+
+
+def test_resize_matches_the_node_suite():
+    """Every Resize and Upsample case of ONNX's node suite, its scales or sizes made constants (the
+    suite feeds them as graph inputs, which static shapes cannot take): nearest and linear in every
+    coordinate transformation and rounding match the suite's outputs, the rest is refused by name."""
+    from tools import onnx_conformance as conf
+    from tools.conformance import node_suite
+
+    cases = node_suite.node_cases_of("Resize", "Upsample")
+    passed = 0
+    for case in cases:
+        model, feeds, expected = node_suite.folded(case)
+        try:
+            graph = convert(model)
+        except ConversionError as e:
+            assert any(why in str(e) for why in REFUSED_RESIZE), f"{case.name}: {e}"
+            continue
+        got = CPUBackend(graph).run_sync(feeds)
+        expected = (
+            [np.array(SPEC_OVER_SUITE[case.name], np.float32)] if case.name in SPEC_OVER_SUITE else expected
+        )
+        ok, err, why = conf.compare([got[t] for t in graph.outputs], expected, case.rtol, case.atol)
+        assert ok, f"{case.name}: {why} (max error {err})"
+        passed += 1
+    assert len(cases) == 40 and passed == 23
+
+
+RESIZES = [
+    (11, {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
+    (13, {"mode": "linear", "coordinate_transformation_mode": "pytorch_half_pixel"}),
+    (13, {"mode": "linear", "coordinate_transformation_mode": "align_corners"}),
+    (13, {"mode": "linear"}),
+    (19, {"mode": "nearest", "nearest_mode": "round_prefer_ceil"}),
+    (19, {"mode": "linear", "coordinate_transformation_mode": "half_pixel_symmetric"}),
+]
+
+
+@pytest.mark.parametrize("opset, attrs", RESIZES)
+@pytest.mark.parametrize("scales", [[1, 1, 2, 2], [1, 1, 0.5, 1.5], [1, 1, 2.5, 1.75]], ids=str)
+def test_resize_as_exporters_write_it(opset, attrs, scales):
+    """Constant scales and an empty roi, as torch.onnx.export writes interpolate() and Upsample."""
+    consts = {"roi": np.zeros(0, np.float32), "s": np.array(scales, np.float32)}
+    check("Resize", x(1, 2, 6, 5), consts, opset=opset, attrs=attrs)
+
+
+def test_resize_by_sizes_and_its_older_forms():
+    check(
+        "Resize",
+        x(1, 2, 6, 5),
+        {"_roi": 0, "_s": 0, "z": np.array([1, 2, 9, 4])},
+        opset=13,
+        attrs={"mode": "linear"},
+    )
+    check("Resize", x(1, 2, 3, 4), {"s": np.array([1, 1, 2, 3], np.float32)}, opset=10)
+    check("Upsample", x(1, 2, 3, 4), {"s": np.array([1, 1, 2, 3], np.float32)}, opset=9)
+    check(
+        "Upsample",
+        x(1, 2, 3, 4),
+        {"s": np.array([1, 1, 2, 2], np.float32)},
+        opset=9,
+        attrs={"mode": "linear"},
+    )
+    check("Upsample", x(1, 2, 3, 4), opset=7, attrs={"scales": [1.0, 1.0, 2.0, 3.0]})
 
 
 def test_cast_like():

@@ -58,6 +58,11 @@ CASES = [
         {"x": X4, **{k: (4,) for k in "sbmv"}},
     ),
     ([node("LRN", ["x"], size=3)], {"x": X4}),
+    (
+        [node("Resize", ["x"], sizes=[2, 4, 14, 3], scales=[1, 1, 2, 0.5], mode="linear")],
+        {"x": X4},
+    ),
+    ([node("Resize", ["x"], sizes=list(X4), scales=[1, 1, 1, 1])], {"x": X4}),  # a view
     ([node("LayerNormalization", ["x", "s", "b"], axis=2)], {"x": X4, "s": (7, 6), "b": (7, 6)}),
     ([node("LayerNormalization", ["x"], axis=-1, epsilon=1e-3)], {"x": X4}),
     *[

@@ -49,6 +49,39 @@ def node_cases(only=None):
         return [c for c in load_node_model_tests() if not only or only in c.name]
 
 
+def node_cases_of(*ops):
+    """The cases of some ops only ("Resize", ...): importing an op's module of
+    onnx.backend.test.case.node registers its cases, a second or two, where load_node_model_tests
+    takes ten."""
+    import importlib
+    import warnings
+
+    from onnx.backend.test.case import node as registry
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for op in ops:
+            importlib.import_module(f"onnx.backend.test.case.node.{op.lower()}")
+    return [c for c in registry._NodeTestCases if c.model.graph.node[0].op_type in ops]
+
+
+def folded(case):
+    """(model, feeds, expected) with every graph input after the first made an initializer holding
+    the case's value: what a model exported with constant scales, sizes or bounds looks like."""
+    import copy
+
+    from onnx import numpy_helper
+
+    model = copy.deepcopy(case.model)
+    inputs, expected = case.data_sets[0]
+    graph = model.graph
+    real = [i for i in graph.input if i.name not in {t.name for t in graph.initializer}]
+    for given, value in list(zip(real, inputs))[1:]:
+        graph.initializer.append(numpy_helper.from_array(np.asarray(value), given.name))
+        graph.input.remove(given)
+    return model, {real[0].name: inputs[0]}, expected
+
+
 async def run_case(case, paths, device):
     """{path: (status, detail)} for one case."""
     try:
