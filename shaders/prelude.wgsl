@@ -65,8 +65,9 @@ fn pow_onnx(a: f32, b: f32) -> f32 {
 }
 
 // C's fmod: WGSL's % is a - b * trunc(a / b), which is NaN for an infinite b, where fmod is a
+// (the test is on the bits: a compiler may assume floats are finite)
 fn mod_trunc(a: f32, b: f32) -> f32 {
-    return select(a % b, a, abs(b) > 3.40282347e38);
+    return select(a % b, a, (bitcast<u32>(b) & 0x7fffffffu) == 0x7f800000u);
 }
 
 // a mod b with the sign of b, as numpy's mod and Python's % (ONNX Mod with fmod=0)

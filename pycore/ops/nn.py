@@ -290,9 +290,9 @@ def resize_taps(a, axis, n, m):
             "floor": np.zeros(m, bool),
             "ceil": frac > 0,
         }
-        i = np.clip(lo + up[a["nearest_mode"]], 0, n - 1).astype(np.int64)
+        i = np.clip(lo + up[a["nearest_mode"]], 0, n - 1).astype(np.intp)  # np.take wants intp (wasm32)
         return i, i, np.zeros(m)
-    return np.clip(lo, 0, n - 1).astype(np.int64), np.clip(lo + 1, 0, n - 1).astype(np.int64), frac
+    return np.clip(lo, 0, n - 1).astype(np.intp), np.clip(lo + 1, 0, n - 1).astype(np.intp), frac
 
 
 def resized_axes(a, shape):
