@@ -4,9 +4,10 @@ The runners come from wasm.fused_kernels (the wasm kernels in Pyodide; the unit 
 modules through wasmtime): run_gemm(a, b, c, bias, bias_axis, residual, lo, hi) computes
 c = clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows, and
 run_depthwise(x, w, bias, y, stride, lo, hi) a depthwise 3x3 or 5x5 conv, stride 1 or 2, on a padded
-input. Whatever they cannot take (another dtype, other groups, an activation other than Relu or
-Clip, alpha or beta, batched weights) runs the numpy kernel it replaces, unchanged, so a model
-never depends on which ops the kernels cover.
+input. An activation their clip cannot express (GELU, hard-swish, sigmoid, ...) runs after them,
+as its own numpy kernel on their result. Whatever they cannot take (another dtype, other groups,
+alpha or beta, batched weights) runs the numpy kernel it replaces, unchanged, so a model never
+depends on which ops the kernels cover.
 """
 
 import math
@@ -15,18 +16,25 @@ import numpy as np
 
 from .. import ops
 from . import nn, wasm
+from .elementwise import UNARY
 
 
 def clip_bounds(attrs):
-    """(lo, hi) for the host's fused activation, or None where the kernel's clip cannot express it."""
+    """((lo, hi), after) for the host's fused activation: the bounds the kernel's clip applies, and
+    where a clip cannot express the activation, the activation's own kernel to run on the result
+    (the kernel adds bias and residual first, so this is the epilogue's activation(y + residual))."""
     act, own = ops.fused_activation(attrs)
     if act is None:
-        return -math.inf, math.inf
+        return (-math.inf, math.inf), None
     if act == "Relu":
-        return 0.0, math.inf
+        return (0.0, math.inf), None
     if act == "Clip":
-        return float(own["min"]), float(own["max"])
-    return None
+        return (float(own["min"]), float(own["max"])), None
+    return (-math.inf, math.inf), lambda y: UNARY[act](own, y)
+
+
+def _after(after, y):
+    return y if after is None else after(y)
 
 
 def _float32(*xs):
@@ -83,14 +91,15 @@ def kernels(runners):
         return y[:, :, 0, :] if lifted else y
 
     def conv(a, x, w, b=None, residual=None):
-        clip = clip_bounds(a)
-        if clip is None or not _float32(x, w, b, residual):
+        clip, after = clip_bounds(a)
+        if not _float32(x, w, b, residual):
             return nn.conv(a, x, w, b, residual)
         if a["group"] != 1:
             a2, x4 = nn._as_2d(a, x)
             if run_depthwise is None or not _depthwise_form(a2, x4, w, residual):
                 return nn.conv(a, x, w, b, residual)
-            return depthwise(a, a2, x4, w.reshape(*w.shape[:2], *a2["kernel_shape"]), b, clip, x.ndim == 3)
+            w4 = w.reshape(*w.shape[:2], *a2["kernel_shape"])
+            return _after(after, depthwise(a, a2, x4, w4, b, clip, x.ndim == 3))
         lifted = x.ndim == 3
         a2, x4 = nn._as_2d(a, x)
         n, c, h, wd = x4.shape
@@ -106,14 +115,13 @@ def kernels(runners):
         bias = None if b is None else np.ascontiguousarray(b).reshape(m)
         for i in range(n):
             run_gemm(weights, cols[i], y[i], bias, 0, None if r is None else r[i], *clip)
-        return y.reshape(shape)
+        return _after(after, y.reshape(shape))
 
     def gemm(a, x, w, c=None, residual=None):
-        clip = clip_bounds(a)
+        clip, after = clip_bounds(a)
         n = w.shape[0] if a["transB"] else w.shape[1]
         if (
-            clip is None
-            or a["alpha"] != 1.0
+            a["alpha"] != 1.0
             or a["beta"] != 1.0
             or not _float32(x, w, c, residual)
             or c is not None
@@ -126,22 +134,22 @@ def kernels(runners):
         if not a["transB"]:
             y = np.empty(shape, np.float32)
             run_gemm(np.ascontiguousarray(x), w, y, bias, 1, _matrix(residual, shape), *clip)
-            return y
+            return _after(after, y)
         # y.T = w @ x.T keeps w as stored, (N, K) rows; with one input row x.T is already a column
         yt = np.empty(shape[::-1], np.float32)
         rt = None if residual is None else np.ascontiguousarray(np.broadcast_to(residual, shape).T)
         run_gemm(w, np.ascontiguousarray(x.T), yt, bias, 0, rt, *clip)
-        return np.ascontiguousarray(yt.T)
+        return _after(after, np.ascontiguousarray(yt.T))
 
     def matmul(a, x, w, residual=None):
-        clip = clip_bounds(a)
-        if clip is None or x.ndim < 2 or w.ndim != 2 or not _float32(x, w, residual):
+        clip, after = clip_bounds(a)
+        if x.ndim < 2 or w.ndim != 2 or not _float32(x, w, residual):
             return nn.matmul(a, x, w, residual)
         shape = (*x.shape[:-1], w.shape[1])
         y = np.empty(shape, np.float32)
         r = None if residual is None else _matrix(residual, shape).reshape(-1, shape[-1])
         x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
         run_gemm(x2, np.ascontiguousarray(w), y.reshape(-1, shape[-1]), None, 0, r, *clip)
-        return y
+        return _after(after, y)
 
     return {"Conv": conv, "Gemm": gemm, "MatMul": matmul}

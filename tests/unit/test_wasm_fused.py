@@ -84,7 +84,9 @@ CONVS = {
     "3x3 stride 2 relu6": (conv_attrs(3, stride=2, pad=1, **RELU6), (2, 5, 15, 14), 7),
     "5x5 dilated": (conv_attrs(5, pad=2, dilation=2), (1, 4, 12, 12), 6),
     "1-d": (conv_attrs(3, pad=1, dims=1, activation="Relu"), (2, 6, 17), 5),
-    "sigmoid: numpy epilogue": (conv_attrs(3, pad=1, activation="Sigmoid"), (1, 3, 8, 8), 4),
+    "sigmoid after the kernel": (conv_attrs(3, pad=1, activation="Sigmoid"), (1, 3, 8, 8), 4),
+    "hard-swish after the kernel": (conv_attrs(3, pad=1, activation="HardSwish"), (1, 3, 8, 8), 4),
+    "depthwise gelu after the kernel": (conv_attrs(3, pad=1, group=6, activation="Gelu"), (1, 6, 9, 8), 6),
     "groups 2: numpy": (conv_attrs(3, pad=1, group=2), (1, 4, 8, 8), 6),
     "depthwise 3x3": (conv_attrs(3, pad=1, group=6, **RELU6), (1, 6, 13, 11), 6),
     "depthwise 3x3 stride 2": (conv_attrs(3, stride=2, pad=1, group=5, activation="Relu"), (2, 5, 14, 15), 5),
@@ -134,6 +136,12 @@ GEMMS = {
     "plain": (dict(), (5, 9), (9, 13), "column"),
     "transA": (dict(transA=1), (9, 5), (9, 13), None),
     "transA transB relu6": (dict(transA=1, transB=1, **RELU6), (9, 5), (13, 9), "column"),
+    "linear gelu (tanh) after the kernel": (
+        dict(transB=1, activation="Gelu", act_approximate="tanh"),
+        (3, 40),
+        (10, 40),
+        "column",
+    ),
     "full c: numpy": (dict(), (5, 9), (9, 13), "full"),
     "alpha: numpy": (dict(alpha=0.5), (5, 9), (9, 13), "column"),
 }
@@ -182,11 +190,21 @@ def test_matmul_matches_numpy(ops, xs, ws, rs):
 
 
 def test_clip_bounds_cover_what_the_kernel_clips_and_nothing_else():
-    assert fused.clip_bounds({}) == (-math.inf, math.inf)
-    assert fused.clip_bounds({"activation": "Relu"}) == (0.0, math.inf)
-    assert fused.clip_bounds(RELU6) == (0.0, 6.0)
-    assert fused.clip_bounds({"activation": "Clip", "act_min": -1.0}) == (-1.0, math.inf)
-    assert fused.clip_bounds({"activation": "LeakyRelu", "act_alpha": 0.1}) is None
+    assert fused.clip_bounds({}) == ((-math.inf, math.inf), None)
+    assert fused.clip_bounds({"activation": "Relu"}) == ((0.0, math.inf), None)
+    assert fused.clip_bounds(RELU6) == ((0.0, 6.0), None)
+    assert fused.clip_bounds({"activation": "Clip", "act_min": -1.0}) == ((-1.0, math.inf), None)
+    clip, after = fused.clip_bounds({"activation": "LeakyRelu", "act_alpha": 0.1})
+    assert clip == (-math.inf, math.inf)
+    np.testing.assert_array_equal(after(np.array([-2.0, 3.0], np.float32)), np.array([-0.2, 3.0], np.float32))
+
+
+def test_matmul_with_gelu_runs_the_kernel_then_gelu():
+    """ViT's MLP: MatMul with its GELU fused stays on the kernel, GELU after it."""
+    calls, x, w = [], np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4), np.eye(4, dtype=np.float32)
+    got = fused.kernels(through(wasm.GEMM[0], calls))["MatMul"]({"activation": "Gelu"}, x, w)
+    np.testing.assert_allclose(got, KERNELS["Gelu"]({"approximate": "none"}, x), rtol=1e-6)
+    assert calls == ["gemm"]
 
 
 def models():
