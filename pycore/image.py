@@ -227,3 +227,41 @@ def mnist(ink, size=28, fit=20, threshold=0.05):
     ys, xs = slice(max(0, -oy), min(nh, size - oy)), slice(max(0, -ox), min(nw, size - ox))
     out[ys.start + oy : ys.stop + oy, xs.start + ox : xs.stop + ox] = np.minimum(small[ys, xs], 1.0)
     return out
+
+
+def affine_theta(p):
+    """(B, 2, 3) affine matrices from per-image parameters (arrays of B): "angle" (radians),
+    "scale", "aspect" (x scale over y scale), "shear", "shift" ((B, 2), in grid units, 2 / side
+    to a pixel). They map output grid coordinates to input ones, so they hold the inverse
+    transform, as F.affine_grid takes them."""
+    cos, sin = np.cos(p["angle"]), np.sin(p["angle"])
+    sx, sy = p["scale"] * p["aspect"], p["scale"]
+    m = np.stack([np.stack([cos / sx, sin / sx + p["shear"]], 1), np.stack([-sin / sy, cos / sy], 1)], 1)
+    return np.concatenate([m, p["shift"][:, :, None]], 2).astype(np.float32)
+
+
+def warp(x, th):
+    """F.grid_sample(x, F.affine_grid(th, x.shape)) for (B, H, W) x: bilinear, zeros outside,
+    align_corners=False throughout."""
+    b, h, w = x.shape
+    gx = (2 * np.arange(w, dtype=np.float32) + 1) / w - 1
+    gy = (2 * np.arange(h, dtype=np.float32) + 1) / h - 1
+    gx, gy = gx[None, None, :], gy[None, :, None]
+    t = th[:, :, :, None, None]
+    sx = t[:, 0, 0] * gx + t[:, 0, 1] * gy + t[:, 0, 2]  # (B, H, W) in [-1, 1] grid units
+    sy = t[:, 1, 0] * gx + t[:, 1, 1] * gy + t[:, 1, 2]
+    ix = ((sx + 1) * w - 1) / 2
+    iy = ((sy + 1) * h - 1) / 2
+    x0, y0 = np.floor(ix), np.floor(iy)
+    fx, fy = ix - x0, iy - y0
+    # a one-pixel zero border: every corner outside the image reads a zero from it
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1))).reshape(-1)
+    row = w + 2
+    base = (np.arange(b, dtype=np.int64) * ((h + 2) * row))[:, None, None]
+    cx0 = np.clip(x0, -1, w).astype(np.int64) + 1
+    cx1 = np.clip(x0 + 1, -1, w).astype(np.int64) + 1
+    cy0 = (np.clip(y0, -1, h).astype(np.int64) + 1) * row + base
+    cy1 = (np.clip(y0 + 1, -1, h).astype(np.int64) + 1) * row + base
+    top = padded[cy0 + cx0] * (1 - fx) + padded[cy0 + cx1] * fx
+    bottom = padded[cy1 + cx0] * (1 - fx) + padded[cy1 + cx1] * fx
+    return top * (1 - fy) + bottom * fy

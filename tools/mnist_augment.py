@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from pycore.image import affine_theta, warp
+
 F32 = np.float32
 
 
@@ -49,7 +51,7 @@ def distort(x, p):
     mode = p["mode"][:, None, None]
     up = np.where(mode == 1, up + amount * (thick - up), up)
     up = np.where(mode == 2, up + amount * (thin - up), up)
-    x = downsample2(warp(up, theta(p)))
+    x = downsample2(warp(up, affine_theta(p)))
     # resampling softens the ink: bring the peak back to 1, as on the canvas, then sharpen half of
     # the digits (crisp canvas anti-aliasing) and blur a few (softer pens)
     x = x / np.maximum(x.max((1, 2), keepdims=True), F32(1e-3))
@@ -89,41 +91,6 @@ def _filter(x, k, reduce, pad):
     for j in range(1, k):
         reduce(out, xp[:, :, j : j + w], out=out)
     return out
-
-
-def theta(p):
-    """(B, 2, 3): output grid coordinates to input ones, so it holds the inverse transform."""
-    cos, sin = np.cos(p["angle"]), np.sin(p["angle"])
-    sx, sy = p["scale"] * p["aspect"], p["scale"]
-    m = np.stack([np.stack([cos / sx, sin / sx + p["shear"]], 1), np.stack([-sin / sy, cos / sy], 1)], 1)
-    return np.concatenate([m, p["shift"][:, :, None]], 2).astype(F32)
-
-
-def warp(x, th):
-    """F.grid_sample(x, F.affine_grid(th, x.shape)) for (B, H, W) x: bilinear, zeros outside,
-    align_corners=False throughout."""
-    b, h, w = x.shape
-    gx = (2 * np.arange(w, dtype=F32) + 1) / w - 1
-    gy = (2 * np.arange(h, dtype=F32) + 1) / h - 1
-    gx, gy = gx[None, None, :], gy[None, :, None]
-    t = th[:, :, :, None, None]
-    sx = t[:, 0, 0] * gx + t[:, 0, 1] * gy + t[:, 0, 2]  # (B, H, W) in [-1, 1] grid units
-    sy = t[:, 1, 0] * gx + t[:, 1, 1] * gy + t[:, 1, 2]
-    ix = ((sx + 1) * w - 1) / 2
-    iy = ((sy + 1) * h - 1) / 2
-    x0, y0 = np.floor(ix), np.floor(iy)
-    fx, fy = ix - x0, iy - y0
-    # a one-pixel zero border: every corner outside the image reads a zero from it
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1))).reshape(-1)
-    row = w + 2
-    base = (np.arange(b, dtype=np.int64) * ((h + 2) * row))[:, None, None]
-    cx0 = np.clip(x0, -1, w).astype(np.int64) + 1
-    cx1 = np.clip(x0 + 1, -1, w).astype(np.int64) + 1
-    cy0 = (np.clip(y0, -1, h).astype(np.int64) + 1) * row + base
-    cy1 = (np.clip(y0 + 1, -1, h).astype(np.int64) + 1) * row + base
-    top = padded[cy0 + cx0] * (1 - fx) + padded[cy0 + cx1] * fx
-    bottom = padded[cy1 + cx0] * (1 - fx) + padded[cy1 + cx1] * fx
-    return top * (1 - fy) + bottom * fy
 
 
 def downsample2(x):
