@@ -1,4 +1,5 @@
-"""Conv, Gemm and MatMul with their GEMM (or depthwise conv) and epilogue in one fused kernel call.
+"""Conv, Gemm and MatMul with their GEMM (or depthwise conv) and epilogue in one fused kernel call,
+and the convolution's weight gradient on the same GEMM (training on the CPU path in Pyodide).
 
 The runners come from wasm.fused_kernels (the wasm kernels in Pyodide; the unit tests run the same
 modules through wasmtime): run_gemm(a, b, c, bias, bias_axis, residual, lo, hi) computes
@@ -15,7 +16,7 @@ import math
 import numpy as np
 
 from .. import ops
-from . import nn, wasm
+from . import gradients, nn, wasm
 from .elementwise import UNARY
 
 
@@ -62,8 +63,8 @@ def _depthwise_form(a2, x, w, residual):
 
 
 def kernels(runners):
-    """The Conv, Gemm and MatMul entries of the CPU kernel table, on runners ("gemm", and where
-    they loaded "depthwise" and "im2col")."""
+    """The Conv, Gemm, MatMul and ConvGradWeight entries of the CPU kernel table, on runners
+    ("gemm", and where they loaded "depthwise" and "im2col")."""
     run_gemm, run_depthwise, run_im2col = runners["gemm"], runners.get("depthwise"), runners.get("im2col")
 
     def columns(a2, x4):
@@ -141,6 +142,19 @@ def kernels(runners):
         run_gemm(w, np.ascontiguousarray(x.T), yt, bias, 0, rt, *clip)
         return _after(after, np.ascontiguousarray(yt.T))
 
+    def conv_grad_weight(a, x, dy):
+        if a["group"] != 1 or not _float32(x, dy):
+            return gradients.conv_grad_weight(a, x, dy)
+        lifted = x.ndim == 3
+        a2, x4 = nn._as_2d(a, x)
+        dy = dy[:, :, None, :] if lifted else dy
+        cols, _ = nn.im2col(a2, x4, batch_inner=True)  # (C * KH * KW, N * OH * OW)
+        # gw.T = cols @ dy.T: both operands with contiguous rows, the kernel's form
+        dyt = np.ascontiguousarray(gradients._batch_inner(dy).T)
+        gwt = np.empty((cols.shape[0], dyt.shape[1]), np.float32)
+        run_gemm(cols, dyt, gwt, None, 0, None, -math.inf, math.inf)
+        return np.ascontiguousarray(gwt.T).reshape(tuple(a["shape"]))
+
     def matmul(a, x, w, residual=None):
         clip, after = clip_bounds(a)
         if x.ndim < 2 or w.ndim != 2 or not _float32(x, w, residual):
@@ -152,4 +166,4 @@ def kernels(runners):
         run_gemm(x2, np.ascontiguousarray(w), y.reshape(-1, shape[-1]), None, 0, r, *clip)
         return _after(after, y)
 
-    return {"Conv": conv, "Gemm": gemm, "MatMul": matmul}
+    return {"Conv": conv, "Gemm": gemm, "MatMul": matmul, "ConvGradWeight": conv_grad_weight}

@@ -1,6 +1,7 @@
-"""The CPU path's Conv, Gemm and MatMul on the wasm GEMM kernels (pycore/cpu/fused.py), natively:
-the same .wasm modules run through wasmtime (wasm_harness), each op against the numpy kernel it
-replaces, across the forms it takes and those it hands back to numpy, then whole models.
+"""The CPU path's Conv, Gemm, MatMul and convolution weight gradient on the wasm GEMM kernels
+(pycore/cpu/fused.py), natively: the same .wasm modules run through wasmtime (wasm_harness), each
+op against the numpy kernel it replaces, across the forms it takes and those it hands back to
+numpy, then whole models.
 
 The tolerance is float32's: the kernel sums K products in another order than numpy's (and the
 relaxed one may fuse), so results agree to a few units of roundoff times K, scaled by the values.
@@ -128,6 +129,22 @@ def test_conv_matches_numpy(ops, case, extras):
             if a["group"] == 1
             else set()
         )
+
+
+@pytest.mark.parametrize(
+    "case", ["1x1", "3x3 pad", "3x3 stride 2 relu6", "5x5 dilated", "1-d", "groups 2: numpy"]
+)
+def test_conv_weight_gradient_matches_numpy(ops, case):
+    a, shape, m = CONVS[case]
+    rng = np.random.default_rng(len(case))
+    x = rng.standard_normal(shape, np.float32)
+    a = {**a, "shape": [m, shape[1] // a["group"], *a["kernel_shape"]]}
+    dy = rng.standard_normal(KERNELS["Conv"](a, x, np.zeros(a["shape"], np.float32)).shape, np.float32)
+    want = KERNELS["ConvGradWeight"](a, x, dy)
+    before = len(ops["calls"])
+    got = ops["ConvGradWeight"](a, x, dy)
+    assert_close(got, want, dy.size // m)
+    assert (len(ops["calls"]) > before) == ("numpy" not in case)
 
 
 GEMMS = {
