@@ -226,6 +226,23 @@ def convert_model(name, fmt):
     return out
 
 
+def build_replay():
+    """The MNIST digits a taught MNIST model replays so as not to forget them (pycore.teach.digits),
+    beside the model: drawn from the train part of tools/mnist_data.py's split, never the held-out
+    part, and made again only when a source changed."""
+    from pycore.teach import digits
+    from tools import mnist_data
+
+    out = DIST / "models" / "mnist" / "replay.safetensors"
+    sources = [Path(digits.__file__), ROOT / "tools" / "mnist_data.py", *mnist_data.DIGITS.glob("*.json")]
+    if not out.exists() or out.stat().st_mtime < max(p.stat().st_mtime for p in sources):
+        x, y, _, _ = mnist_data.load_split()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(digits.replay_sample(x, y))
+        log(f"replay sample: {out.stat().st_size} bytes")
+    return out
+
+
 THUMB_SIDE = 128  # px on the shorter side: the sample buttons show 64 CSS px, sharp at 2x
 
 
@@ -262,7 +279,7 @@ def model_facts(folder):
     return {"weights": quantize.stored_format(tensors), "bytes": path.stat().st_size}
 
 
-def build_site(models, wheel):
+def build_site(models, wheel, replay):
     site = copy_tree(ROOT / "web", DIST / "web")
     # demos/ holds the landing page (served at /) and the embed example (at /embed/, away from the
     # demos); only the demo folders go to /demos/, so nothing there links one level too deep
@@ -280,6 +297,7 @@ def build_site(models, wheel):
         str(numpy): "numpy",
         str(wheel.relative_to(DIST)): "pycore",
         **{f"models/{name}/weights.safetensors": f"{name} weights" for name in models},
+        str(replay.relative_to(DIST)): "MNIST sample",
     }
     manifest = {
         "pyodide": "pyodide/",
@@ -306,7 +324,7 @@ def build():
     build_pyodide()
     wheel = build_wheel()
     models = build_models()
-    build_site(models, wheel)
+    build_site(models, wheel, build_replay())
     log(f"site built in {DIST}")
 
 

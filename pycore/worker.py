@@ -1,4 +1,5 @@
-"""The Python half of the Web Worker: models by id, backend choice with fallback, timed runs.
+"""The Python half of the Web Worker: models by id, backend choice with fallback, timed runs, and
+teaching a model (pycore/teach/): training a copy, swapping it in, going back to the original.
 
 web/worker.js calls these functions through Pyodide's FFI. Errors a visitor may see are returned as
 messages (PycoreError texts); anything else is a bug and propagates to the worker's console.
@@ -6,6 +7,9 @@ messages (PycoreError texts); anything else is a bug and propagates to the worke
 
 import asyncio
 import functools
+import hashlib
+import importlib
+import re
 import time
 
 import numpy as np
@@ -13,7 +17,11 @@ import numpy as np
 from .errors import PycoreError, ShapeError
 from .model import Model
 
-MODELS = {}  # id -> Model; each carries `wanted` (the path asked for) and `lock`
+# id -> Model; each carries `wanted` (the path asked for), `lock`, `shipped` (the files it was
+# loaded from: (model.json, weights)), `fingerprint` (the shipped weights' sha256) and `kind`
+# ("original", or "personal" once taught); a swap passes them on to the model that replaces it
+MODELS = {}
+TRAINING = set()  # ids of the models learning now
 
 
 def _model(model_id):
@@ -61,8 +69,10 @@ async def choose_backend(model, want):
 
 
 async def load(model_id, model_json, weights, source, backend="auto"):
-    model = Model.from_bytes(model_json, weights.to_py(), source=source)
-    model.wanted, model.lock = backend, asyncio.Lock()
+    weights = bytes(weights.to_py())
+    model = Model.from_bytes(model_json, weights, source=source)
+    model.wanted, model.lock, model.kind = backend, asyncio.Lock(), "original"
+    model.shipped, model.fingerprint = (model_json, weights), hashlib.sha256(weights).hexdigest()
     note = await choose_backend(model, backend)
     MODELS[model_id] = model
     return info(model_id, note)
@@ -80,6 +90,8 @@ def info(model_id, note=""):
             "shape": list(model.input.shape),
             "preprocess": model.input.preprocess,
         },
+        "fingerprint": model.fingerprint,
+        "kind": model.kind,
     }
 
 
@@ -156,6 +168,124 @@ async def unload(model_id):
         model = MODELS.pop(model_id, None)
         if model is not None and hasattr(model.backend, "close"):
             model.backend.close()  # frees GPU buffers now rather than at garbage collection
+
+
+async def train(model_id, kind, inputs, labels, data, progress, steps=0):
+    """Teaches the model: `pycore.teach.<kind>` trains a copy on the examples (inputs, a JS
+    Float32Array of N model inputs; labels, N strings) on the path in use, calling
+    progress(step, steps, loss) as it goes, and the copy replaces the model when it is done.
+    `data()` (JS, a promise of bytes) fetches what that kind needs besides, only once the examples
+    passed its checks. Predictions meanwhile are the current model's: training holds no lock.
+    If the GPU fails while it learns, it learns again on the CPU path and says so."""
+    from .webgpu.device import DeviceLost, GPUUnavailable
+
+    model = _model(model_id)
+    teacher = _teacher(kind)
+    if model_id in TRAINING:
+        raise PycoreError("it is learning already: wait until it has finished")
+    shape = tuple(model.input.shape[1:])
+    x, want = np.frombuffer(inputs.to_py(), np.float32), len(labels) * int(np.prod(shape))
+    if x.size != want:
+        raise ShapeError(f"{len(labels)} labels need {want} input values ({list(shape)} each), got {x.size}")
+
+    async def fetch():
+        if data is None:
+            raise PycoreError(f"teaching {kind} needs its data file, and none was given")
+        return (await data()).to_py()
+
+    def run(device):
+        return teacher.train(
+            model, x.reshape(-1, *shape), [str(k) for k in labels], fetch, device, progress, steps or None
+        )
+
+    TRAINING.add(model_id)
+    try:
+        device, note, start = model.backend.name, "", time.perf_counter()
+        try:
+            if device == "webgpu":
+                from .tensors import open_webgpu
+
+                await open_webgpu()
+            files = await run(device)
+        except Exception as e:  # the examples' faults are the visitor's; any GPU failure falls back
+            if device != "webgpu" or (
+                isinstance(e, PycoreError) and not isinstance(e, (GPUUnavailable, DeviceLost))
+            ):
+                raise
+            note = f"The GPU failed while it learnt ({e}), so it learnt again on the CPU path."
+            device, start = "cpu", time.perf_counter()
+            files = await run(device)
+        ms = (time.perf_counter() - start) * 1000
+        model_json, weights, loss = files
+        swapped = await _swap(
+            model_id, model, Model.from_bytes(model_json, weights, source="your model"), "personal"
+        )
+    finally:
+        TRAINING.discard(model_id)
+    return {
+        "info": swapped,
+        "json": model_json,
+        "weights": memoryview(weights),  # reaches JS as a Uint8Array
+        "loss": loss,
+        "ms": ms,
+        "backend": device,
+        "examples": len(labels),
+        "note": note,
+    }
+
+
+async def use_personal(model_id, model_json, weights):
+    """Puts a personal model (its two files, as stored by the page) in place of the model; one
+    that cannot be read, or does not take and give what the shipped model does, is refused."""
+    model = _model(model_id)
+    try:
+        personal = Model.from_bytes(model_json, bytes(weights.to_py()), source="your saved model")
+    except PycoreError as e:
+        raise PycoreError(f"your saved model cannot be read: {e}") from None
+    shapes = lambda m: ([i.shape for i in m.inputs], [m.graph.shapes[t] for t in m.graph.outputs])  # noqa: E731
+    if shapes(personal) != shapes(model):
+        raise PycoreError("your saved model does not fit this one: it takes or gives other shapes")
+    return await _swap(model_id, model, personal, "personal")
+
+
+async def reset(model_id):
+    """Goes back to the shipped model."""
+    model = _model(model_id)
+    return await _swap(
+        model_id, model, Model.from_bytes(*model.shipped, source="the original model"), "original"
+    )
+
+
+async def _swap(model_id, old, new, kind):
+    """`new` replaces `old` on the path asked for, once no request is running; returns its info."""
+    async with old.lock:
+        if MODELS.get(model_id) is not old:
+            raise PycoreError("the model was unloaded or replaced meanwhile")
+        new.wanted, new.lock, new.shipped, new.fingerprint = (
+            old.wanted,
+            old.lock,
+            old.shipped,
+            old.fingerprint,
+        )
+        new.kind = kind
+        note = await choose_backend(new, old.wanted)
+        MODELS[model_id] = new
+        if hasattr(old.backend, "close"):
+            old.backend.close()
+    return info(model_id, note)
+
+
+def _teacher(kind):
+    """The module of pycore.teach that teaches this kind of model."""
+    if not re.fullmatch(r"[a-z]+", str(kind)):
+        raise PycoreError(f"unknown kind of teaching {kind!r}")
+    try:
+        module = importlib.import_module(f"pycore.teach.{kind}")
+    except ModuleNotFoundError:
+        module = None
+    if not hasattr(module, "train"):  # pycore.teach.fit is the kinds' loop, not a kind
+        raise PycoreError(f"unknown kind of teaching {kind!r}")
+    return module
 
 
 def lose_device(model_id):

@@ -1,0 +1,23 @@
+"""Teaching a model in the page: a visitor's examples make a personal copy of a shipped model.
+
+Each kind of teaching is a module here, named as the page asks for it (`train` requests carry
+`kind`): `digits` (the MNIST CNN learns a handwriting). pycore/worker.py finds the module, and
+a module has
+
+    async def train(model, inputs, labels, data, device, progress, steps=None)
+        -> (model.json text, weights.safetensors bytes, last loss)
+
+model     the worker's loaded model: `shipped` (its files), `fingerprint`, `backend`, `input`
+inputs    (N, *model input shape) float32, the examples as the model takes them
+labels    N strings, each example's label
+data      `await data()` fetches the bytes of the extra file the page named, if it needs one
+device    "cpu" or "webgpu": the path in use, where the training runs
+progress  progress(step, steps, loss), called after each step
+steps     a test's shorter training; None for the module's own number
+
+It checks the examples first (a PycoreError says what is wrong, in words for the visitor),
+trains in `fit.fit`, which yields between steps so the worker keeps answering, and returns the
+new model's files (`fit.files`). The worker swaps the copy in, keeps the shipped files for a
+reset, and falls back to the CPU path if the GPU fails while it learns; the page (web/teach.js)
+stores the files and examples, keyed by the shipped model's fingerprint.
+"""
