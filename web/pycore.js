@@ -5,6 +5,7 @@
 //   rt.addEventListener("progress", (e) => console.log(e.detail));
 //   const model = await rt.load("models/mnist/", { backend: "auto" });
 //   const { probabilities, latencyMs, backend } = await model.predict(float32Array);
+//   const trained = await model.train({ kind: "digits", inputs, labels, data }, (p) => console.log(p));
 //
 // All URLs the worker uses resolve from this module's own URL, never from the page's.
 
@@ -17,8 +18,8 @@ class Runtime extends EventTarget {
     this.pending = new Map();
     this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.worker.onmessage = ({ data }) => {
-      if (data.type === "progress") {
-        this.dispatchEvent(new CustomEvent("progress", { detail: data }));
+      if (data.type === "progress" || data.type === "training") {
+        this.dispatchEvent(new CustomEvent(data.type, { detail: data }));
         return;
       }
       const { resolve, reject } = this.pending.get(data.id);
@@ -60,7 +61,8 @@ class Model {
   constructor(rt, id, info) {
     this.rt = rt;
     this.id = id;
-    Object.assign(this, info); // backend, note, labels, input
+    Object.assign(this, info); // backend, note, labels, input, fingerprint (the shipped weights'
+    // sha256) and kind ("original", or "personal" once taught)
   }
 
   /** Runs one input; resolves to {probabilities, latencyMs, backend, note}. */
@@ -87,6 +89,37 @@ class Model {
 
   unload() {
     return this.rt.call("unload", { modelId: this.id });
+  }
+
+  /**
+   * Teaches the model (pycore/teach/<kind>.py): trains a copy on the examples in the worker, on
+   * the path in use, and swaps it in. inputs: the examples' model inputs end to end, a
+   * Float32Array; labels: one string each; data: the URL of a file that kind needs, if any;
+   * steps: fewer steps (tests). onProgress gets {step, steps, loss} after each step. Resolves to
+   * {json, weights (Uint8Array), loss, ms, backend (where it trained), examples, note}.
+   */
+  async train({ kind, inputs, labels, data = "", steps = 0 }, onProgress = () => {}) {
+    const listen = ({ detail }) => detail.modelId === this.id && onProgress(detail);
+    this.rt.addEventListener("training", listen);
+    try {
+      const copy = Float32Array.from(inputs);
+      const payload = { modelId: this.id, kind, inputs: copy, labels: [...labels], data, steps };
+      const { info, ...trained } = await this.rt.call("train", payload, [copy.buffer]);
+      Object.assign(this, info);
+      return trained;
+    } finally {
+      this.rt.removeEventListener("training", listen);
+    }
+  }
+
+  /** Puts a personal model (its model.json text and weights bytes, as train gave them) in use. */
+  async usePersonal(json, weights) {
+    Object.assign(this, await this.rt.call("usePersonal", { modelId: this.id, json, weights }));
+  }
+
+  /** Goes back to the model as shipped. */
+  async reset() {
+    Object.assign(this, await this.rt.call("reset", { modelId: this.id }));
   }
 
   /** Test hooks: destroy the GPU device as a driver reset would; read GPU buffer statistics. */

@@ -101,6 +101,16 @@ async function handle(msg) {
       return toJs(await api.set_backend(msg.modelId, msg.backend));
     case "unload":
       return await api.unload(msg.modelId);
+    case "train": {
+      const url = msg.data && new URL(msg.data); // fetched only once the examples passed their checks
+      const data = url ? () => fetchBytes(url, url.pathname.split("/").slice(-2).join("/")) : null;
+      const progress = (step, steps, loss) => postMessage({ type: "training", modelId: msg.modelId, step, steps, loss });
+      return toJs(await api.train(msg.modelId, msg.kind, msg.inputs, msg.labels, data, progress, msg.steps));
+    }
+    case "usePersonal":
+      return toJs(await api.use_personal(msg.modelId, msg.json, msg.weights));
+    case "reset":
+      return toJs(await api.reset(msg.modelId));
     case "loseDevice":
       return api.lose_device(msg.modelId);
     case "stats":

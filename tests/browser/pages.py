@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.browser import FIND_HOOK, local_context
+from tools.digit_strokes import preprocess_canvas, render_strokes
 
 
 @contextlib.contextmanager
@@ -60,6 +61,11 @@ def draw(page, strokes, step=4.0):
         for x, y in dense[1:]:
             page.mouse.move(box["x"] + x, box["y"] + y)
         page.mouse.up()
+
+
+def model_input(strokes):
+    """What the pad gives the model for a drawing (28x28, as a list for the page)."""
+    return preprocess_canvas(render_strokes(strokes)).ravel().tolist()
 
 
 def settled_prediction(page):

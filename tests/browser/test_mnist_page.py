@@ -10,13 +10,14 @@ from pages import (
     assert_model_facts,
     assert_never_passed_off,
     draw,
+    model_input,
     settled_prediction,
     wait_hook,
 )
 
 import build
 from tools.browser import local_context, wait_ready
-from tools.digit_strokes import STROKES, preprocess_canvas, render_strokes
+from tools.digit_strokes import STROKES
 
 LATENCY = re.compile(r"^\d+\.\d$")  # milliseconds, one decimal, on every page and widget
 
@@ -112,8 +113,7 @@ def test_the_page_says_when_a_drawing_is_unlike_a_digit_or_the_model_is_unsure(p
 
 
 def digit(d):
-    """What the pad would give the model for a drawn digit d (28x28, as a list for the page)."""
-    return preprocess_canvas(render_strokes(STROKES[d])).ravel().tolist()
+    return model_input(STROKES[d])
 
 
 PREDICT = """async ([x, clear]) => { const w = document.querySelector("pycore-digits");

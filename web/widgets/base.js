@@ -6,7 +6,8 @@
 // A subclass supplies `static defaultModel` (a URL resolved from its own module's URL),
 // `static inputHTML` (the part people interact with), `static placeholder` (what the result says
 // before there is one), `static unsureBelow` (the top probability under which the result says
-// "not sure"), may supply `inputCaveat()`, and calls `this.schedule(makeInput)`.
+// "not sure"), may supply `inputCaveat()` and `modelLoaded(model, url)`, and calls
+// `this.schedule(makeInput)`.
 import { runtime } from "../pycore.js";
 import { ResultView, resultHTML } from "./result.js";
 
@@ -124,7 +125,12 @@ export class PycoreWidget extends HTMLElement {
     const onProgress = ({ detail }) => generation === this.#generation && this.view.progress(detail);
     rt.addEventListener("progress", onProgress);
     const asked = this.backend;
-    const loading = rt.load(url.href, { backend: asked });
+    const loading = rt
+      .load(url.href, { backend: asked })
+      .then(async (model) => {
+        if (generation === this.#generation) await this.modelLoaded(model, url);
+        return model; // runs wait for this: none is answered before the model is in place
+      });
     this.#loading = loading;
     loading.catch(() => {}); // reported below; predict() callers waiting on it see it too
     try {
@@ -165,7 +171,7 @@ export class PycoreWidget extends HTMLElement {
     const model = this.#model;
     this.view.backend(model.backend, model.note, { quiet: this.backend === "auto" });
     this.view.status("ready");
-    this.#fire("ready", { model: this.#url.href, backend: model.backend, note: model.note, labels: model.labels });
+    this.fire("ready", { model: this.#url.href, backend: model.backend, note: model.note, labels: model.labels });
     this.rerun();
   }
 
@@ -174,6 +180,10 @@ export class PycoreWidget extends HTMLElement {
     if (this.#loading) return this.#loading;
     throw new Error(this.part("status").textContent.replace(/^error: /, "") || "no model is loaded");
   }
+
+  /** Called once a model has loaded, before the widget says ready (a teachable widget puts the
+   *  visitor's own model in place there); subclasses fill it in. It must not throw. */
+  async modelLoaded() {}
 
   /** Why the input just prepared is unlike what the model knows (a speck of ink, a tiny image), in
    *  words for people, or "" when nothing is odd about it; subclasses fill it in. */
@@ -219,7 +229,7 @@ export class PycoreWidget extends HTMLElement {
         if (model && model !== this.#model) return null; // its model was swapped out: nothing to say
         this.#clearShown();
         this.view.message(error.message);
-        this.#fire("error", { message: error.message });
+        this.fire("error", { message: error.message });
         throw error;
       } finally {
         if (--this.#busy === 0) this.view.busy(false);
@@ -237,7 +247,7 @@ export class PycoreWidget extends HTMLElement {
     const order = best.length < p.length ? topK : labels.map((label, i) => ({ label, probability: p[i] }));
     this.view.show(topK, order, result.latencyMs, result.backend);
     const detail = { ...topK[0], topK, latencyMs: result.latencyMs, backend: result.backend };
-    if (announce) this.#fire("prediction", detail);
+    if (announce) this.fire("prediction", detail);
     return detail;
   }
 
@@ -255,10 +265,11 @@ export class PycoreWidget extends HTMLElement {
   #fail(message) {
     this.#clearShown();
     this.view.status(`error: ${message}`);
-    this.#fire("error", { message });
+    this.fire("error", { message });
   }
 
-  #fire(type, detail) {
+  /** Dispatches one of the widget's events: bubbling, and crossing the shadow root. */
+  fire(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 }

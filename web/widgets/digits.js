@@ -1,7 +1,11 @@
-// <pycore-digits>: draw a digit, see what an MNIST model reads, live while drawing.
+// <pycore-digits>: draw a digit, see what an MNIST model reads, live while drawing. With the
+// `teachable` attribute (read when it connects), the visitor teaches it their handwriting:
+// ten buttons keep the drawing as an example of a digit, and the teaching panel (teach.js)
+// trains, keeps and resets their own model.
 import { inkBox, toMnist } from "../digits.js";
 import { DrawingPad } from "../pad.js";
 import { PycoreWidget } from "./base.js";
+import { teachHTML, Teacher } from "./teach.js";
 
 const SIZE = 28;
 // A drawing unlike the digits MNIST holds, in explainable terms of its ink's bounding box against
@@ -25,6 +29,13 @@ export function drawingCaveat(image) {
   return "";
 }
 
+const DIGITS = [..."0123456789"];
+const teachButtons = `
+<div class="teach-add" role="group" aria-label="Keep the drawing as an example of the digit it is">
+  <span>This is a</span>
+  ${DIGITS.map((d) => `<button type="button" data-testid="teach-${d}" aria-label="This is a ${d}" disabled>${d}</button>`).join("")}
+</div>`;
+
 export class PycoreDigits extends PycoreWidget {
   static defaultModel = new URL("../../models/mnist/", import.meta.url);
   static placeholder = "Draw a digit, 0 to 9: the model reads it as you draw.";
@@ -44,12 +55,70 @@ export class PycoreDigits extends PycoreWidget {
   #pad;
   #queued = false;
   #caveat = ""; // what is odd about the drawing just prepared
+  #teacher = null;
 
   constructor() {
     super();
     const predictPad = () => this.#predictPad();
     this.#pad = new DrawingPad(this.part("canvas"), { onDraw: predictPad, onStrokeEnd: predictPad });
     this.part("clear").addEventListener("click", () => this.clear());
+  }
+
+  connectedCallback() {
+    if (this.hasAttribute("teachable") && !this.#teacher) this.#becomeTeachable();
+    super.connectedCallback();
+  }
+
+  async modelLoaded(model, url) {
+    if (!this.#teacher) return;
+    await this.#teacher.attach(model, url);
+    for (const d of DIGITS) this.part(`teach-${d}`).disabled = false;
+  }
+
+  /**
+   * Keeps an example of `label` (0 to 9) for teaching: input as predict() takes it. Resolves to
+   * how many examples there are. Needs the `teachable` attribute.
+   */
+  async teach(input, label) {
+    if (!this.#teacher) throw new Error("teach() needs a <pycore-digits teachable>");
+    if (!DIGITS.includes(String(label))) throw new TypeError(`teach() takes a digit 0 to 9, not ${label}`);
+    const image = toInput(input);
+    if (!image) throw new Error("there is no ink to learn from: draw the digit first");
+    return this.#teacher.add(image, String(label));
+  }
+
+  /** Trains the visitor's own model on the examples ({steps}: fewer, for a quick try); resolves
+   *  to the `trained` event's detail, {examples, loss, ms, backend}. */
+  train(options) {
+    if (!this.#teacher) return Promise.reject(new Error("train() needs a <pycore-digits teachable>"));
+    return this.#teacher.train(options);
+  }
+
+  #becomeTeachable() {
+    this.root.querySelector(".input").insertAdjacentHTML("beforeend", teachButtons);
+    this.root.querySelector(".widget").insertAdjacentHTML("beforeend", teachHTML("Teach it your handwriting"));
+    this.#teacher = new Teacher(this, {
+      kind: "digits",
+      data: () => new URL("replay.safetensors", this.modelURL).href, // the MNIST digits it replays
+      thumbnail: ({ input, label }) => {
+        const canvas = paint(document.createElement("canvas"), input);
+        canvas.ariaLabel = `a drawn ${label}`;
+        canvas.role = "img";
+        return canvas;
+      },
+      hints: {
+        none: "Draw a digit the way you write it, then press the digit it is under the pad.",
+        some: "Three to five drawings of each digit you write your own way, then Train.",
+      },
+    });
+    for (const d of DIGITS) {
+      this.part(`teach-${d}`).addEventListener("click", async () => {
+        const image = toMnist(this.#pad.imageData());
+        if (!image) return; // nothing drawn: nothing to keep
+        this.clear();
+        await this.#teacher.add(image, d);
+      });
+    }
   }
 
   /** Empties the pad and the result. */
@@ -98,17 +167,22 @@ export class PycoreDigits extends PycoreWidget {
     const shown = image?.length === SIZE * SIZE;
     const seen = this.root.querySelector(".seen");
     seen.hidden = !shown;
-    if (shown) {
-      const ctx = seen.querySelector("canvas").getContext("2d");
-      const pixels = ctx.createImageData(SIZE, SIZE);
-      image.forEach((v, i) => {
-        const g = Math.round(v * 255);
-        pixels.data.set([g, g, g, 255], i * 4);
-      });
-      ctx.putImageData(pixels, 0, 0);
-    }
+    if (shown) paint(seen.querySelector("canvas"), image);
     return image;
   }
+}
+
+// A 28x28 model input drawn on a canvas of that size, as grey levels.
+function paint(canvas, image) {
+  canvas.width = canvas.height = SIZE;
+  const ctx = canvas.getContext("2d");
+  const pixels = ctx.createImageData(SIZE, SIZE);
+  image.forEach((v, i) => {
+    const g = Math.round(v * 255);
+    pixels.data.set([g, g, g, 255], i * 4);
+  });
+  ctx.putImageData(pixels, 0, 0);
+  return canvas;
 }
 
 function toImageData(input) {
