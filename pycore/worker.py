@@ -239,12 +239,12 @@ async def use_personal(model_id, model_json, weights):
     that cannot be read, or does not take and give what the shipped model does, is refused."""
     model = _model(model_id)
     try:
-        personal = Model.from_bytes(model_json, bytes(weights.to_py()), source="your saved model")
+        personal = Model.from_bytes(model_json, bytes(weights.to_py()), source="saved model")
     except PycoreError as e:
-        raise PycoreError(f"your saved model cannot be read: {e}") from None
+        raise PycoreError(f"it cannot be read: {e}") from None
     shapes = lambda m: ([i.shape for i in m.inputs], [m.graph.shapes[t] for t in m.graph.outputs])  # noqa: E731
     if shapes(personal) != shapes(model):
-        raise PycoreError("your saved model does not fit this one: it takes or gives other shapes")
+        raise PycoreError("it does not fit this model: it takes or gives other shapes")
     return await _swap(model_id, model, personal, "personal")
 
 
