@@ -6,8 +6,10 @@
 //
 // Attributes: model (a converted model folder; default: the one shipped next to this file),
 // backend (auto | cpu | webgpu), top-k. Events: ready, prediction ({label, probability, topK,
-// latencyMs, backend}), error ({message}). Method: predict(input). Every widget on a page shares
-// one Web Worker and one Pyodide, and every URL resolves from this file's own URL.
+// latencyMs, backend}), error ({message}). Method: predict(input). <pycore-digits teachable> also
+// learns the visitor's handwriting (teach(input, label), train(), a trained event: README "Teach
+// it"). Every widget on a page shares one Web Worker and one Pyodide, and every URL resolves from
+// this file's own URL.
 import { PycoreClassifier } from "./widgets/classifier.js";
 import { PycoreDigits } from "./widgets/digits.js";
 
