@@ -110,6 +110,9 @@ def test_training_shows_its_progress_and_the_page_keeps_predicting(taught):
     assert watched["answeredWhileTraining"] == ["3", "training"]
     caption = hook(taught, "training-caption")
     assert caption.startswith("learnt 8 examples in ") and "on cpu" in caption, caption
+    # the MNIST digits it replays came from the site's manifest, and are kept like the model
+    kept = "async () => (await (await caches.open('pycore-files')).keys()).map((r) => r.url)"
+    assert any("/models/mnist/replay.safetensors?sha256=" in url for url in taught.evaluate(kept))
 
 
 def test_afterwards_new_drawings_in_those_styles_read_right_and_ordinary_digits_too(taught):
