@@ -212,7 +212,11 @@ async def train(model_id, kind, inputs, labels, data, progress, steps=0):
                 isinstance(e, PycoreError) and not isinstance(e, (GPUUnavailable, DeviceLost))
             ):
                 raise
-            note = f"The GPU failed while it learnt ({e}), so it learnt again on the CPU path."
+            from .tensors import get_device
+
+            lost = get_device("webgpu").lost
+            why = f"the GPU device was lost: {lost}" if lost else str(e)
+            note = f"The GPU failed while it learnt ({why}), so it learnt again on the CPU path."
             device, start = "cpu", time.perf_counter()
             files = await run(device)
         ms = (time.perf_counter() - start) * 1000

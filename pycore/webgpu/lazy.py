@@ -111,6 +111,11 @@ class WebGPUDevice:
         return self._dev.info
 
     @property
+    def lost(self):
+        """Why the device went away, if it did; None while it works, or before it is opened."""
+        return self._dev.lost if self._dev is not None else None
+
+    @property
     def dev(self):
         if self._dev is None or self._dev.lost:
             if sys.platform == "emscripten":  # opening a device is a promise there

@@ -209,7 +209,8 @@ def test_on_webgpu_a_few_steps_train_and_swap_and_a_lost_device_falls_back_to_th
     )
     detail = page.evaluate(f"() => {WIDGET}.train({{ steps: 4 }})")
     assert detail["backend"] == "cpu", detail
-    assert "CPU path" in hook(page, "teach-note"), hook(page, "teach-note")
+    note = hook(page, "teach-note")
+    assert "the GPU device was lost" in note and "learnt again on the CPU path" in note, note
     assert hook(page, "model-kind") == "personal"
     assert reads(page, drawing("hooked 7", NEW[1]))[0] in "0123456789"  # the page still reads
     assert hook(page, "backend") == "webgpu"  # on a new device
