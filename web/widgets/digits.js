@@ -84,7 +84,8 @@ export class PycoreDigits extends PycoreWidget {
     if (!DIGITS.includes(String(label))) throw new TypeError(`teach() takes a digit 0 to 9, not ${label}`);
     const image = toInput(input);
     if (!image) throw new Error("there is no ink to learn from: draw the digit first");
-    return this.#teacher.add(image, String(label));
+    if (image.length !== SIZE * SIZE) throw new TypeError(`teach() takes 28x28 values, not ${image.length}`);
+    return this.#teacher.add(Float32Array.from(image), String(label)); // a copy: the caller may reuse theirs
   }
 
   /** Trains the visitor's own model on the examples ({steps}: fewer, for a quick try); resolves
@@ -102,8 +103,8 @@ export class PycoreDigits extends PycoreWidget {
       data: () => new URL("replay.safetensors", this.modelURL).href, // the MNIST digits it replays
       thumbnail: ({ input, label }) => {
         const canvas = paint(document.createElement("canvas"), input);
-        canvas.ariaLabel = `a drawn ${label}`;
-        canvas.role = "img";
+        canvas.setAttribute("role", "img");
+        canvas.setAttribute("aria-label", `a drawn ${label}`);
         return canvas;
       },
       hints: {

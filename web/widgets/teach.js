@@ -141,7 +141,11 @@ export class Teacher {
     if (!model) throw new Error("the model is still loading");
     const examples = [...this.#examples];
     const inputs = new Float32Array(examples.reduce((n, e) => n + e.input.length, 0));
-    examples.reduce((at, e) => (inputs.set(e.input, at), at + e.input.length), 0);
+    let at = 0;
+    for (const { input } of examples) {
+      inputs.set(input, at);
+      at += input.length;
+    }
     this.#busy(true);
     this.#status("training");
     this.#note("");
@@ -249,7 +253,8 @@ export class Teacher {
       remove.className = "remove";
       remove.dataset.testid = "remove-example";
       remove.textContent = "×";
-      remove.title = remove.ariaLabel = `Remove this ${example.label}`;
+      remove.title = `Remove this ${example.label}`;
+      remove.setAttribute("aria-label", remove.title);
       remove.addEventListener("click", () => this.remove(i));
       item.append(this.#thumbnail(example), label, remove);
       return item;
