@@ -96,12 +96,17 @@ def prune(folder, keep):
 
 
 def build_pyodide():
+    """The Pyodide runtime and its wheels (numpy, micropip, ...) in dist/pyodide/: {package: path}."""
     src = NODE / "pyodide"
     lock = json.loads((src / "pyodide-lock.json").read_text())
     for name in PYODIDE_RUNTIME:
         copy_if_changed(src / name, DIST / "pyodide" / name)
+    packages = {info["file_name"]: name for name, info in lock["packages"].items()}
+    wheels = {}
     for wheel in pyodide_wheels(lock):
         copy_if_changed(wheel, DIST / "pyodide" / wheel.name)
+        wheels[packages[wheel.name]] = DIST / "pyodide" / wheel.name
+    return wheels
 
 
 # ---- our pieces --------------------------------------------------------------------------------
@@ -279,7 +284,7 @@ def model_facts(folder):
     return {"weights": quantize.stored_format(tensors), "bytes": path.stat().st_size}
 
 
-def build_site(models, wheel, replay):
+def build_site(models, wheel, replay, pyodide_packages):
     site = copy_tree(ROOT / "web", DIST / "web")
     # demos/ holds the landing page (served at /) and the embed example (at /embed/, away from the
     # demos); only the demo folders go to /demos/, so nothing there links one level too deep
@@ -290,11 +295,10 @@ def build_site(models, wheel, replay):
     copy_if_changed(ROOT / "demos" / "index.html", DIST / "index.html")
     copy_if_changed(ROOT / "README.md", DIST / "README.md")  # the pages link it
     site |= copy_tree(ROOT / "demos" / "embed", DIST / "embed")
-    numpy = next(p.relative_to(DIST) for p in (DIST / "pyodide").glob("numpy-*.whl"))
     labels = {
         "pyodide/pyodide.asm.wasm": "Python",
         "pyodide/python_stdlib.zip": "Python stdlib",
-        str(numpy): "numpy",
+        **{str(path.relative_to(DIST)): name for name, path in pyodide_packages.items()},
         str(wheel.relative_to(DIST)): "pycore",
         **{f"models/{name}/weights.safetensors": f"{name} weights" for name in models},
         str(replay.relative_to(DIST)): "MNIST sample",
@@ -321,10 +325,10 @@ def build_site(models, wheel, replay):
 def build():
     sys.path.insert(0, str(ROOT))
     npm_install()
-    build_pyodide()
+    pyodide_packages = build_pyodide()
     wheel = build_wheel()
     models = build_models()
-    build_site(models, wheel, build_replay())
+    build_site(models, wheel, build_replay(), pyodide_packages)
     log(f"site built in {DIST}")
 
 

@@ -94,12 +94,14 @@ def adapter(page):
     )
 
 
-# A bare Pyodide with numpy and the site's pycore wheel, models copied into its /models/<name>/,
-# running `code`: what a Pyodide app that installs the wheel gets, without the demos' worker.
+# A bare Pyodide with the site's pycore wheel installed by micropip (numpy, its requirement, from
+# Pyodide's lock), models copied into its /models/<name>/, running `code`: what a Pyodide app that
+# installs the wheel gets, without the demos' worker.
 PYODIDE_RUN = """async ([wheel, models, code]) => {
   const { loadPyodide } = await import("/pyodide/pyodide.mjs");
   const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
-  await pyodide.loadPackage(["numpy", wheel]);
+  await pyodide.loadPackage("micropip");
+  await pyodide.pyimport("micropip").install(new URL(wheel, location.href).href);
   for (const [name, url] of Object.entries(models)) {
     pyodide.FS.mkdirTree(`/models/${name}`);
     for (const file of ["model.json", "weights.safetensors"]) {
@@ -113,7 +115,7 @@ PYODIDE_RUN = """async ([wheel, models, code]) => {
 
 def run_in_pyodide(page, code, models=None):
     """Runs `code` in a bare Pyodide in `page` (already on the served site) with the site's pycore
-    wheel; `models` maps a name to the site folder copied into /models/<name>/. Returns the value
-    of the code's last expression."""
+    wheel installed by micropip; `models` maps a name to the site folder copied into
+    /models/<name>/. Returns the value of the code's last expression."""
     wheel = next((build.DIST / "wheels").glob("pycore-*.whl")).name
     return page.evaluate(PYODIDE_RUN, [f"/wheels/{wheel}", models or {}, code])

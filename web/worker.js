@@ -1,4 +1,5 @@
-// The pycore Web Worker: boots Pyodide, installs numpy and the pycore wheel from this origin, then
+// The pycore Web Worker: boots Pyodide, installs the pycore wheel from this origin with micropip
+// (as any Pyodide app would; numpy, its one requirement, comes from Pyodide's lock), then
 // answers {id, type, ...} requests from web/pycore.js. Every URL resolves from this file's own URL,
 // so the site works from any folder. Inference never runs on the page's thread.
 import { loadPyodide } from "../pyodide/pyodide.mjs";
@@ -40,14 +41,21 @@ async function wrapDownloads() {
 
 async function boot() {
   const manifest = await wrapped;
-  const [pyodide, wheel] = await Promise.all([
-    loadPyodide({ indexURL: new URL(manifest.pyodide, root).href }),
-    fetchBytes(new URL(manifest.wheel, root), "pycore"),
-  ]);
-  next = "installing numpy";
-  progress("boot", "loading numpy");
-  await pyodide.loadPackage("numpy", { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
-  pyodide.unpackArchive(wheel, "wheel");
+  const pyodide = await loadPyodide({ indexURL: new URL(manifest.pyodide, root).href });
+  next = "installing pycore";
+  progress("boot", "loading micropip and numpy");
+  // both at once, so their downloads overlap; micropip then finds numpy installed
+  await pyodide.loadPackage(["micropip", "numpy"], { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+  const wheel = new URL(manifest.wheel, root);
+  const micropip = pyodide.pyimport("micropip");
+  try {
+    await micropip.install(wheel.href);
+  } catch (e) {
+    // micropip reads a missing file's 404 page as a zip: name the wheel
+    throw new Error(`could not install pycore from ${wheel.pathname}: ${describe(e)}`);
+  } finally {
+    micropip.destroy();
+  }
   progress("boot", "importing pycore");
   return { pyodide, api: pyodide.pyimport("pycore.worker") };
 }

@@ -163,3 +163,12 @@ def assert_model_facts(page, site, demo, weights):
     assert "../../README.md" in links and len(links) == 4
     for href in links:
         assert page.request.get(f"{site}/demos/{demo}/{href}").ok, href
+
+
+# Every progress message the page's worker sends, recorded before the page's modules run.
+RECORD_PROGRESS = """window.progressLabels = []; const PageWorker = window.Worker;
+window.Worker = class extends PageWorker { constructor(...args) { super(...args);
+  this.addEventListener("message", ({ data }) => {
+    if (data.type === "progress") progressLabels.push(data.label); }); } };"""
+# The URLs the worker's download wrapper (web/downloads.js) keeps in the Cache API.
+CACHED = """async () => (await (await caches.open("pycore-files")).keys()).map((r) => r.url)"""

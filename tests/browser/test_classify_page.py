@@ -11,7 +11,15 @@ import zipfile
 import numpy as np
 import pytest
 from images import preprocess, read_png, write_png
-from pages import PHONE, RECORD_RESULT, assert_model_facts, assert_never_passed_off, inject_gpu_fault
+from pages import (
+    CACHED,
+    PHONE,
+    RECORD_PROGRESS,
+    RECORD_RESULT,
+    assert_model_facts,
+    assert_never_passed_off,
+    inject_gpu_fault,
+)
 
 import build
 from tools.browser import launch_persistent, local_context, wait_ready
@@ -390,14 +398,6 @@ def test_second_visit_in_a_private_window_downloads_nothing_large(browser, site)
     """An in-memory HTTP cache forgets the 10 MB wasm; the worker's Cache API copy does not."""
     _, (warm, biggest) = visit_twice(browser.new_context(), site)
     assert warm < 200_000, biggest
-
-
-# Every progress message the page's worker sends, recorded before the page's modules run.
-RECORD_PROGRESS = """window.progressLabels = []; const PageWorker = window.Worker;
-window.Worker = class extends PageWorker { constructor(...args) { super(...args);
-  this.addEventListener("message", ({ data }) => {
-    if (data.type === "progress") progressLabels.push(data.label); }); } };"""
-CACHED = """async () => (await (await caches.open("pycore-files")).keys()).map((r) => r.url)"""
 
 
 def test_model_weights_go_through_the_download_wrapper(browser, site):
