@@ -37,5 +37,5 @@ def browser(playwright):
 
 @pytest.fixture
 def page(browser):
-    with checked_page(browser, viewport={"width": 1200, "height": 900}) as page:
+    with checked_page(browser) as page:
         yield page

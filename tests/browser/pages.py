@@ -12,9 +12,10 @@ from tools.digit_strokes import preprocess_canvas, render_strokes
 
 @contextlib.contextmanager
 def checked_page(browser, **options):
-    """A page in a new context (playwright's options) that fails the test if it logs a console
-    error, throws, or requests anything outside 127.0.0.1 (`page.errors`, `page.external`)."""
-    context, external = local_context(browser, **options)
+    """A page in a new context (playwright's options; 1200x900 unless told) that refuses requests
+    leaving 127.0.0.1, listing them in page.external, and lists console errors and uncaught
+    exceptions in page.errors; the block fails if either list is not empty at its end."""
+    context, external = local_context(browser, **{"viewport": {"width": 1200, "height": 900}, **options})
     page = context.new_page()
     page.errors, page.external = [], external
     page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
