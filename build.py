@@ -352,9 +352,21 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_error(404, "No page here")
         return None
 
+    # The playground's Stop interrupts Python through a SharedArrayBuffer, which only a cross-origin
+    # isolated page has: COOP + COEP on the playground, COEP on the worker's script too (an isolated
+    # page's worker must send it). Without them, as on most static hosts, Stop ends the worker and
+    # starts another; the other pages stay as any host serves them.
+    isolate = True
+
     def end_headers(self):
         # revalidate every time: unchanged files come back as 304, so a second visit downloads nothing large
         self.send_header("Cache-Control", "no-cache")
+        path = self.path.split("?")[0]
+        playground = self.isolate and path.startswith("/demos/playground/")
+        if playground:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        if playground or (self.isolate and path.endswith("/web/worker.js")):
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         super().end_headers()
 
     def log_message(self, fmt, *args):

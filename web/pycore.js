@@ -18,7 +18,8 @@ class Runtime extends EventTarget {
     this.pending = new Map();
     this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.worker.onmessage = ({ data }) => {
-      if (data.type === "progress" || data.type === "training") {
+      if (data.type) {
+        // progress while booting and training; a playground run's "stdout", "stderr" and "plot"
         this.dispatchEvent(new CustomEvent(data.type, { detail: data }));
         return;
       }
@@ -47,6 +48,24 @@ class Runtime extends EventTarget {
   /** Starts Pyodide and pycore without loading a model (progress events report the bytes). */
   boot() {
     return this.call("boot");
+  }
+
+  /** Runs Python code (the playground's) with pycore importable; resolves to {error}: null, or the
+   *  traceback's last frames. Meanwhile "stdout"/"stderr" events carry its output ({text}) and
+   *  "plot" events its plots ({text}: JSON {label, values}). `interrupt`, an Int32Array on a
+   *  SharedArrayBuffer (cross-origin isolated pages only), stops it when the page stores 2 in it. */
+  exec(code, { interrupt = null } = {}) {
+    return this.call("exec", { code, interrupt });
+  }
+
+  /** Ends the worker now, whatever it is doing (a run that does not stop): what waits fails, and
+   *  the next runtime() starts a fresh worker. */
+  terminate() {
+    this.worker.terminate();
+    this.failure = new Error("the pycore worker was stopped");
+    for (const { reject } of this.pending.values()) reject(this.failure);
+    this.pending.clear();
+    if (shared === this) shared = null;
   }
 
   /** Loads a converted model folder (model.json + weights.safetensors) by URL. */

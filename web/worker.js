@@ -87,6 +87,19 @@ async function fetchModel(url) {
   return { folder, json: new TextDecoder().decode(json), weights };
 }
 
+// A playground run: what the code prints and plots is posted as it happens (a worker's messages
+// reach the page while Python keeps this thread busy); the page may stop it through `interrupt`.
+async function runCode(pyodide, { code, interrupt }) {
+  if (interrupt) pyodide.setInterruptBuffer(interrupt);
+  const send = (type, text) => postMessage({ type, text });
+  const playground = pyodide.pyimport("pycore.playground");
+  try {
+    return { error: (await playground.run(code, send, root.href)) ?? null };
+  } finally {
+    playground.destroy();
+  }
+}
+
 async function handle(msg) {
   wrapped ??= wrapDownloads();
   booted ??= boot();
@@ -121,6 +134,8 @@ async function handle(msg) {
       return toJs(await api.reset(msg.modelId));
     case "loseDevice":
       return api.lose_device(msg.modelId);
+    case "exec":
+      return await runCode(pyodide, msg);
     case "stats":
       return { ...toJs(api.stats(msg.modelId)), wasmHeapBytes: pyodide._module.HEAPU8.byteLength };
     default:
