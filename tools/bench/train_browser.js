@@ -75,7 +75,8 @@ async function pycoreRow(device) {
       const { loadPyodide } = await import("../../pyodide/pyodide.mjs");
       pyodide = await loadPyodide({ indexURL: "../../pyodide/" });
       const wheels = await (await fetch("wheel.json")).json();
-      await pyodide.loadPackage(["numpy", new URL(`../../wheels/${wheels.pycore}`, location.href).href]);
+      await pyodide.loadPackage("micropip"); // installs the wheel as any Pyodide app does
+      await pyodide.pyimport("micropip").install(new URL(`../../wheels/${wheels.pycore}`, location.href).href);
       await pyodide.runPythonAsync(PYCORE);
     }
     let note = `Pyodide ${pyodide.version}`;
