@@ -253,9 +253,8 @@ THUMB_SIDE = 128  # px on the shorter side: the sample buttons show 64 CSS px, s
 
 def sample_photos():
     """The sample photos, and beside them in thumbs/ the small PNGs their buttons show, so the page
-    loads a photo in full only when it is picked. pycore.image reads PNG without Pillow; a JPEG
-    sample (rocket.jpg, the smallest file at 110 KB) is its own thumbnail."""
-    from pycore.image import read_png, thumbnail, write_png
+    loads a photo in full only when it is picked (pycore.image reads PNG and JPEG without Pillow)."""
+    from pycore.image import read, thumbnail, write_png
 
     folder = DIST / "demos" / "classify" / "samples"
     made = set()
@@ -266,12 +265,11 @@ def sample_photos():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(z.read(f"skimage/data/{name}"))
             made.add(target)
-            if name.endswith(".png"):
-                thumb = folder / "thumbs" / name
-                if not thumb.exists() or thumb.stat().st_mtime < target.stat().st_mtime:
-                    thumb.parent.mkdir(parents=True, exist_ok=True)
-                    thumb.write_bytes(write_png(thumbnail(read_png(target.read_bytes()), THUMB_SIDE), 9))
-                made.add(thumb)
+            thumb = folder / "thumbs" / f"{Path(name).stem}.png"
+            if not thumb.exists() or thumb.stat().st_mtime < target.stat().st_mtime:
+                thumb.parent.mkdir(parents=True, exist_ok=True)
+                thumb.write_bytes(write_png(thumbnail(read(target), THUMB_SIDE), 9))
+            made.add(thumb)
     return made
 
 

@@ -2,8 +2,8 @@
 does (`"preprocess": {"kind": "imagenet", ...}` in model.json), drawn digits as web/digits.js does
 (`"kind": "mnist"`). The browser tests check the pages against these functions.
 
-PNG is decoded here, with zlib and numpy; JPEG, GIF, BMP and WebP go through Pillow if it is
-installed (pycore itself needs only numpy).
+PNG is decoded here, with zlib and numpy, and baseline JPEG by pycore/jpeg.py; other JPEGs, GIF,
+BMP and WebP go through Pillow if it is installed (pycore itself needs only numpy).
 """
 
 import struct
@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 
 from .errors import InputError
+from .jpeg import read_jpeg
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SIGNATURES = [("PNG", PNG), ("JPEG", b"\xff\xd8\xff"), ("GIF", b"GIF8"), ("BMP", b"BM")]
@@ -36,19 +37,19 @@ def read(path):
     kind = sniff(data[:12])
     if not kind:
         raise ImageError(f"{path} is not an image (PNG, JPEG, GIF, BMP or WebP)")
-    if kind == "PNG":
+    if kind in ("PNG", "JPEG"):
         try:
-            return read_png(data)
+            return read_png(data) if kind == "PNG" else read_jpeg(data)
         except NotImplementedError:
-            pass  # palette, 16-bit or interlaced: Pillow reads those
+            pass  # a palette PNG, a progressive JPEG, ...: Pillow reads those
         except (ValueError, zlib.error, struct.error) as e:
-            raise ImageError(f"{path} looks like a PNG file but cannot be decoded ({e})") from None
+            raise ImageError(f"{path} looks like a {kind} file but cannot be decoded ({e})") from None
     try:
         from PIL import Image, ImageOps
     except ImportError:
         raise ImageError(
-            f"{path} is a {kind} file: pycore reads PNG itself, other formats with Pillow "
-            "(pip install pillow), or pass the pixels as a .npy array"
+            f"{path} is a {kind} file that needs Pillow to read (pip install pillow; pycore itself "
+            "reads PNG and baseline JPEG), or pass the pixels as a .npy array"
         ) from None
     try:
         with Image.open(path) as im:
