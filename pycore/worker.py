@@ -161,11 +161,52 @@ async def run(model_id, names, arrays):
     return {"outputs": outputs, "latencyMs": latency, "backend": model.backend.name}
 
 
+@one_at_a_time
+async def features(model_id, data):
+    """The features one input (a JS Float32Array, as predict takes) gives the model's classifier,
+    on the model's path, for teaching it classes (pycore.teach.photos); with the time it took and
+    the path. A GPU lost meanwhile is recreated, or the CPU path taken, as predict does."""
+    from .teach import classes
+    from .webgpu.device import DeviceLost
+
+    model = _model(model_id)
+    x = np.frombuffer(data.to_py(), dtype=np.float32)
+    if x.size != int(np.prod(model.input.shape)):
+        raise ShapeError(
+            f"input {model.input.name!r} must have {list(model.input.shape)} values, got {x.size}"
+        )
+    x, note, start = x.reshape(model.input.shape), "", time.perf_counter()
+    try:
+        model.extractor = getattr(model, "extractor", None) or await classes.features_model(model)
+        f = await model.extractor.run_async(x)
+    except DeviceLost as e:
+        _close_extractor(model)
+        note = await choose_backend(model, model.wanted) or f"the GPU device was lost ({e}); recreated it"
+        start = time.perf_counter()
+        model.extractor = await classes.features_model(model)
+        f = await model.extractor.run_async(x)
+    return {
+        "features": memoryview(np.ascontiguousarray(f, dtype=np.float32).reshape(-1)),
+        "ms": (time.perf_counter() - start) * 1000,
+        "backend": model.backend.name,
+        "note": note,
+    }
+
+
+def _close_extractor(model):
+    extractor = getattr(model, "extractor", None)
+    model.extractor = None
+    if extractor is not None and hasattr(extractor.backend, "close"):
+        extractor.backend.close()
+
+
 async def unload(model_id):
     if model_id not in MODELS:
         return
     async with MODELS[model_id].lock:
         model = MODELS.pop(model_id, None)
+        if model is not None:
+            _close_extractor(model)
         if model is not None and hasattr(model.backend, "close"):
             model.backend.close()  # frees GPU buffers now rather than at garbage collection
 
@@ -183,7 +224,9 @@ async def train(model_id, kind, inputs, labels, data, progress, steps=0):
     teacher = _teacher(kind)
     if model_id in TRAINING:
         raise PycoreError("it is learning already: wait until it has finished")
-    shape = tuple(model.input.shape[1:])
+    shape = tuple(
+        teacher.example_shape(model) if hasattr(teacher, "example_shape") else model.input.shape[1:]
+    )
     x, want = np.frombuffer(inputs.to_py(), np.float32), len(labels) * int(np.prod(shape))
     if x.size != want:
         raise ShapeError(f"{len(labels)} labels need {want} input values ({list(shape)} each), got {x.size}")
@@ -274,6 +317,7 @@ async def _swap(model_id, old, new, kind):
         new.kind = kind
         note = await choose_backend(new, old.wanted)
         MODELS[model_id] = new
+        _close_extractor(old)
         if hasattr(old.backend, "close"):
             old.backend.close()
     return info(model_id, note)

@@ -1,14 +1,16 @@
 """Teaching a model in the page: a visitor's examples make a personal copy of a shipped model.
 
 Each kind of teaching is a module here, named as the page asks for it (`train` requests carry
-`kind`): `digits` (the MNIST CNN learns a handwriting). pycore/worker.py finds the module, and
-a module has
+`kind`): `digits` (the MNIST CNN learns a handwriting) and `photos` (an image classifier learns the
+visitor's own classes, on features the worker computed per photo). pycore/worker.py finds the
+module, and a module has
 
     async def train(model, inputs, labels, data, device, progress, steps=None)
         -> (model.json text, weights.safetensors bytes, last loss)
 
 model     the worker's loaded model: `shipped` (its files), `fingerprint`, `backend`, `input`
-inputs    (N, *model input shape) float32, the examples as the model takes them
+inputs    (N, *example shape) float32: the examples as the model takes them, or in the shape
+          the module's optional `example_shape(model)` gives (photos: the base's features)
 labels    N strings, each example's label
 data      `await data()` fetches the bytes of the extra file the page named, if it needs one
 device    "cpu" or "webgpu": the path in use, where the training runs
