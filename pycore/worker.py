@@ -243,7 +243,7 @@ async def train(model_id, kind, inputs, labels, data, progress, steps=0):
 
     TRAINING.add(model_id)
     try:
-        device, note, start = model.backend.name, "", time.perf_counter()
+        device, note, start = getattr(teacher, "DEVICE", model.backend.name), "", time.perf_counter()
         try:
             if device == "webgpu":
                 from .tensors import open_webgpu
@@ -283,13 +283,16 @@ async def train(model_id, kind, inputs, labels, data, progress, steps=0):
 
 async def use_personal(model_id, model_json, weights):
     """Puts a personal model (its two files, as stored by the page) in place of the model; one
-    that cannot be read, or does not take and give what the shipped model does, is refused."""
+    that cannot be read, or does not take and give what the shipped model does (the number of
+    classes aside), is refused."""
     model = _model(model_id)
     try:
         personal = Model.from_bytes(model_json, bytes(weights.to_py()), source="saved model")
     except PycoreError as e:
         raise PycoreError(f"it cannot be read: {e}") from None
-    shapes = lambda m: ([i.shape for i in m.inputs], [m.graph.shapes[t] for t in m.graph.outputs])  # noqa: E731
+    # the same inputs and outputs, but for how many classes each output tells apart: taught classes
+    # (pycore.teach.photos) are the visitor's own number
+    shapes = lambda m: ([i.shape for i in m.inputs], [m.graph.shapes[t][:-1] for t in m.graph.outputs])  # noqa: E731
     if shapes(personal) != shapes(model):
         raise PycoreError("it does not fit this model: it takes or gives other shapes")
     return await _swap(model_id, model, personal, "personal")

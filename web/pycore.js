@@ -92,6 +92,15 @@ class Model {
     return result;
   }
 
+  /** The features one input (as predict takes) gives the model's classifier, for teaching it
+   *  classes; resolves to {features: Float32Array, ms, backend, note}. */
+  async features(data) {
+    const copy = Float32Array.from(data);
+    const result = await this.rt.call("features", { modelId: this.id, data: copy }, [copy.buffer]);
+    this.backend = result.backend;
+    return result;
+  }
+
   /** Runs named inputs ({name: Float32Array}) and resolves to every graph output by name:
    *  {outputs: {name: {shape, data: Float32Array}}, latencyMs, backend}. No fallback to the CPU. */
   async run(inputs) {

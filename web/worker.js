@@ -128,6 +128,8 @@ async function handle(msg) {
       const progress = (step, steps, loss) => postMessage({ type: "training", modelId: msg.modelId, step, steps, loss });
       return toJs(await api.train(msg.modelId, msg.kind, msg.inputs, msg.labels, data, progress, msg.steps));
     }
+    case "features":
+      return toJs(await api.features(msg.modelId, msg.data));
     case "usePersonal":
       return toJs(await api.use_personal(msg.modelId, msg.json, msg.weights));
     case "reset":

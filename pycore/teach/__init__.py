@@ -17,9 +17,10 @@ device    "cpu" or "webgpu": the path in use, where the training runs
 progress  progress(step, steps, loss), called after each step
 steps     a test's shorter training; None for the module's own number
 
-It checks the examples first (a PycoreError says what is wrong, in words for the visitor),
-trains in `fit.fit`, which yields between steps so the worker keeps answering, and returns the
-new model's files (`fit.files`). The worker swaps the copy in, keeps the shipped files for a
-reset, and falls back to the CPU path if the GPU fails while it learns; the page (web/teach.js)
-stores the files and examples, keyed by the shipped model's fingerprint.
+A module may also set `DEVICE`, the one path it trains on whatever the model runs on. It checks
+the examples first (a PycoreError says what is wrong, in words for the visitor), trains (`fit.fit`
+for a network), yielding between steps so the worker keeps answering, and returns the new model's
+files (`fit.files`). The worker swaps the copy in, keeps the shipped files for a reset, and falls
+back to the CPU path if the GPU fails while it learns; the page (web/teach.js) stores the files
+and examples, keyed by the shipped model's fingerprint.
 """

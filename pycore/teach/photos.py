@@ -11,6 +11,8 @@ would be all of its cost.
 from ..errors import InputError
 from . import classes
 
+DEVICE = "cpu"  # where the head trains, whatever path the base runs on (see above)
+
 
 def example_shape(model):
     """One example's shape: the base's features."""

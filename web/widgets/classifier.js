@@ -1,8 +1,24 @@
 // <pycore-classifier>: drop, paste, pick or take a photo; an ImageNet model names what is in it.
+// With the `teachable` attribute (read when it connects), the visitor names classes of their own
+// and gives each a few photos: each photo's features are computed in the worker when it is added
+// and kept (with a thumbnail), and the teaching panel (teach.js) trains a head on them, keeps it
+// and goes back to ImageNet on request.
 import { CameraPreview, cameraHTML, watchCamera } from "../camera.js";
 import { imageToTensor } from "../image.js";
 import { PycoreWidget } from "./base.js";
 import { formatMs } from "./result.js";
+import { teachHTML, Teacher } from "./teach.js";
+
+const THUMB = 64; // px, the side of a photo's kept thumbnail
+const classesHTML = `
+<div class="classes">
+  <form class="new-class-row">
+    <input type="text" data-testid="new-class" maxlength="40" placeholder="Name a class, e.g. my mug"
+           aria-label="The name of a new class" autocomplete="off">
+    <button type="submit" data-testid="add-class">Add class</button>
+  </form>
+  <ul class="class-list" aria-label="Your classes"></ul>
+</div>`;
 
 // Under this many pixels on its shorter side an image is blown up to the model's 224 x 224 square
 // from too little to show anything: a 1 x 1 image is one colour, and the model still names a thing.
@@ -37,6 +53,8 @@ export class PycoreClassifier extends PycoreWidget {
   #shown = null; // the image on display, classified again when the model changes
   #waiting = null; // the newest image picked, dropped or pasted whose turn has not come yet
   #caveat = ""; // what is odd about the image just prepared
+  #teacher = null;
+  #classes = []; // the class names, in the order given (with or without photos yet)
 
   constructor() {
     super();
@@ -80,6 +98,149 @@ export class PycoreClassifier extends PycoreWidget {
       e.preventDefault();
       this.#classify(file);
     });
+  }
+
+  connectedCallback() {
+    if (this.hasAttribute("teachable") && !this.#teacher) this.#becomeTeachable();
+    super.connectedCallback();
+  }
+
+  async modelLoaded(model, url) {
+    if (!this.#teacher) return;
+    await this.#teacher.attach(model, url);
+    this.#renderClasses();
+  }
+
+  /**
+   * Keeps a photo (as predict() takes it) as an example of the class `label`, created if new:
+   * its features are computed now and kept with a thumbnail. Resolves to how many examples there
+   * are; rejects, keeping nothing, for what is no image. Needs the `teachable` attribute.
+   */
+  async teach(input, label) {
+    if (!this.#teacher) throw new Error("teach() needs a <pycore-classifier teachable>");
+    const name = String(label ?? "").trim();
+    if (!name) throw new TypeError("teach() needs the name of a class");
+    if (!this.#teacher.attached) throw new Error("wait until the model has loaded, then teach it");
+    const model = this.model;
+    const blob = input instanceof ImageBitmap ? await toBlob(input) : input;
+    const image = await imageToTensor(blob, model.input.preprocess);
+    const thumb = await thumbnail(image);
+    const { features, note } = await model.features(image.tensor);
+    this.#addClass(name);
+    const n = await this.#teacher.add(features, name, { thumb });
+    if (note) this.#teacher.say(note);
+    return n;
+  }
+
+  /** Trains a head on the classes' photos ({steps}: fewer, for a quick try); resolves to the
+   *  `trained` event's detail, {examples, loss, ms, backend}. */
+  train(options) {
+    if (!this.#teacher) return Promise.reject(new Error("train() needs a <pycore-classifier teachable>"));
+    return this.#teacher.train(options);
+  }
+
+  #becomeTeachable() {
+    this.root.querySelector(".widget").insertAdjacentHTML("beforeend", teachHTML("Teach it your own classes"));
+    this.root.querySelector(".teach-title").insertAdjacentHTML("afterend", classesHTML);
+    this.#teacher = new Teacher(this, {
+      kind: "photos",
+      thumbnail: ({ thumb, label }) => {
+        const img = document.createElement("img");
+        img.src = URL.createObjectURL(thumb);
+        img.onload = () => URL.revokeObjectURL(img.src);
+        img.alt = `a photo of ${label}`;
+        return img;
+      },
+      hints: {
+        none: "Name two or more classes, then give each a few photos.",
+        some: "A few photos of each class, from different sides, then Train.",
+      },
+      check: () => {
+        if (this.#classes.length < 2) {
+          return this.#classes.length
+            ? "Add a second class: it learns to tell your classes apart."
+            : "Name two or more classes first (Add class), then give each a few photos.";
+        }
+        const empty = this.#classes.filter((c) => !this.#count(c));
+        return empty.length ? `Give ${quoteAll(empty)} a few photos, or remove ${empty.length > 1 ? "them" : "it"}.` : "";
+      },
+      changed: () => this.#renderClasses(),
+    });
+    this.root.querySelector(".new-class-row").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const input = this.part("new-class");
+      const name = input.value.trim();
+      if (!name) return;
+      const same = this.#classes.find((c) => c.toLowerCase() === name.toLowerCase());
+      if (same) {
+        this.#teacher.say(`There is a class called "${same}" already: give each class its own name.`);
+        return;
+      }
+      input.value = "";
+      this.#teacher.say("");
+      this.#addClass(name);
+    });
+  }
+
+  #count(name) {
+    return this.#teacher.examples.filter((e) => e.label === name).length;
+  }
+
+  #addClass(name) {
+    if (!this.#classes.includes(name)) this.#classes.push(name);
+    this.#renderClasses();
+  }
+
+  // Photos added to a class one at a time, in turn: each is said if it is no image, and kept otherwise.
+  async #addPhotos(files, name) {
+    for (const file of files) {
+      try {
+        await this.teach(file, name);
+      } catch (error) {
+        this.#teacher.say(`${error.message} Nothing was kept for it.`);
+      }
+    }
+  }
+
+  // One row per class: its name, its number of photos, and the ways to give it more or remove it.
+  #renderClasses() {
+    const teacher = this.#teacher;
+    for (const e of teacher.examples) if (!this.#classes.includes(e.label)) this.#classes.push(e.label);
+    const rows = this.#classes.map((name) => {
+      const row = document.createElement("li");
+      row.dataset.class = name;
+      const n = this.#count(name);
+      row.innerHTML = `<strong class="name"></strong>
+        <span class="count"><span data-testid="class-count">${n}</span> photo${n === 1 ? "" : "s"}</span>
+        <label class="add-photos" role="button">Add photos…<input type="file" accept="image/*" multiple
+          data-testid="class-files" hidden></label>
+        <button type="button" data-testid="class-photo">Add the photo above</button>
+        <button type="button" class="remove" data-testid="remove-class">×</button>`;
+      row.querySelector(".name").textContent = name;
+      const files = row.querySelector("input");
+      files.addEventListener("change", () => {
+        const picked = [...files.files];
+        files.value = "";
+        this.#addPhotos(picked, name);
+      });
+      const shown = row.querySelector("[data-testid=class-photo]");
+      shown.disabled = !this.#shown || !teacher.attached;
+      shown.addEventListener("click", () => this.#shown && this.#addPhotos([this.#shown], name));
+      const remove = row.querySelector(".remove");
+      remove.title = remove.ariaLabel = `Remove the class ${name} and its photos`;
+      remove.addEventListener("click", () => {
+        this.#classes = this.#classes.filter((c) => c !== name);
+        teacher.removeWhere((e) => e.label === name);
+        this.#renderClasses();
+      });
+      row.addEventListener("dragover", (e) => e.preventDefault());
+      row.addEventListener("drop", (e) => {
+        e.preventDefault();
+        this.#addPhotos([...e.dataTransfer.files], name);
+      });
+      return row;
+    });
+    this.root.querySelector(".class-list").replaceChildren(...rows);
   }
 
   /**
@@ -146,6 +307,7 @@ export class PycoreClassifier extends PycoreWidget {
       throw error;
     }
     this.#shown = blob;
+    if (this.#teacher) this.#renderClasses(); // "Add the photo above" can take it now
     const side = Math.min(image.width, image.height);
     this.#caveat =
       side < SMALLEST_SIDE
@@ -187,6 +349,16 @@ export class PycoreClassifier extends PycoreWidget {
     this.part("preprocess-ms").textContent = formatMs(ms);
   }
 }
+
+// A small JPEG of the square the model sees, kept with a photo's features to show it by.
+async function thumbnail({ preview, crop }) {
+  const canvas = new OffscreenCanvas(THUMB, THUMB);
+  canvas.getContext("2d").drawImage(preview, crop.x, crop.y, crop.size, crop.size, 0, 0, THUMB, THUMB);
+  preview.close();
+  return canvas.convertToBlob({ type: "image/jpeg", quality: 0.8 });
+}
+
+const quoteAll = (names) => names.map((n) => `"${n}"`).join(", ");
 
 async function toBlob(bitmap) {
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);

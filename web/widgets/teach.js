@@ -4,7 +4,8 @@
 // use, kept in this browser with the examples (web/taught.js), downloadable as the two files
 // pycore.load reads; going back to the original. A widget supplies what is its own: the controls
 // that add an example (they call `add`), an example's thumbnail, its kind of teaching and the
-// file that kind needs.
+// file that kind needs, and optionally what must hold before training and what follows a change
+// of the examples.
 //
 // Hooks (DESIGN.md): examples (how many), train, training ("training", then "trained" or what went
 // wrong), model-kind ("original" or "personal"), reset-model, download-model, teach-note.
@@ -41,6 +42,8 @@ export class Teacher {
   #data;
   #thumbnail;
   #hints;
+  #check;
+  #changed;
   #model = null; // the page's handle on the model it teaches, once loaded
   #store = null;
   #examples = []; // [{input: Float32Array, label}]
@@ -53,9 +56,13 @@ export class Teacher {
   /**
    * widget: a PycoreWidget whose shadow root holds teachHTML; kind: the pycore.teach module
    * ("digits"); data(): the URL of the file that kind needs, or ""; thumbnail(example): an
-   * element showing an example's input; hints: what to do next, {none, some} (examples).
+   * element showing an example's input; hints: what to do next, {none, some} (examples);
+   * check(examples): what is missing before training, in words, or ""; changed(examples): after
+   * every change of the examples.
    */
-  constructor(widget, { kind, data = () => "", thumbnail, hints }) {
+  constructor(widget, { kind, data = () => "", thumbnail, hints, check = () => "", changed = () => {} }) {
+    this.#check = check;
+    this.#changed = changed;
     this.#widget = widget;
     this.#kind = kind;
     this.#data = data;
@@ -111,19 +118,35 @@ export class Teacher {
     this.#note(notes.join(" "));
   }
 
-  /** Keeps an example (a model input and its label); resolves to how many there are. */
-  async add(input, label) {
+  /** The examples kept, [{input, label, ...}]: not to be changed. */
+  get examples() {
+    return this.#examples;
+  }
+
+  /** Keeps an example (a model input, its label and what else the widget keeps with it, such as a
+   *  thumbnail); resolves to how many there are. */
+  async add(input, label, extra = {}) {
     if (!this.attached) throw new Error("wait until the model has loaded, then teach it");
-    this.#examples.push({ input, label: String(label) });
+    this.#examples.push({ ...extra, input, label: String(label) });
     this.#renderExamples();
     await this.#saveExamples();
     return this.#examples.length;
   }
 
   remove(index) {
-    this.#examples.splice(index, 1);
+    return this.removeWhere((_, i) => i === index);
+  }
+
+  /** Removes every example for which drop(example, index) is true. */
+  removeWhere(drop) {
+    this.#examples = this.#examples.filter((e, i) => !drop(e, i));
     this.#renderExamples();
     return this.#saveExamples();
+  }
+
+  /** Says something about the teaching under the panel ("" hides it). */
+  say(text) {
+    this.#note(text);
   }
 
   /**
@@ -140,6 +163,11 @@ export class Teacher {
     const model = this.#model;
     if (!model) throw new Error("the model is still loading");
     const examples = [...this.#examples];
+    const missing = this.#check(examples);
+    if (missing) {
+      this.#status(missing, true);
+      throw new Error(missing);
+    }
     const inputs = new Float32Array(examples.reduce((n, e) => n + e.input.length, 0));
     let at = 0;
     for (const { input } of examples) {
@@ -261,6 +289,7 @@ export class Teacher {
     });
     this.#part("example-list").replaceChildren(...items);
     this.#hint();
+    this.#changed(this.#examples);
   }
 
   #hint() {
