@@ -173,3 +173,20 @@ window.Worker = class extends PageWorker { constructor(...args) { super(...args)
     if (data.type === "progress") progressLabels.push(data.label); }); } };"""
 # The URLs the worker's download wrapper (web/downloads.js) keeps in the Cache API.
 CACHED = """async () => (await (await caches.open("pycore-files")).keys()).map((r) => r.url)"""
+
+
+def download_model(page, folder):
+    """Clicks the widget's download-model button (one click, two files) and saves model.json and
+    weights.safetensors into `folder`, which it returns."""
+    got = []
+    page.on("download", lambda d: got.append(d))
+    with page.expect_download():
+        page.get_by_test_id("download-model").click()
+    for _ in range(100):
+        if len(got) == 2:
+            break
+        page.wait_for_timeout(50)
+    assert sorted(d.suggested_filename for d in got) == ["model.json", "weights.safetensors"]
+    for d in got:
+        d.save_as(folder / d.suggested_filename)
+    return folder

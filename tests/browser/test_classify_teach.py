@@ -13,7 +13,7 @@ import zipfile
 import numpy as np
 import pytest
 from images import preprocess, read_png, write_png
-from pages import wait_hook
+from pages import download_model, wait_hook
 
 import build
 import pycore
@@ -152,18 +152,7 @@ def test_held_out_photos_are_named_as_their_class(taught, photos):
 
 
 def test_the_download_loads_in_cpython_and_names_the_classes(taught, photos, tmp_path):
-    got = []
-    taught.on("download", lambda d: got.append(d))
-    with taught.expect_download():
-        taught.get_by_test_id("download-model").click()
-    for _ in range(100):
-        if len(got) == 2:
-            break
-        taught.wait_for_timeout(50)
-    assert sorted(d.suggested_filename for d in got) == ["model.json", "weights.safetensors"]
-    for d in got:
-        d.save_as(tmp_path / d.suggested_filename)
-    model = pycore.load(tmp_path)
+    model = pycore.load(download_model(taught, tmp_path))
     assert model.labels == NAMES
     for name in NAMES:
         for crop in crops(name, HELD_OUT):

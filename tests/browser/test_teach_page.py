@@ -9,7 +9,7 @@ no examples, a saved model that is corrupt or from another model version, storag
 
 import numpy as np
 import pytest
-from pages import draw, model_input, settled_prediction, wait_hook
+from pages import download_model, draw, model_input, settled_prediction, wait_hook
 
 import pycore
 from tests.handwriting import NEW, STYLES, TAUGHT, drawing
@@ -129,18 +129,7 @@ def test_afterwards_new_drawings_in_those_styles_read_right_and_ordinary_digits_
 
 
 def test_the_downloaded_model_loads_in_cpython_and_still_reads_mnist(taught, tmp_path):
-    got = []
-    taught.on("download", lambda d: got.append(d))
-    with taught.expect_download():  # one button, two files
-        taught.get_by_test_id("download-model").click()
-    for _ in range(100):
-        if len(got) == 2:
-            break
-        taught.wait_for_timeout(50)
-    assert sorted(d.suggested_filename for d in got) == ["model.json", "weights.safetensors"]
-    for d in got:
-        d.save_as(tmp_path / d.suggested_filename)
-    model = pycore.load(tmp_path)
+    model = pycore.load(download_model(taught, tmp_path))
     _, _, x_test, y_test = mnist_data.load_split()
     held_out = np.mean([model.run(x[None, None]).argmax() == y for x, y in zip(x_test, y_test)])
     assert held_out >= 0.98, held_out
