@@ -102,3 +102,12 @@ def test_serve_answers_on_loopback_with_types_and_revalidation():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_every_test_module_has_a_name_of_its_own():
+    """pytest imports test files by their base name (the folders are not packages), so a second
+    test_x.py anywhere under tests/ stops the whole run at collection; say which, here."""
+    names = {}
+    for path in sorted((build.ROOT / "tests").rglob("test_*.py")):
+        names.setdefault(path.name, []).append(str(path.relative_to(build.ROOT)))
+    assert not {k: v for k, v in names.items() if len(v) > 1}

@@ -1,7 +1,7 @@
 """pycore/jpeg.py on the scikit-image rocket (a baseline 4:4:4 JPEG) and on what it must refuse:
 NotImplementedError for what Pillow should read instead (progressive coding, an EXIF turn), a
 clear ValueError for broken data, and image.read's message when Pillow is missing. Its pixels are
-checked against Chromium's own decoder in tests/browser/test_jpeg.py."""
+checked against Chromium's own decoder in tests/browser/test_jpeg_chromium.py."""
 
 import struct
 import sys
