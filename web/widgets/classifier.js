@@ -127,9 +127,8 @@ export class PycoreClassifier extends PycoreWidget {
     const thumb = await thumbnail(image);
     const { features, note } = await model.features(image.tensor);
     this.#addClass(name);
-    const n = await this.#teacher.add(features, name, { thumb });
-    if (note) this.#teacher.say(note);
-    return n;
+    if (note) this.#teacher.say(note); // before the count shows, so the two arrive together
+    return this.#teacher.add(features, name, { thumb });
   }
 
   /** Trains a head on the classes' photos ({steps}: fewer, for a quick try); resolves to the
