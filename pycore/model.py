@@ -1,6 +1,7 @@
 """A loaded model: graph + weights after the load-time passes, bound to one execution path."""
 
 import asyncio
+import json
 import os
 from collections import Counter
 from collections.abc import Mapping
@@ -26,6 +27,13 @@ def backend_class(name):
 def read_weights(data, name="weights.safetensors"):
     """Weights as float32 arrays, whatever precision they were stored in (fp16, int8: see quantize.py)."""
     return quantize.dequantize(safetensors.read(data, name), name)
+
+
+def graph_files(graph):
+    """(model.json text, weights.safetensors bytes) of a loaded graph, which pycore.load reads back:
+    the graph as the load-time passes left it (BatchNorm folded, activations fused), weights fp32."""
+    doc = json.dumps(graph.to_json(), separators=(",", ":"))
+    return doc, safetensors.write(graph.weights, metadata={"source": graph.name, "weights": "fp32"})
 
 
 @dataclass

@@ -214,7 +214,8 @@ async def unload(model_id):
 async def train(model_id, kind, inputs, labels, data, progress, steps=0):
     """Teaches the model: `pycore.teach.<kind>` trains a copy on the examples (inputs, a JS
     Float32Array of N model inputs; labels, N strings) on the path in use, calling
-    progress(step, steps, loss) as it goes, and the copy replaces the model when it is done.
+    progress(step, steps, loss) as it goes, and the copy replaces the model when it is done. What
+    it returns as json and weights is what the page keeps, for use_personal after a reload.
     `data()` (JS, a promise of bytes) fetches what that kind needs besides, only once the examples
     passed its checks. Predictions meanwhile are the current model's: training holds no lock.
     If the GPU fails while it learns, it learns again on the CPU path and says so."""
@@ -264,9 +265,7 @@ async def train(model_id, kind, inputs, labels, data, progress, steps=0):
             files = await run(device)
         ms = (time.perf_counter() - start) * 1000
         model_json, weights, loss = files
-        swapped = await _swap(
-            model_id, model, Model.from_bytes(model_json, weights, source="your model"), "personal"
-        )
+        swapped = await _swap(model_id, model, _personal(teacher, model, model_json, weights), "personal")
     finally:
         TRAINING.discard(model_id)
     return {
@@ -281,13 +280,21 @@ async def train(model_id, kind, inputs, labels, data, progress, steps=0):
     }
 
 
-async def use_personal(model_id, model_json, weights):
-    """Puts a personal model (its two files, as stored by the page) in place of the model; one
-    that cannot be read, or does not take and give what the shipped model does (the number of
-    classes aside), is refused."""
+def _personal(teacher, base, model_json, weights):
+    """The personal model from what `teacher.train` gave: its kind's `personal` reads its own
+    compact form (pycore.teach.photos keeps only the head), the two files of a model otherwise."""
+    if hasattr(teacher, "personal"):
+        return teacher.personal(base, model_json, weights)
+    return Model.from_bytes(model_json, weights, source="your model")
+
+
+async def use_personal(model_id, kind, model_json, weights):
+    """Puts a personal model (what train gave for this kind of teaching, as stored by the page)
+    in place of the model; one that cannot be read, or does not take and give what the shipped
+    model does (the number of classes aside), is refused."""
     model = _model(model_id)
     try:
-        personal = Model.from_bytes(model_json, bytes(weights.to_py()), source="saved model")
+        personal = _personal(_teacher(kind), model, model_json, bytes(weights.to_py()))
     except PycoreError as e:
         raise PycoreError(f"it cannot be read: {e}") from None
     # the same inputs and outputs, but for how many classes each output tells apart: taught classes
@@ -296,6 +303,16 @@ async def use_personal(model_id, model_json, weights):
     if shapes(personal) != shapes(model):
         raise PycoreError("it does not fit this model: it takes or gives other shapes")
     return await _swap(model_id, model, personal, "personal")
+
+
+@one_at_a_time
+async def files(model_id):
+    """{"model.json": text, "weights.safetensors": bytes} of the model in use, which pycore.load
+    reads: a personal model's download."""
+    from .model import graph_files
+
+    model_json, weights = graph_files(_model(model_id).graph)
+    return {"model.json": model_json, "weights.safetensors": memoryview(weights)}
 
 
 async def reset(model_id):

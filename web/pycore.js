@@ -140,9 +140,14 @@ class Model {
     }
   }
 
-  /** Puts a personal model (its model.json text and weights bytes, as train gave them) in use. */
-  async usePersonal(json, weights) {
-    Object.assign(this, await this.rt.call("usePersonal", { modelId: this.id, json, weights }));
+  /** Puts a personal model in use: what train gave (json, weights) for that kind of teaching. */
+  async usePersonal(kind, json, weights) {
+    Object.assign(this, await this.rt.call("usePersonal", { modelId: this.id, kind, json, weights }));
+  }
+
+  /** {"model.json": text, "weights.safetensors": Uint8Array} of the model in use (pycore.load reads them). */
+  files() {
+    return this.rt.call("files", { modelId: this.id });
   }
 
   /** Goes back to the model as shipped. */

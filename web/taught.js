@@ -1,8 +1,8 @@
 // What a visitor taught a widget, kept in this browser (IndexedDB) across visits, per kind of
 // teaching and model folder: the examples (model inputs, each with its label) and the personal
-// model trained on them (its model.json and weights, with the fingerprint of the shipped model it
-// was trained from: a new shipped model never loads stale weights). The page keeps it, not the
-// worker. Every failure rejects with why, in words for people ("the browser's storage for this
+// model trained on them (what the worker's train gave for its kind: a model's two files for
+// digits, the head alone for photos; with the fingerprint of the shipped model it was trained
+// from: a new shipped model never loads stale weights). The page keeps it, not the worker. Every failure rejects with why, in words for people ("the browser's storage for this
 // site is full").
 const DB = "pycore-taught";
 const STORE = "taught";

@@ -131,7 +131,9 @@ async function handle(msg) {
     case "features":
       return toJs(await api.features(msg.modelId, msg.data));
     case "usePersonal":
-      return toJs(await api.use_personal(msg.modelId, msg.json, msg.weights));
+      return toJs(await api.use_personal(msg.modelId, msg.kind, msg.json, msg.weights));
+    case "files":
+      return toJs(await api.files(msg.modelId));
     case "reset":
       return toJs(await api.reset(msg.modelId));
     case "loseDevice":

@@ -23,7 +23,7 @@ import numpy as np
 from .. import safetensors
 from ..errors import InputError, PycoreError
 from ..graph import Graph, Node
-from ..model import Model, backend_class
+from ..model import Model, backend_class, graph_files
 from ..nn import functional as F
 from ..optim import Adam
 from ..tensors import tensor, zeros
@@ -125,14 +125,9 @@ async def personal_model(base, head):
 
 def model_files(base, head):
     """{"model.json": bytes, "weights.safetensors": bytes} of the personal model, which pycore.load
-    reads. The graph is the loaded one (BatchNorm folded, activations fused) and its weights fp32,
-    so the files predict exactly what `personal_model` does."""
-    graph = personal_graph(base.graph, head)
-    meta = {"source": f"{base.graph.name} with a classifier trained on {len(head.names)} classes"}
-    return {
-        "model.json": json.dumps(graph.to_json(), separators=(",", ":")).encode(),
-        "weights.safetensors": safetensors.write(graph.weights, metadata={**meta, "weights": "fp32"}),
-    }
+    reads and which predict exactly what `personal_model` does."""
+    model_json, weights = graph_files(personal_graph(base.graph, head))
+    return {"model.json": model_json.encode(), "weights.safetensors": weights}
 
 
 def check_examples(features, labels, names, width=None):

@@ -1,6 +1,7 @@
 """Teaching the classify demo classes of its visitor's own, in real Chromium: real photos (the
 brick, grass and gravel textures of tests/unit/test_teach_classes.py, which ImageNet has no class
-for, as crops written to PNG files) uploaded to each class with its file input, each photo's
+for, as crops written to PNG files) given to each class with its file input, dropped onto its row
+or added from the photo shown, each photo's
 features computed in the worker as it is added, a head trained on them; held-out crops (pixels it
 never saw) are then named right, the classes survive a reload, the original comes back on
 request, and the download loads in CPython. On WebGPU a few photos train and a GPU lost while a
@@ -70,12 +71,36 @@ def upload(page, name, paths):
     """Adds the photos to the class and waits until each is counted."""
     before = int(klass(page, name).get_by_test_id("class-count").text_content())
     klass(page, name).get_by_test_id("class-files").set_input_files(paths)
+    wait_count(page, name, before + len(paths))
+
+
+def wait_count(page, name, n):
     page.wait_for_function(
         f"([name, n]) => ({PART})(`[data-class='${{name}}'] [data-testid=class-count]`)"
         ".textContent === String(n)",
-        arg=[name, before + len(paths)],
+        arg=[name, n],
         timeout=120_000,
     )
+
+
+DROPPED = """(bytes) => {
+  const files = new DataTransfer();
+  files.items.add(new File([Uint8Array.from(bytes)], "dropped.png", { type: "image/png" }));
+  return files;
+}"""
+
+
+def give(page, name, path, way):
+    """Adds one photo to the class the other two ways a visitor has: dropped onto its row, or shown
+    above (classified) and then added with the row's button; waits until it is counted."""
+    before = int(klass(page, name).get_by_test_id("class-count").text_content())
+    if way == "drop":
+        files = page.evaluate_handle(DROPPED, list(path.read_bytes()))
+        klass(page, name).dispatch_event("drop", {"dataTransfer": files})
+    else:
+        names(page, [path])
+        klass(page, name).get_by_test_id("class-photo").click()
+    wait_count(page, name, before + 1)
 
 
 def train_and_wait(page, expect="trained"):
@@ -133,8 +158,12 @@ def taught(browser, site, photos):
     assert "notes.txt" in hook(page, "teach-note"), hook(page, "teach-note")
     assert klass(page, "brick").get_by_test_id("class-count").text_content() == "0"
     add_class(page, "gravel")
-    for name in NAMES:
+    for name in NAMES[:2]:
         upload(page, name, photos[name][0])
+    gravel = photos["gravel"][0]
+    give(page, "gravel", gravel[0], "drop")
+    give(page, "gravel", gravel[1], "shown")
+    upload(page, "gravel", gravel[2:])
     assert hook(page, "examples") == "9"
     assert page.get_by_test_id("example-list").locator("img").count() == 9
     assert train_and_wait(page) == "trained"
@@ -159,7 +188,15 @@ def test_the_download_loads_in_cpython_and_names_the_classes(taught, photos, tmp
             assert NAMES[int(model.run(preprocess(crop)).argmax())] == name
 
 
+STORED = f"""async () => {{
+  const {{ Taught }} = await import("/web/taught.js");
+  return (await new Taught("photos", {WIDGET}.modelURL.href).personal()).weights.byteLength;
+}}"""
+
+
 def test_the_classes_and_the_personal_model_survive_a_reload(taught, photos):
+    # what the browser keeps of the personal model is its head: 3 x 1280 weights, 3 biases, names
+    assert 3 * 1281 * 4 < taught.evaluate(STORED) < 3 * 1281 * 4 + 2000
     taught.reload()
     assert wait_ready(taught) == "ready"
     assert hook(taught, "model-kind") == "personal" and hook(taught, "examples") == "9"

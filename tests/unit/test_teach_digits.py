@@ -147,7 +147,7 @@ def test_reset_and_a_saved_personal_model_swap_the_model_in_use(taught):
     async def swaps():
         original = await worker.reset(model_id)
         first = await read(model_id, continental)
-        personal = await worker.use_personal(model_id, out["json"], JS(out["weights"]))
+        personal = await worker.use_personal(model_id, "digits", out["json"], JS(out["weights"]))
         return original["kind"], first, personal["kind"], await read(model_id, continental)
 
     assert asyncio.run(swaps()) == ("original", 7, "personal", 1)
@@ -238,7 +238,7 @@ def test_saved_models_that_cannot_be_read_or_do_not_fit_are_refused(tmp_path):
     async def use(json, blob):
         await loaded("saved")
         try:
-            await worker.use_personal("saved", json, JS(blob))
+            await worker.use_personal("saved", "digits", json, JS(blob))
         finally:
             await worker.unload("saved")
 

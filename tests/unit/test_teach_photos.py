@@ -12,6 +12,7 @@ import pytest
 from pycore import worker
 from pycore.errors import PycoreError
 from pycore.image import read_png
+from pycore.model import Model, graph_files
 from tests.unit.test_teach_classes import HELD_OUT, NAMES, TAUGHT, base, crops  # noqa: F401
 from tests.unit.test_teach_digits import JS
 from tools.fetch import pypi_file
@@ -24,13 +25,7 @@ def photos():
 
 
 async def loaded(base, model_id):  # noqa: F811
-    graph = base.graph
-    import json
-
-    from pycore import safetensors
-
-    doc = json.dumps(graph.to_json())
-    weights = safetensors.write({k: np.ascontiguousarray(v) for k, v in graph.weights.items()})
+    doc, weights = graph_files(base.graph)
     return await worker.load(model_id, doc, JS(weights), "efficientnet-lite0", "cpu")
 
 
@@ -61,8 +56,20 @@ def test_photos_taught_through_the_worker_are_told_apart(base, photos):  # noqa:
                 await worker.train("photos", "photos", JS(f[:1280].tobytes()), ["brick"], None, None)
             with pytest.raises(PycoreError, match="1 labels need 1280 input values"):
                 await worker.train("photos", "photos", JS(f[:100].tobytes()), ["brick"], None, None)
+            # what the page keeps is the head, and the download is the whole model, as predicted
+            assert len(done["weights"]) < 3 * 1281 * 4 + 2000
+            files = await worker.files("photos")
+            download = Model.from_bytes(files["model.json"], bytes(files["weights.safetensors"]))
+            x = crops(photos["grass"], HELD_OUT)[0]
+            assert NAMES[int(np.argmax(download.run(x)))] == "grass"
             original = await worker.reset("photos")
             assert original["kind"] == "original" and len(original["labels"]) == 1000
+            again = await worker.use_personal("photos", "photos", done["json"], JS(bytes(done["weights"])))
+            assert again["kind"] == "personal" and again["labels"] == NAMES
+            with pytest.raises(PycoreError, match="cannot be read: the stored classes are damaged"):
+                damaged = bytearray(done["weights"])
+                damaged[-3] ^= 1
+                await worker.use_personal("photos", "photos", "", JS(bytes(damaged)))
         finally:
             await worker.unload("photos")
 

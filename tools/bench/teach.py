@@ -63,7 +63,7 @@ PUT_PERSONAL = f"""async (personal) => {{
 SWAP = f"""async (personal) => {{
   const model = {WIDGET}.model, weights = Uint8Array.from(personal.weights);
   const start = performance.now();
-  await model.usePersonal(personal.json, weights);
+  await model.usePersonal("digits", personal.json, weights);
   return performance.now() - start;
 }}"""
 

@@ -99,7 +99,7 @@ export class Teacher {
       const stale = personal.fingerprint !== model.fingerprint;
       try {
         if (stale) throw new Error("it was made from another version of this model");
-        await model.usePersonal(personal.json, personal.weights);
+        await model.usePersonal(this.#kind, personal.json, personal.weights);
       } catch (e) {
         notes.push(`Your saved model is not used (${e.message}), so the original runs.`);
         personal = null;
@@ -242,13 +242,20 @@ export class Teacher {
   }
 
   /** Saves the personal model's model.json and weights.safetensors (a folder pycore.load reads). */
-  download() {
-    const personal = this.#personal;
-    if (!personal) return;
-    for (const [name, data, type] of [
-      ["model.json", personal.json, "application/json"],
-      ["weights.safetensors", personal.weights, "application/octet-stream"],
+  async download() {
+    if (!this.#personal) return;
+    let files;
+    try {
+      files = await this.#model.files();
+    } catch (e) {
+      this.#note(`Your model could not be saved: ${e.message}`);
+      return;
+    }
+    for (const [name, type] of [
+      ["model.json", "application/json"],
+      ["weights.safetensors", "application/octet-stream"],
     ]) {
+      const data = files[name];
       const link = document.createElement("a");
       link.href = URL.createObjectURL(new Blob([data], { type }));
       link.download = name;
