@@ -70,6 +70,15 @@ export class Taught {
     return this.#put("examples", examples);
   }
 
+  /** The labels given, in order, those without examples yet too (a class named, no photo yet). */
+  async labels() {
+    return (await this.#get("labels")) || [];
+  }
+
+  saveLabels(labels) {
+    return this.#put("labels", labels);
+  }
+
   /** Keeps the personal model, or forgets it (null). */
   savePersonal(personal) {
     return personal ? this.#put("personal", personal) : this.#delete("personal");

@@ -197,8 +197,12 @@ STORED = f"""async () => {{
 def test_the_classes_and_the_personal_model_survive_a_reload(taught, photos):
     # what the browser keeps of the personal model is its head: 3 x 1280 weights, 3 biases, names
     assert 3 * 1281 * 4 < taught.evaluate(STORED) < 3 * 1281 * 4 + 2000
+    add_class(taught, "moss")  # named, no photo yet: kept too
     taught.reload()
     assert wait_ready(taught) == "ready"
+    assert klass(taught, "moss").get_by_test_id("class-count").text_content() == "0"
+    klass(taught, "moss").get_by_test_id("remove-class").click()
+    klass(taught, "moss").wait_for(state="detached")
     assert hook(taught, "model-kind") == "personal" and hook(taught, "examples") == "9"
     counts = [klass(taught, n).get_by_test_id("class-count").text_content() for n in NAMES]
     assert counts == ["3", "3", "3"]

@@ -54,7 +54,6 @@ export class PycoreClassifier extends PycoreWidget {
   #waiting = null; // the newest image picked, dropped or pasted whose turn has not come yet
   #caveat = ""; // what is odd about the image just prepared
   #teacher = null;
-  #classes = []; // the class names, in the order given (with or without photos yet)
 
   constructor() {
     super();
@@ -155,12 +154,13 @@ export class PycoreClassifier extends PycoreWidget {
         some: "A few photos of each class, from different sides, then Train.",
       },
       check: () => {
-        if (this.#classes.length < 2) {
-          return this.#classes.length
+        const classes = this.#teacher.labels;
+        if (classes.length < 2) {
+          return classes.length
             ? "Add a second class: it learns to tell your classes apart."
             : "Name two or more classes first (Add class), then give each a few photos.";
         }
-        const empty = this.#classes.filter((c) => !this.#count(c));
+        const empty = classes.filter((c) => !this.#count(c));
         return empty.length ? `Give ${quoteAll(empty)} a few photos, or remove ${empty.length > 1 ? "them" : "it"}.` : "";
       },
       changed: () => this.#renderClasses(),
@@ -170,7 +170,7 @@ export class PycoreClassifier extends PycoreWidget {
       const input = this.part("new-class");
       const name = input.value.trim();
       if (!name) return;
-      const same = this.#classes.find((c) => c.toLowerCase() === name.toLowerCase());
+      const same = this.#teacher.labels.find((c) => c.toLowerCase() === name.toLowerCase());
       if (same) {
         this.#teacher.say(`There is a class called "${same}" already: give each class its own name.`);
         return;
@@ -186,7 +186,7 @@ export class PycoreClassifier extends PycoreWidget {
   }
 
   #addClass(name) {
-    if (!this.#classes.includes(name)) this.#classes.push(name);
+    this.#teacher.addLabel(name); // kept with the photos; a refusal to keep it is said by the teacher
     this.#renderClasses();
   }
 
@@ -204,8 +204,7 @@ export class PycoreClassifier extends PycoreWidget {
   // One row per class: its name, its number of photos, and the ways to give it more or remove it.
   #renderClasses() {
     const teacher = this.#teacher;
-    for (const e of teacher.examples) if (!this.#classes.includes(e.label)) this.#classes.push(e.label);
-    const rows = this.#classes.map((name) => {
+    const rows = teacher.labels.map((name) => {
       const row = document.createElement("li");
       row.dataset.class = name;
       const n = this.#count(name);
@@ -228,8 +227,7 @@ export class PycoreClassifier extends PycoreWidget {
       const remove = row.querySelector(".remove");
       remove.title = remove.ariaLabel = `Remove the class ${name} and its photos`;
       remove.addEventListener("click", () => {
-        this.#classes = this.#classes.filter((c) => c !== name);
-        teacher.removeWhere((e) => e.label === name);
+        teacher.removeLabel(name);
         this.#renderClasses();
       });
       row.addEventListener("dragover", (e) => e.preventDefault());

@@ -47,6 +47,7 @@ export class Teacher {
   #model = null; // the page's handle on the model it teaches, once loaded
   #store = null;
   #examples = []; // [{input: Float32Array, label}]
+  #labels = []; // the labels given, in order, with or without examples
   #personal = null; // the personal model's files and facts, while it is in use
   #training = null; // the promise of the training under way
   #running = false;
@@ -89,9 +90,9 @@ export class Teacher {
     const attached = ++this.#attached;
     const store = new Taught(this.#kind, url.href);
     const notes = [];
-    let examples = [], personal = null;
+    let examples = [], labels = [], personal = null;
     try {
-      [examples, personal] = await Promise.all([store.examples(), store.personal()]);
+      [examples, labels, personal] = await Promise.all([store.examples(), store.labels(), store.personal()]);
     } catch (e) {
       notes.push(`What you taught here before could not be read (${e.message}).`);
     }
@@ -110,6 +111,7 @@ export class Teacher {
     this.#model = model;
     this.#store = store;
     this.#examples = examples;
+    this.#labels = [...new Set([...labels, ...this.#labels, ...examples.map((e) => e.label)])];
     this.#personal = personal;
     if (notes.length && examples.length) notes.push(kept(examples.length));
     this.#renderExamples();
@@ -129,8 +131,26 @@ export class Teacher {
     if (!this.attached) throw new Error("wait until the model has loaded, then teach it");
     this.#examples.push({ ...extra, input, label: String(label) });
     this.#renderExamples();
-    await this.#saveExamples();
+    await Promise.all([this.#saveExamples(), this.addLabel(label)]);
     return this.#examples.length;
+  }
+
+  /** The labels given so far, in order, with or without examples; kept like the examples. */
+  get labels() {
+    return [...this.#labels];
+  }
+
+  /** Gives a label that may have no example yet (a class named before its photos). */
+  addLabel(label) {
+    if (this.#labels.includes(String(label))) return Promise.resolve();
+    this.#labels.push(String(label));
+    return this.#saveLabels();
+  }
+
+  /** Takes a label back, with its examples. */
+  removeLabel(label) {
+    this.#labels = this.#labels.filter((l) => l !== label);
+    return Promise.all([this.removeWhere((e) => e.label === label), this.#saveLabels()]);
   }
 
   remove(index) {
@@ -268,11 +288,20 @@ export class Teacher {
     return this.#widget.part(id);
   }
 
-  async #saveExamples() {
+  #saveLabels() {
+    // before the model loads there is no store yet: attach merges the labels given meanwhile
+    return this.attached ? this.#keep("labels", this.#store.saveLabels(this.#labels)) : Promise.resolve();
+  }
+
+  #saveExamples() {
+    return this.#keep("examples", this.#store.saveExamples(this.#examples));
+  }
+
+  async #keep(what, saving) {
     try {
-      await this.#store.saveExamples(this.#examples);
+      await saving;
     } catch (e) {
-      this.#note(`Your examples could not be kept in this browser (${e.message}): they last until you leave this page.`);
+      this.#note(`Your ${what} could not be kept in this browser (${e.message}): they last until you leave this page.`);
     }
   }
 
