@@ -5,6 +5,7 @@ wasm.py); natively numpy's matmul is OpenBLAS already, and stays.
 """
 
 import ctypes
+import functools
 import os
 import sys
 
@@ -55,10 +56,13 @@ class CPUBackend:
             for t in n.inputs:
                 last_use[t] = i
         keep = set(graph.outputs) | set(self.consts)
+        # the fused nodes prepared once, their buffers reused by every run (fused.Planner)
+        self.planner = fused.Planner(runners) if runners else None
         self.plan = [
             (
-                table[n.op],
-                n.attrs,
+                self.planner
+                and self.planner.prepare(n, self.consts, graph.shapes)
+                or functools.partial(table[n.op], n.attrs),
                 n.inputs,
                 n.outputs,
                 [t for t in set(n.inputs) if t and last_use[t] == i and t not in keep],
@@ -76,12 +80,16 @@ class CPUBackend:
     def run_sync(self, feeds):
         env = dict(self.consts)
         env.update(feeds)
-        for kernel, attrs, ins, outs, dead in self.plan:
-            result = kernel(attrs, *[env[t] if t else None for t in ins])
+        for run, ins, outs, dead in self.plan:
+            result = run(*[env[t] if t else None for t in ins])
             if len(outs) == 1:
                 env[outs[0]] = result
             else:
                 env.update(zip(outs, result))
             for t in dead:
                 del env[t]
-        return {t: env[t] for t in self.graph.outputs}
+        return {t: self._handed_out(env[t]) for t in self.graph.outputs}
+
+    def _handed_out(self, x):
+        """x, or a copy of it where it lies in a planned buffer that the next run overwrites."""
+        return x.copy() if self.planner and isinstance(x, np.ndarray) and self.planner.owns(x) else x

@@ -47,25 +47,44 @@ def _matrix(x, shape):
     return None if x is None else np.ascontiguousarray(np.broadcast_to(x, shape))
 
 
-def _depthwise_form(a2, x, w, residual):
+def _depthwise_form(a2, channels, w, residual):
     """Whether the depthwise kernel computes this conv: one 3x3 or 5x5 filter per channel, square
     strides of 1 or 2, no dilation, and no residual (its clip would have to come after it)."""
     (kh, kw), (sh, sw) = a2["kernel_shape"], a2["strides"]
     return (
-        a2["group"] == w.shape[0] == x.shape[1]
+        a2["group"] == w.shape[0] == channels
         and w.shape[1] == 1
         and kh == kw
         and sh == sw
         and (kh, sh) in wasm.DEPTHWISE_SHAPES
         and a2["dilations"] == [1, 1]
-        and residual is None
+        and not residual
+    )
+
+
+def _array_calls(runners):
+    """run_gemm(a, b, c, bias, bias_axis, residual, lo, hi), run_depthwise(x, w, bias, y, stride,
+    lo, hi) and run_im2col(a2, x, cols): the kernels called on arrays, their arguments packed at
+    each call (wasm's gemm_args, depthwise_args, im2col_args); None for a kernel that did not load."""
+    address = runners["address"]
+
+    def on_arrays(name, pack):
+        fn = runners.get(name)
+        return None if fn is None else lambda *arrays: fn(*pack(address, *arrays))
+
+    return (
+        on_arrays("gemm", wasm.gemm_args),
+        on_arrays("depthwise", wasm.depthwise_args),
+        on_arrays("im2col", wasm.im2col_args),
     )
 
 
 def kernels(runners):
     """The Conv, Gemm, MatMul and ConvGradWeight entries of the CPU kernel table, on runners
-    ("gemm", and where they loaded "depthwise" and "im2col")."""
-    run_gemm, run_depthwise, run_im2col = runners["gemm"], runners.get("depthwise"), runners.get("im2col")
+    (wasm.fused_kernels': "address", "gemm", and where they loaded "depthwise" and "im2col"). They
+    resolve everything at each call: tensors computed at once use them, and a loaded model where
+    its plan (Planner) could not prepare a node."""
+    run_gemm, run_depthwise, run_im2col = _array_calls(runners)
 
     def columns(a2, x4):
         """nn.im2col's (columns, (oh, ow)), by the im2col kernel where it loaded: one call per image
@@ -97,7 +116,7 @@ def kernels(runners):
             return nn.conv(a, x, w, b, residual)
         if a["group"] != 1:
             a2, x4 = nn._as_2d(a, x)
-            if run_depthwise is None or not _depthwise_form(a2, x4, w, residual):
+            if run_depthwise is None or not _depthwise_form(a2, x4.shape[1], w, residual is not None):
                 return nn.conv(a, x, w, b, residual)
             w4 = w.reshape(*w.shape[:2], *a2["kernel_shape"])
             return _after(after, depthwise(a, a2, x4, w4, b, clip, x.ndim == 3))
@@ -167,3 +186,250 @@ def kernels(runners):
         return _after(after, y)
 
     return {"Conv": conv, "Gemm": gemm, "MatMul": matmul, "ConvGradWeight": conv_grad_weight}
+
+
+F32 = np.dtype(np.float32)
+
+
+def _fits(x, shape):
+    """Whether x is what the prepared call was packed for: float32, C-contiguous, of that shape."""
+    return x.shape == shape and x.dtype == F32 and x.flags.c_contiguous
+
+
+class _Calls:
+    """A kernel's calls for one node, one per image, their arguments packed once at load. Only the
+    pointers of the operands that change from run to run are set before each run (`varying`: each
+    one's argument position and byte step per image), and an operand's address is looked up again
+    only when another array comes: a planned buffer is the same array every run."""
+
+    def __init__(self, fn, address, packed, varying=()):
+        self.fn, self.address, self.packed, self.varying = fn, address, [list(p) for p in packed], varying
+        self.last, self.ptrs = [None] * len(varying), [0] * len(varying)
+
+    def __call__(self, *operands):
+        for j, x in enumerate(operands):
+            if x is not self.last[j]:
+                self.last[j], self.ptrs[j] = x, self.address(x)
+        for i, args in enumerate(self.packed):
+            for (pos, step), ptr in zip(self.varying, self.ptrs):
+                args[pos] = ptr + i * step
+            self.fn(*args)
+
+
+def _pack_gemm(address, a, b, c, bias, bias_axis, residual, clip):
+    """gemm_args for a call packed at load; an operand that varies is given as a stand-in of its
+    shape, its pointer set by _Calls at each run."""
+    return wasm.gemm_args(address, a, b, c, bias, bias_axis, residual, *clip)
+
+
+class Planner:
+    """A loaded model's fused nodes planned once: prepare(node, consts, shapes) gives a runner of
+    the node's inputs with what is fixed at load resolved (activation bounds, the depthwise form,
+    weights in the kernel's layout and their addresses, the packed arguments) and its output, im2col
+    columns and padded input in buffers allocated here and reused by every run. A graph output that
+    lies in one must be copied before it is handed out (owns), or the next run would overwrite it.
+    A runner falls back to the kernel table's entry for inputs it was not prepared for."""
+
+    def __init__(self, runners):
+        self.address, self.gemm = runners["address"], runners["gemm"]
+        self.depthwise, self.im2col = runners.get("depthwise"), runners.get("im2col")
+        self.eager = kernels(runners)
+        self._buffers = {}  # id -> buffer, kept alive so that the ids stay theirs
+
+    def empty(self, shape, zeros=False):
+        """A float32 buffer of the plan, reused across runs."""
+        buffer = (np.zeros if zeros else np.empty)(shape, F32)
+        self._buffers[id(buffer)] = buffer
+        return buffer
+
+    def owns(self, x):
+        """Whether x lies in one of the plan's buffers."""
+        while isinstance(x.base, np.ndarray):
+            x = x.base
+        return id(x) in self._buffers
+
+    def prepare(self, node, consts, shapes):
+        """The node's runner, or None where it runs its kernel table entry: an op without a fused
+        kernel, weights or bias that are not float32 constants, a shape not known at load, a
+        residual that broadcasts, attributes the kernels do not take."""
+        make = {"Conv": self._conv, "Gemm": self._gemm, "MatMul": self._matmul}.get(node.op)
+        if make is None:
+            return None
+        names = [*node.inputs, "", "", ""][:4]
+        xs, w = shapes.get(names[0]), consts.get(names[1])
+        if xs is None or w is None or w.dtype != F32:
+            return None
+        return make(node.attrs, names, xs, w, consts, shapes)
+
+    def _conv(self, a, names, xs, w, consts, shapes):
+        b, has_res = _bias(consts, names[2]), bool(names[3])
+        if b is False or len(xs) not in (3, 4):
+            return None
+        a2, _ = nn._as_2d(a, np.empty((0,) * len(xs), F32))
+        xs4 = xs if len(xs) == 4 else (xs[0], xs[1], 1, xs[2])
+        oh, ow = nn.output_size(a2, xs4[2:])
+        ys = (xs[0], w.shape[0], ow) if len(xs) == 3 else (xs[0], w.shape[0], oh, ow)
+        if has_res and shapes.get(names[3]) != ys:
+            return None
+        clip, after = clip_bounds(a)
+        if a["group"] != 1:
+            if self.depthwise is None or not _depthwise_form(a2, xs4[1], w, has_res):
+                return None
+            run, out = self._depthwise_conv(a2, xs4, w, b, clip, len(xs) == 3)
+        else:
+            prepared = self._gemm_conv(a2, xs4, w, b, clip, has_res)
+            if prepared is None:
+                return None
+            run, out = prepared
+            out = out.reshape(ys)
+        fallback = self.eager["Conv"]
+
+        def conv(x, w, b=None, residual=None):
+            if not _fits(x, xs) or has_res and not _fits(residual, ys):
+                return fallback(a, x, w, b, residual)
+            run(x, residual) if has_res else run(x)
+            return _after(after, out)
+
+        return conv
+
+    def _gemm_conv(self, a2, xs4, w, b, clip, has_res):
+        """(run(x[, residual]), output buffer) of a group-1 conv: per image, y = w @ columns, the
+        columns being the image itself for a 1x1 stride-1 conv without pads, else im2col's."""
+        n, c, h, wd = xs4
+        (kh, kw), m = a2["kernel_shape"], w.shape[0]
+        oh, ow = nn.output_size(a2, (h, wd))
+        direct = (kh, kw) == (1, 1) and a2["strides"] == [1, 1] and not any(a2["pads"])
+        if not direct and self.im2col is None:
+            return None
+        weights = np.ascontiguousarray(w).reshape(m, -1)
+        y = self.empty((n, m, oh * ow))
+        res, res_step = (np.empty((m, oh * ow), F32), [(11, 4 * m * oh * ow)]) if has_res else (None, [])
+        image, image_step = np.empty((c, h, wd), F32), 4 * c * h * wd
+        cols = [image.reshape(c, h * wd)] * n if direct else self.empty((n, c * kh * kw, oh * ow))
+        gemm = _Calls(
+            self.gemm,
+            self.address,
+            [_pack_gemm(self.address, weights, cols[i], y[i], b, 0, res, clip) for i in range(n)],
+            ([(2, image_step)] if direct else []) + res_step,
+        )
+        if direct:
+            return gemm, y
+        im2col = _Calls(
+            self.im2col,
+            self.address,
+            [wasm.im2col_args(self.address, a2, image, cols[i]) for i in range(n)],
+            [(0, image_step)],
+        )
+
+        def run(x, *residual):
+            im2col(x)
+            gemm(*residual)
+
+        return run, y
+
+    def _depthwise_conv(self, a2, xs4, w, b, clip, lifted):
+        """(run(x), output) of a depthwise conv: the input is copied into a planned buffer whose
+        padding stays zero (nothing else writes there), unless it has none."""
+        n, c, h, wd = xs4
+        k, (pt, pl) = a2["kernel_shape"][0], a2["pads"][:2]
+        image = np.zeros(xs4, F32)
+        padded, (oh, ow) = nn._padded_input(a2, image, 0.0)
+        inner = None
+        if padded is not image:
+            padded = self.empty(padded.shape, zeros=True)
+            inner = padded[:, :, pt : pt + h, pl : pl + wd]
+            inner = inner[:, :, 0, :] if lifted else inner
+        y = self.empty((n, c, oh, ow))
+        filters = np.ascontiguousarray(w).reshape(c, k, k)
+        calls = _Calls(
+            self.depthwise,
+            self.address,
+            [
+                wasm.depthwise_args(self.address, padded[i], filters, b, y[i], a2["strides"][0], *clip)
+                for i in range(n)
+            ],
+            [(0, padded[0].nbytes)] if inner is None else [],
+        )
+
+        def run(x):
+            if inner is None:
+                calls(x)
+            else:
+                np.copyto(inner, x)
+                calls()
+
+        return run, y[:, :, 0, :] if lifted else y
+
+    def _gemm(self, a, names, xs, w, consts, shapes):
+        c, has_res = _bias(consts, names[2]), bool(names[3])
+        n = w.shape[0] if a["transB"] else w.shape[-1]
+        if (
+            a["alpha"] != 1.0
+            or a["beta"] != 1.0
+            or a["transA"]
+            or len(xs) != 2
+            or w.ndim != 2
+            or c is False
+            or c is not None
+            and (c.size != n or c.shape[-1:] != (n,))
+            or has_res
+            and shapes.get(names[3]) != (xs[0], n)
+        ):
+            return None
+        bias = None if c is None else c.reshape(n)
+        clip, after = clip_bounds(a)
+        if a["transB"] and xs[0] == 1:
+            # y.T = w @ x.T, w as stored: x's one row is a column already (the GEMV form)
+            y = self.empty((n, 1))
+            packed = _pack_gemm(
+                self.address, w, np.empty((xs[1], 1), F32), y, bias, 0, _like(y, has_res), clip
+            )
+            varying = [(2, 0)]
+            y = y.reshape(1, n)
+        else:
+            wk = np.ascontiguousarray(w.T) if a["transB"] else w  # (K, N), transposed once
+            y = self.empty((xs[0], n))
+            packed = _pack_gemm(self.address, np.empty(xs, F32), wk, y, bias, 1, _like(y, has_res), clip)
+            varying = [(0, 0)]
+        return self._single(self.eager["Gemm"], a, packed, varying, has_res, xs, y, after, 3)
+
+    def _matmul(self, a, names, xs, w, consts, shapes):
+        has_res = bool(names[2])
+        ys = (*xs[:-1], w.shape[-1])
+        if len(xs) < 2 or w.ndim != 2 or has_res and shapes.get(names[2]) != ys:
+            return None
+        clip, after = clip_bounds(a)
+        y = self.empty(ys)
+        y2 = y.reshape(-1, ys[-1])
+        x2 = np.empty((y2.shape[0], xs[-1]), F32)
+        packed = _pack_gemm(self.address, x2, w, y2, None, 0, _like(y2, has_res), clip)
+        return self._single(self.eager["MatMul"], a, packed, [(0, 0)], has_res, xs, y, after, 2)
+
+    def _single(self, fallback, a, packed, varying, has_res, xs, y, after, res_index):
+        """The runner of a node that is one GEMM call on its first input (and residual, input
+        res_index), its weights and bias packed in."""
+        calls = _Calls(self.gemm, self.address, [packed], varying + ([(11, 0)] if has_res else []))
+        ys = y.shape
+
+        def single(*inputs):
+            x, residual = inputs[0], inputs[res_index] if has_res else None
+            if not _fits(x, xs) or has_res and not _fits(residual, ys):
+                return fallback(a, *inputs)
+            calls(x, residual) if has_res else calls(x)
+            return _after(after, y)
+
+        return single
+
+
+def _bias(consts, name):
+    """The named bias as a contiguous float32 vector, None where there is none, False where it is
+    not a float32 constant (the node then runs its kernel table entry)."""
+    if not name:
+        return None
+    b = consts.get(name)
+    return np.ascontiguousarray(b).reshape(-1) if b is not None and b.dtype == F32 else False
+
+
+def _like(y, present):
+    """A stand-in for a residual of y's shape, for packing (None where there is none)."""
+    return np.empty(y.shape, F32) if present else None

@@ -100,7 +100,7 @@ def validates(data):
 
 def open_gemm(name):
     """The gemm export of kernels/<name>.wasm as a ctypes function (Pyodide only): ctypes.CDLL binds
-    the module to Pyodide's memory, so it takes gemm_args(lambda x: x.ctypes.data, ...)."""
+    the module to Pyodide's memory, so it takes gemm_args(address, ...)."""
     return _open(name, "gemm", 13)
 
 
@@ -120,7 +120,7 @@ def _load(name, export, ints, floats, check):
         fn = _open(name, export, ints, floats)
     except (OSError, AttributeError) as e:
         return None, f"{name}: {e}"
-    if not check(fn, lambda x: x.ctypes.data):
+    if not check(fn, address):
         return None, f"{name} gave a wrong result on the load check"
     return fn, name
 
@@ -224,18 +224,19 @@ def load_gemm(names=GEMM):
         except (OSError, AttributeError) as e:
             tried.append(f"{name}: {e}")
             continue
-        if check(fn, lambda x: x.ctypes.data):
+        if check(fn, address):
             return fn, name
         tried.append(f"{name} gave a wrong result on the load check")
     return None, "; ".join(tried)
 
 
 def fused_kernels(choice="auto"):
-    """(runners, note) for the CPU backend: runners maps "gemm" to run_gemm(a, b, c, bias, bias_axis,
-    residual, lo, hi) (gemm_args' contract) and "depthwise" to run_depthwise(x, w, bias, y, stride,
-    lo, hi) (depthwise_args'), for the kernels that load; empty where numpy runs. The note, shown on
-    the page, says which and why. choice is one of CHOICES: auto takes the fastest GEMM that loads,
-    a module's name only that one, numpy none (the switch tests and benchmarks use to compare them).
+    """(runners, note) for the CPU backend: runners maps "address" to address(array), the array's
+    byte address in the kernels' memory, and "gemm" (and "depthwise", "im2col" where they load) to
+    the kernel's export, called with gemm_args' (depthwise_args', im2col_args') arguments; empty
+    where numpy runs. The note, shown on the page, says which and why. choice is one of CHOICES:
+    auto takes the fastest GEMM that loads, a module's name only that one, numpy none (the switch
+    tests and benchmarks use to compare them).
     """
     if choice not in CHOICES:
         raise PycoreError(f"unknown CPU kernels {choice!r}: use one of {', '.join(CHOICES)}")
@@ -245,28 +246,15 @@ def fused_kernels(choice="auto"):
         gemm, why = load_gemm(GEMM if choice == "auto" else (choice,))
     if gemm is None:
         return {}, f"CPU: numpy (no wasm SIMD: {why})"
-
-    def address(x):
-        return x.ctypes.data
-
-    def run_gemm(a, b, c, bias, bias_axis, residual, lo, hi):
-        gemm(*gemm_args(address, a, b, c, bias, bias_axis, residual, lo, hi))
-
-    def run_depthwise(x, w, bias, y, stride, lo, hi):
-        depthwise(*depthwise_args(address, x, w, bias, y, stride, lo, hi))
-
-    def run_im2col(a2, x, cols):
-        im2col(*im2col_args(address, a2, x, cols))
-
-    depthwise, depthwise_why = load_depthwise()
-    im2col, im2col_why = load_im2col()
-    runners, missing = {"gemm": run_gemm}, []
-    for key, fn, runner, fn_why in [
-        ("depthwise", depthwise, run_depthwise, depthwise_why),
-        ("im2col", im2col, run_im2col, im2col_why),
-    ]:
+    runners, missing = {"address": address, "gemm": gemm}, []
+    for key, (fn, fn_why) in [("depthwise", load_depthwise()), ("im2col", load_im2col())]:
         if fn is None:
             missing.append(f"{key} on numpy: {fn_why}")
         else:
-            runners[key] = runner
+            runners[key] = fn
     return runners, f"{LABELS[why]} ({'; '.join(missing)})" if missing else LABELS[why]
+
+
+def address(x):
+    """x's byte address in Pyodide's memory, which the kernels share (ctypes.CDLL bound them to it)."""
+    return x.ctypes.data

@@ -7,6 +7,7 @@ The tolerance is float32's: the kernel sums K products in another order than num
 relaxed one may fuse), so results agree to a few units of roundoff times K, scaled by the values.
 """
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -16,9 +17,12 @@ import pytest
 
 from pycore import Model, safetensors
 from pycore.cpu import KERNELS, CPUBackend, fused, wasm
+from pycore.graph import Graph
+from pycore.model import read_weights
 from pycore.zoo import efficientnet_lite as lite
+from tests.unit import graphs
 from tests.unit.test_efficientnet import synthetic_state_dict
-from tests.unit.wasm_harness import Kernel, assembled
+from tests.unit.wasm_harness import Kernel, Memory, assembled
 
 WASM = assembled()
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,30 +30,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def through(gemm, calls):
     """Runners, as wasm.fused_kernels gives them, on wasmtime-run modules (the GEMM named, the
-    depthwise and the im2col one): each call copies its operands in and its output back out, and is
-    logged."""
-    kernels = {
-        "gemm": Kernel(WASM[gemm], pages=1024),
-        "depthwise": Kernel(WASM[wasm.DEPTHWISE], pages=1024),
-        "im2col": Kernel(WASM[wasm.IM2COL], pages=1024),
-    }
-
-    def run_gemm(a, b, c, bias, bias_axis, residual, lo, hi):
-        calls.append("gemm")
-        call, address = kernels["gemm"].copying("gemm")
-        call(*wasm.gemm_args(address, a, b, c, bias, bias_axis, residual, lo, hi))
-
-    def run_depthwise(x, w, bias, y, stride, lo, hi):
-        calls.append("depthwise")
-        call, address = kernels["depthwise"].copying("depthwise")
-        call(*wasm.depthwise_args(address, x, w, bias, y, stride, lo, hi))
-
-    def run_im2col(a2, x, cols):
-        calls.append("im2col")
-        call, address = kernels["im2col"].copying("im2col")
-        call(*wasm.im2col_args(address, a2, x, cols))
-
-    return {"gemm": run_gemm, "depthwise": run_depthwise, "im2col": run_im2col}
+    depthwise and the im2col one) sharing one stand-in for Pyodide's memory: each call copies the
+    arrays its pointers fall in, and copies back those it writes; each is logged in calls."""
+    memory = Memory()
+    runners = {"address": memory.address}
+    for key, module, reads, writes in [
+        ("gemm", gemm, (0, 2, 9, 11), (4,)),
+        ("depthwise", wasm.DEPTHWISE, (0, 1, 2), (3,)),
+        ("im2col", wasm.IM2COL, (0,), (14,)),
+    ]:
+        runners[key] = memory.calling(Kernel(WASM[module], pages=1024), key, reads, writes, calls)
+    return runners
 
 
 @pytest.fixture(scope="module", params=wasm.GEMM)
@@ -224,6 +215,51 @@ def test_matmul_with_gelu_runs_the_kernel_then_gelu():
     assert calls == ["gemm"]
 
 
+def planned(op, attrs, feeds, weights, inputs, gemm=wasm.GEMM[0], nodes=None):
+    """A one-node graph of op (or the nodes given) on the plan, through wasmtime: (backend, the
+    kernels' call log, whether the op's node was prepared rather than left to its table entry)."""
+    text = json.dumps(
+        graphs.doc(nodes or [graphs.node(op, inputs, **attrs)], {k: v.shape for k, v in feeds.items()})
+    )
+    graph, calls = Graph.from_json(text, read_weights(safetensors.write(weights))), []
+    backend = CPUBackend(graph, through(gemm, calls))
+    return backend, calls, not isinstance(backend.plan[0][0], functools.partial)
+
+
+def run_twice(backend, feeds, rng):
+    """Two runs on other inputs of the same shapes: (first result, second result, second feeds);
+    the first must still hold its values after the second ran (outputs are handed out, not lent)."""
+    first = backend.run_sync(feeds)["y"]
+    kept = first.copy()
+    again = {k: rng.standard_normal(v.shape, np.float32) for k, v in feeds.items()}
+    second = backend.run_sync(again)["y"]
+    np.testing.assert_array_equal(first, kept)
+    return first, second, again
+
+
+@pytest.mark.parametrize("case", list(CONVS))
+@pytest.mark.parametrize("extras", ["bias", "bias+residual", "none"])
+def test_planned_conv_matches_numpy_run_after_run(case, extras):
+    a, shape, m = CONVS[case]
+    rng = np.random.default_rng(len(case))
+    x = rng.standard_normal(shape, np.float32)
+    weights = {"w": rng.standard_normal((m, shape[1] // a["group"], *a["kernel_shape"]), np.float32)}
+    if extras != "none":
+        weights["b"] = rng.standard_normal(m, np.float32)
+    feeds = {"x": x}
+    if extras == "bias+residual":
+        feeds["r"] = rng.standard_normal(KERNELS["Conv"](a, x, weights["w"]).shape, np.float32)
+    inputs = ["x", "w", "b" if "b" in weights else "", *(["r"] if "r" in feeds else [])]
+    backend, calls, prepared = planned("Conv", a, feeds, weights, inputs)
+    depthwise_residual = "depthwise" in case and "r" in feeds
+    assert prepared == ("numpy" not in case and not depthwise_residual)
+    first, second, again = run_twice(backend, feeds, rng)
+    for got, fed in [(first, feeds), (second, again)]:
+        want = KERNELS["Conv"](a, fed["x"], weights["w"], weights.get("b"), fed.get("r"))
+        assert_close(got, want, weights["w"][0].size)
+    assert bool(calls) == ("numpy" not in case and not depthwise_residual)
+
+
 def models():
     doc, weights = lite.build(synthetic_state_dict())
     mnist = ROOT / "models/mnist"
@@ -263,3 +299,74 @@ def test_natively_the_cpu_path_stays_on_numpy_and_says_so():
     assert wasm.fused_kernels("numpy") == ({}, "CPU: numpy (no wasm SIMD: numpy asked for)")
     with pytest.raises(Exception, match="unknown CPU kernels 'fast'"):
         wasm.fused_kernels("fast")
+
+
+@pytest.mark.parametrize("case", list(GEMMS))
+@pytest.mark.parametrize("residual", [False, True])
+def test_planned_gemm_matches_numpy_run_after_run(case, residual):
+    extra, xs, ws, c = GEMMS[case]
+    a = {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0, **extra}
+    rng = np.random.default_rng(len(case))
+    n, m = ws[0] if a["transB"] else ws[1], xs[1] if a["transA"] else xs[0]
+    weights = {"w": rng.standard_normal(ws, np.float32)}
+    if c:
+        weights["c"] = rng.standard_normal(n if c == "column" else (m, n), np.float32)
+    feeds = {"x": rng.standard_normal(xs, np.float32)}
+    if residual:
+        feeds["r"] = rng.standard_normal((m, n), np.float32)
+    inputs = ["x", "w", "c" if c else "", *(["r"] if residual else [])]
+    backend, calls, prepared = planned("Gemm", a, feeds, weights, inputs)
+    assert prepared == ("numpy" not in case and not a["transA"])
+    first, second, again = run_twice(backend, feeds, rng)
+    for got, fed in [(first, feeds), (second, again)]:
+        want = KERNELS["Gemm"](a, fed["x"], weights["w"], weights.get("c"), fed.get("r"))
+        assert_close(got, want, xs[0] if a["transA"] else xs[1])
+    assert bool(calls) == ("numpy" not in case)
+
+
+@pytest.mark.parametrize("xs, ws, rs", [((4, 7), (7, 5), None), ((2, 3, 7), (7, 9), (2, 3, 9))])
+def test_planned_matmul_matches_numpy_run_after_run(xs, ws, rs):
+    rng = np.random.default_rng(len(xs))
+    weights, feeds = {"w": rng.standard_normal(ws, np.float32)}, {"x": rng.standard_normal(xs, np.float32)}
+    if rs:
+        feeds["r"] = rng.standard_normal(rs, np.float32)
+    backend, calls, prepared = planned(
+        "MatMul", {"activation": "Relu"}, feeds, weights, ["x", "w", *(["r"] if rs else [])]
+    )
+    assert prepared and calls == []
+    first, second, again = run_twice(backend, feeds, rng)
+    for got, fed in [(first, feeds), (second, again)]:
+        want = KERNELS["MatMul"]({"activation": "Relu"}, fed["x"], weights["w"], fed.get("r"))
+        assert_close(got, want, xs[-1])
+    assert calls == ["gemm", "gemm"]  # one call a run
+
+
+def test_an_output_that_views_a_planned_buffer_is_handed_out_as_a_copy():
+    """Flatten's result is a view of the conv's planned output: the next run must not change it."""
+    a, shape, m = CONVS["1x1"]
+    rng = np.random.default_rng(1)
+    weights, feeds = (
+        {"w": rng.standard_normal((m, shape[1], 1, 1), np.float32)},
+        {"x": np.ones(shape, np.float32)},
+    )
+    nodes = [
+        graphs.node("Conv", ["x", "w"], ["t"], **a),
+        graphs.node("Flatten", ["t"], ["y"], axis=1),
+    ]
+    backend, calls, prepared = planned(None, None, feeds, weights, None, nodes=nodes)
+    assert prepared
+    first, second, again = run_twice(backend, feeds, rng)
+    want = KERNELS["Flatten"]({"axis": 1}, KERNELS["Conv"](a, again["x"], weights["w"]))
+    assert_close(second, want, shape[1])
+
+
+def test_a_planned_model_fed_another_shape_runs_its_kernel_table():
+    """The plan is made for the shapes known at load; a batch of two takes the per-call kernels."""
+    graph = Model.from_bytes(*models()["mnist"][:2]).graph
+    x = np.random.default_rng(0).random((2, 1, 28, 28), np.float32)
+    calls = []
+    got = CPUBackend(graph, through(wasm.GEMM[0], calls)).run_sync({graph.inputs[0].name: x})
+    want = CPUBackend(graph, "numpy").run_sync({graph.inputs[0].name: x})
+    for t in graph.outputs:
+        np.testing.assert_allclose(got[t], want[t], rtol=1e-4, atol=1e-6)
+    assert "gemm" in calls

@@ -5,6 +5,8 @@ arrays into that memory and reads results back: the module sees what it sees in 
 imported memory holding float32 arrays at byte addresses.
 """
 
+import bisect
+
 import numpy as np
 import wasmtime
 
@@ -73,3 +75,58 @@ class Kernel:
 
     def __call__(self, name, *args):
         return self.exports[name](self.store, *args)
+
+
+class Memory:
+    """Stands in for Pyodide's one memory, where numpy's arrays lie at the addresses the kernels
+    use. address(x) is x's place in a virtual space where each array that owns its data has a
+    region of its own (so a view's address is its owner's plus its offset, as in Pyodide); a kernel
+    called through `calling` sees copies of the regions its pointer arguments fall in, and the
+    regions it writes are copied back after it ran."""
+
+    def __init__(self):
+        self.starts, self.regions, self.next = {}, [], PAGE  # below PAGE: 0 (none) and 1 (empty)
+
+    def address(self, x):
+        owner = x
+        while isinstance(owner.base, np.ndarray):
+            owner = owner.base
+        assert owner.flags.c_contiguous, "an operand's owner must be contiguous to be copied"
+        if id(owner) not in self.starts:
+            self.starts[id(owner)] = self.next
+            self.regions.append((self.next, owner))  # kept alive: its id stays its own
+            self.next += (owner.nbytes + 64) // 64 * 64
+        return self.starts[id(owner)] + (x.ctypes.data - owner.ctypes.data)
+
+    def region(self, ptr):
+        """(start, owner) of the region ptr falls in."""
+        i = bisect.bisect_right(self.regions, ptr, key=lambda r: r[0]) - 1
+        start, owner = self.regions[i]
+        assert 0 <= ptr - start <= owner.nbytes, f"address {ptr} is in no array"
+        return start, owner
+
+    def calling(self, kernel, name, reads, writes, log=None):
+        """The export `name` of kernel as Pyodide code calls it, with pointers from address;
+        reads and writes: the argument positions of the pointers it reads and writes."""
+
+        def call(*args):
+            args, placed, written = list(args), {}, set()
+            kernel.top = len(kernel.bytes)
+            for pos in (*reads, *writes):
+                if args[pos] < PAGE:
+                    continue
+                start, owner = self.region(args[pos])
+                if start not in placed:
+                    flat = owner.reshape(-1).view(np.float32)
+                    placed[start] = (flat, kernel.place([flat], fresh=False)[0])
+                if pos in writes:
+                    written.add(start)
+                args[pos] = kernel.address(placed[start][1]) + args[pos] - start
+            kernel(name, *args)
+            for start in written:
+                flat, view = placed[start]
+                flat[...] = view
+            if log is not None:
+                log.append(name)
+
+        return call
