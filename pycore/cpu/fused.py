@@ -216,19 +216,15 @@ class _Calls:
             self.fn(*args)
 
 
-def _pack_gemm(address, a, b, c, bias, bias_axis, residual, clip):
-    """gemm_args for a call packed at load; an operand that varies is given as a stand-in of its
-    shape, its pointer set by _Calls at each run."""
-    return wasm.gemm_args(address, a, b, c, bias, bias_axis, residual, *clip)
-
-
 class Planner:
     """A loaded model's fused nodes planned once: prepare(node, consts, shapes) gives a runner of
     the node's inputs with what is fixed at load resolved (activation bounds, the depthwise form,
     weights in the kernel's layout and their addresses, the packed arguments) and its output, im2col
     columns and padded input in buffers allocated here and reused by every run. A graph output that
     lies in one must be copied before it is handed out (owns), or the next run would overwrite it.
-    A runner falls back to the kernel table's entry for inputs it was not prepared for."""
+    A runner falls back to the kernel table's entry for inputs it was not prepared for. Arguments
+    are packed by wasm's *_args, an input that varies given as a stand-in of its shape whose
+    pointer _Calls sets at each run."""
 
     def __init__(self, runners):
         self.address, self.gemm = runners["address"], runners["gemm"]
@@ -309,7 +305,7 @@ class Planner:
         gemm = _Calls(
             self.gemm,
             self.address,
-            [_pack_gemm(self.address, weights, cols[i], y[i], b, 0, res, clip) for i in range(n)],
+            [wasm.gemm_args(self.address, weights, cols[i], y[i], b, 0, res, *clip) for i in range(n)],
             ([(2, image_step)] if direct else []) + res_step,
         )
         if direct:
@@ -332,7 +328,7 @@ class Planner:
         padding stays zero (nothing else writes there), unless it has none."""
         n, c, h, wd = xs4
         k, (pt, pl) = a2["kernel_shape"][0], a2["pads"][:2]
-        image = np.zeros(xs4, F32)
+        image = np.empty(xs4, F32)
         padded, (oh, ow) = nn._padded_input(a2, image, 0.0)
         inner = None
         if padded is not image:
@@ -381,15 +377,15 @@ class Planner:
         if a["transB"] and xs[0] == 1:
             # y.T = w @ x.T, w as stored: x's one row is a column already (the GEMV form)
             y = self.empty((n, 1))
-            packed = _pack_gemm(
-                self.address, w, np.empty((xs[1], 1), F32), y, bias, 0, _like(y, has_res), clip
+            packed = wasm.gemm_args(
+                self.address, w, np.empty((xs[1], 1), F32), y, bias, 0, _like(y, has_res), *clip
             )
             varying = [(2, 0)]
             y = y.reshape(1, n)
         else:
             wk = np.ascontiguousarray(w.T) if a["transB"] else w  # (K, N), transposed once
             y = self.empty((xs[0], n))
-            packed = _pack_gemm(self.address, np.empty(xs, F32), wk, y, bias, 1, _like(y, has_res), clip)
+            packed = wasm.gemm_args(self.address, np.empty(xs, F32), wk, y, bias, 1, _like(y, has_res), *clip)
             varying = [(0, 0)]
         return self._single(self.eager["Gemm"], a, packed, varying, has_res, xs, y, after, 3)
 
@@ -402,7 +398,7 @@ class Planner:
         y = self.empty(ys)
         y2 = y.reshape(-1, ys[-1])
         x2 = np.empty((y2.shape[0], xs[-1]), F32)
-        packed = _pack_gemm(self.address, x2, w, y2, None, 0, _like(y2, has_res), clip)
+        packed = wasm.gemm_args(self.address, x2, w, y2, None, 0, _like(y2, has_res), *clip)
         return self._single(self.eager["MatMul"], a, packed, [(0, 0)], has_res, xs, y, after, 2)
 
     def _single(self, fallback, a, packed, varying, has_res, xs, y, after, res_index):
