@@ -43,6 +43,13 @@ for name, x in inputs.items():
     for choice in wasm.CHOICES:
         backend = CPUBackend(model.graph, choice)
         out[name][choice] = {"note": backend.note, **outputs(backend, feeds)}
+    # the plan's buffers are reused: a run on another input leaves the first run's outputs alone
+    first = model.backend.run_sync(feeds)
+    kept = {t: y.copy() for t, y in first.items()}
+    other = {k: np.ascontiguousarray(v[..., ::-1]) for k, v in feeds.items()}
+    out[name]["other"] = outputs(model.backend, other)
+    out[name]["other on numpy"] = outputs(CPUBackend(model.graph, "numpy"), other)
+    out[name]["first kept"] = all(np.array_equal(first[t], kept[t]) for t in first)
 
 # a wheel without a module: the loader goes on to the next, then to numpy
 graph, feeds = model.graph, {model.graph.inputs[0].name: inputs["efficientnet-lite0"]}
@@ -100,6 +107,13 @@ def test_each_kernel_choice_gives_its_note_and_numpys_results(results, model):
         assert runs[choice]["note"] == note, (choice, runs[choice]["note"])
         assert_agree(runs[choice], runs["numpy"], f"{model} on {choice}")
     assert_agree(runs["loaded"], runs["numpy"], f"{model} as loaded")
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_a_run_on_another_input_leaves_the_last_outputs_alone(results, model):
+    runs = results[model]
+    assert runs["first kept"], f"{model}: the second run overwrote the first run's outputs"
+    assert_agree(runs["other"], runs["other on numpy"], f"{model} on another input")
 
 
 def test_the_efficientnet_photo_is_still_an_espresso(results):
