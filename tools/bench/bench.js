@@ -2,6 +2,7 @@
 // webgpu) on the same models, inputs and browser. Results go to #results as JSON.
 // ?models=: the site's models (models/<name>/) against their ONNX export (bench/models/<name>.onnx);
 // ?onnx=: light ONNX models, pycore's conversion (bench/onnx/<name>/) against the original file.
+// ?paths=cpu: the CPU paths only (pycore cpu, ort wasm), where WebGPU is a slow software adapter.
 import { runtime } from "../web/pycore.js";
 import * as ort from "./ort/ort.all.bundle.min.mjs";
 
@@ -12,6 +13,8 @@ const models = [
   ...list("onnx").map((name) => ({ name, pycore: `onnx/${name}/`, onnx: `onnx/${name}.onnx` })),
 ];
 const runs = Number(params.get("runs") || 10);
+const paths = list("paths", "cpu,webgpu");
+const skipped = { unavailable: "not asked for (?paths=)" };
 const WARMUP = 2;
 const out = document.getElementById("results");
 const now = document.getElementById("now");
@@ -78,10 +81,10 @@ for (const spec of models) {
   results.push({
     model: spec.name,
     runs,
-    "pycore cpu": await pycore(spec, x, "cpu"),
-    "pycore webgpu": await pycore(spec, x, "webgpu"),
-    "ort wasm-1thread": await onnxruntime(spec, x, info.inputs[0], "wasm"),
-    "ort webgpu": await onnxruntime(spec, x, info.inputs[0], "webgpu"),
+    "pycore cpu": paths.includes("cpu") ? await pycore(spec, x, "cpu") : skipped,
+    "pycore webgpu": paths.includes("webgpu") ? await pycore(spec, x, "webgpu") : skipped,
+    "ort wasm-1thread": paths.includes("cpu") ? await onnxruntime(spec, x, info.inputs[0], "wasm") : skipped,
+    "ort webgpu": paths.includes("webgpu") ? await onnxruntime(spec, x, info.inputs[0], "webgpu") : skipped,
   });
   out.textContent = JSON.stringify(results, null, 2);
 }

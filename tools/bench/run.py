@@ -2,6 +2,7 @@
 
     python3 tools/bench/run.py [--models mnist,efficientnet-lite0] [--runs 10]
     python3 tools/bench/run.py --models "" --onnx squeezenet,shufflenet --runs 3
+    python3 tools/bench/run.py --paths cpu   (pycore cpu against ort wasm only)
 
 Builds the site, adds dist/bench/ (this page, onnxruntime-web from node_modules, ONNX exports of
 the same models and weights), serves it on 127.0.0.1 and reads the page's JSON. pycore times are
@@ -53,13 +54,15 @@ def prepare(models, light=()):
             build.copy_if_changed(sources[name], original)
 
 
-def measure(models, runs, light=()):
+def measure(models, runs, light=(), paths="cpu,webgpu"):
     from playwright.sync_api import sync_playwright
 
     with served(build.DIST) as url, sync_playwright() as p:
         browser = launch(p.chromium)
         page = browser.new_page()
-        page.goto(f"{url}/bench/index.html?models={','.join(models)}&onnx={','.join(light)}&runs={runs}")
+        page.goto(
+            f"{url}/bench/index.html?models={','.join(models)}&onnx={','.join(light)}&runs={runs}&paths={paths}"
+        )
         page.wait_for_function("document.getElementById('status').textContent === 'done'", timeout=1_800_000)
         results, used = json.loads(page.text_content("#results")), adapter(page)
         browser.close()
@@ -97,11 +100,14 @@ def main():
     parser.add_argument("--models", default="mnist,efficientnet-lite0")
     parser.add_argument("--onnx", default="", help="light ONNX models to time too, e.g. squeezenet")
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--paths", default="cpu,webgpu", help="cpu: pycore cpu and ort wasm only (a software WebGPU is slow)"
+    )
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     light = [m for m in args.onnx.split(",") if m]
     prepare(models, light)
-    results, adapter = measure(models, args.runs, light)
+    results, adapter = measure(models, args.runs, light, args.paths)
     report(results, adapter)
     print(json.dumps(results))
 
