@@ -40,10 +40,12 @@ keep_freed_memory()
 class CPUBackend:
     name = "cpu"
 
-    def __init__(self, graph, kernels="auto"):
+    def __init__(self, graph, kernels="auto", planned=True):
         """kernels: which fused kernels run Conv, Gemm and MatMul, one of wasm.CHOICES (auto: the
         fastest wasm kernels that load, numpy where none does; `note` says which ran and why), or
-        runners as wasm.fused_kernels gives them (the unit tests' wasmtime-run kernels)."""
+        runners as wasm.fused_kernels gives them (the unit tests' wasmtime-run kernels). planned:
+        whether their nodes are prepared once (fused.Planner); False resolves all at each call, as
+        the kernel table does (what tools/bench/wasm_models.py compares the plan with)."""
         self.graph = graph
         runners, self.note = wasm.fused_kernels(kernels) if isinstance(kernels, str) else (kernels, "")
         table = {**KERNELS, **fused.kernels(runners)} if runners else KERNELS
@@ -57,7 +59,7 @@ class CPUBackend:
                 last_use[t] = i
         keep = set(graph.outputs) | set(self.consts)
         # the fused nodes prepared once, their buffers reused by every run (fused.Planner)
-        self.planner = fused.Planner(runners) if runners else None
+        self.planner = fused.Planner(runners) if runners and planned else None
         self.plan = [
             (
                 self.planner
