@@ -370,3 +370,14 @@ def test_a_planned_model_fed_another_shape_runs_its_kernel_table():
     for t in graph.outputs:
         np.testing.assert_allclose(got[t], want[t], rtol=1e-4, atol=1e-6)
     assert "gemm" in calls
+
+
+def test_unplanned_every_node_runs_its_kernel_table_entry():
+    """planned=False (the benchmark's comparison) prepares nothing and gives the same results."""
+    graph = Model.from_bytes(*models()["mnist"][:2]).graph
+    feeds = {graph.inputs[0].name: models()["mnist"][2]}
+    planned_, unplanned = (CPUBackend(graph, through(wasm.GEMM[0], []), planned=p) for p in (True, False))
+    assert all(isinstance(run, functools.partial) for run, *_ in unplanned.plan)
+    assert not all(isinstance(run, functools.partial) for run, *_ in planned_.plan)
+    for t, y in planned_.run_sync(feeds).items():
+        np.testing.assert_allclose(y, unplanned.run_sync(feeds)[t], rtol=1e-5, atol=1e-7)
