@@ -2,13 +2,17 @@
 and the convolution's weight gradient on the same GEMM (training on the CPU path in Pyodide).
 
 The runners come from wasm.fused_kernels (the wasm kernels in Pyodide; the unit tests run the same
-modules through wasmtime): run_gemm(a, b, c, bias, bias_axis, residual, lo, hi) computes
-c = clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows, and
-run_depthwise(x, w, bias, y, stride, lo, hi) a depthwise 3x3 or 5x5 conv, stride 1 or 2, on a padded
-input. An activation their clip cannot express (GELU, hard-swish, sigmoid, ...) runs after them,
-as its own numpy kernel on their result. Whatever they cannot take (another dtype, other groups,
-alpha or beta, batched weights) runs the numpy kernel it replaces, unchanged, so a model never
-depends on which ops the kernels cover.
+modules through wasmtime): address(array) and the exports, called with wasm's gemm_args (c =
+clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows), depthwise_args (a
+depthwise 3x3 or 5x5 conv, stride 1 or 2, on a padded input) and im2col_args. An activation their
+clip cannot express (GELU, hard-swish, sigmoid, ...) runs after them, as its own numpy kernel on
+their result. Whatever they cannot take (another dtype, other groups, alpha or beta, batched
+weights) runs the numpy kernel it replaces, unchanged, so a model never depends on which ops the
+kernels cover.
+
+kernels(runners) are the kernel table's entries, resolving everything at each call (tensors
+computed at once); Planner prepares a loaded model's nodes once, each run then only sets the
+pointers of its inputs and calls the kernel.
 """
 
 import math
