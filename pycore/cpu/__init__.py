@@ -37,6 +37,23 @@ def keep_freed_memory():
 keep_freed_memory()
 
 
+def _read_until(graph):
+    """For each node, the index of the last node that may read its outputs, directly or through a
+    view that another kernel handed back (any op but the fused ones may return a view of an input);
+    len(nodes) where a graph output may be one. A planned buffer is free for reuse after that."""
+    ends, reach = list(range(len(graph.nodes))), {}  # reach: tensor -> nodes whose outputs it may view
+    for i, n in enumerate(graph.nodes):
+        for t in n.inputs:
+            for j in reach.get(t, ()):
+                ends[j] = max(ends[j], i)
+        views = {i} if n.op in fused.FRESH else set().union(*(reach.get(t, set()) for t in n.inputs))
+        reach.update((t, views) for t in n.outputs)
+    for t in graph.outputs:
+        for j in reach.get(t, ()):
+            ends[j] = len(graph.nodes)
+    return ends
+
+
 class CPUBackend:
     name = "cpu"
 
@@ -60,10 +77,11 @@ class CPUBackend:
         keep = set(graph.outputs) | set(self.consts)
         # the fused nodes prepared once, their buffers reused by every run (fused.Planner)
         self.planner = fused.Planner(runners) if runners and planned else None
+        ends = _read_until(graph)
         self.plan = [
             (
                 self.planner
-                and self.planner.prepare(n, self.consts, graph.shapes)
+                and self.planner.prepare(n, self.consts, graph.shapes, (i, ends[i]))
                 or functools.partial(table[n.op], n.attrs),
                 n.inputs,
                 n.outputs,

@@ -193,6 +193,7 @@ def kernels(runners):
 
 
 F32 = np.dtype(np.float32)
+FRESH = {"Conv", "Gemm", "MatMul"}  # ops whose kernels (planned or not) never return a view of an input
 
 
 def _fits(x, shape):
@@ -224,7 +225,8 @@ class Planner:
     """A loaded model's fused nodes planned once: prepare(node, consts, shapes) gives a runner of
     the node's inputs with what is fixed at load resolved (activation bounds, the depthwise form,
     weights in the kernel's layout and their addresses, the packed arguments) and its output, im2col
-    columns and padded input in buffers allocated here and reused by every run. A graph output that
+    columns and padded input in buffers allocated here and reused by every run; nodes whose outputs
+    are never read at the same time share an output buffer, as the WebGPU plan does. A graph output that
     lies in one must be copied before it is handed out (owns), or the next run would overwrite it.
     A runner falls back to the kernel table's entry for inputs it was not prepared for. Arguments
     are packed by wasm's *_args, an input that varies given as a stand-in of its shape whose
@@ -235,12 +237,28 @@ class Planner:
         self.depthwise, self.im2col = runners.get("depthwise"), runners.get("im2col")
         self.eager = kernels(runners)
         self._buffers = {}  # id -> buffer, kept alive so that the ids stay theirs
+        self._shared = []  # the output buffers: [index of the last node that may read it, buffer]
+        self._life = (0, 0)  # the node being prepared, and the last that may read its output
+        self._padded = {}  # (input shape, padded shape, top and left pads) -> the depthwise input buffer
 
     def empty(self, shape, zeros=False):
-        """A float32 buffer of the plan, reused across runs."""
+        """A float32 buffer of the plan for the node's own use, reused across runs."""
         buffer = (np.zeros if zeros else np.empty)(shape, F32)
         self._buffers[id(buffer)] = buffer
         return buffer
+
+    def output(self, shape):
+        """A buffer for the node's output: the smallest of the plan's output buffers that no node
+        reads any more from this node on, else a new one, which later nodes may take in turn."""
+        (now, until), size = self._life, math.prod(shape)
+        free = [s for s in self._shared if s[0] < now and s[1].size >= size]
+        if free:
+            slot = min(free, key=lambda s: s[1].size)
+            slot[0] = until
+        else:
+            slot = [until, self.empty(size)]
+            self._shared.append(slot)
+        return slot[1][:size].reshape(shape)
 
     def owns(self, x):
         """Whether x lies in one of the plan's buffers."""
@@ -248,13 +266,15 @@ class Planner:
             x = x.base
         return id(x) in self._buffers
 
-    def prepare(self, node, consts, shapes):
+    def prepare(self, node, consts, shapes, life):
         """The node's runner, or None where it runs its kernel table entry: an op without a fused
         kernel, weights or bias that are not float32 constants, a shape not known at load, a
-        residual that broadcasts, attributes the kernels do not take."""
+        residual that broadcasts, attributes the kernels do not take. life: (the node's index, the
+        index of the last node that may read its output); nodes are prepared in order."""
         make = {"Conv": self._conv, "Gemm": self._gemm, "MatMul": self._matmul}.get(node.op)
         if make is None:
             return None
+        self._life = life
         names = [*node.inputs, "", "", ""][:4]
         xs, w = shapes.get(names[0]), consts.get(names[1])
         if xs is None or w is None or w.dtype != F32:
@@ -302,7 +322,7 @@ class Planner:
         if not direct and self.im2col is None:
             return None
         weights = np.ascontiguousarray(w).reshape(m, -1)
-        y = self.empty((n, m, oh * ow))
+        y = self.output((n, m, oh * ow))
         res, res_step = (np.empty((m, oh * ow), F32), [(11, 4 * m * oh * ow)]) if has_res else (None, [])
         image, image_step = np.empty((c, h, wd), F32), 4 * c * h * wd
         cols = [image.reshape(c, h * wd)] * n if direct else self.empty((n, c * kh * kw, oh * ow))
@@ -329,17 +349,21 @@ class Planner:
 
     def _depthwise_conv(self, a2, xs4, w, b, clip, lifted):
         """(run(x), output) of a depthwise conv: the input is copied into a planned buffer whose
-        padding stays zero (nothing else writes there), unless it has none."""
+        padding stays zero, unless it has none. Convs with the same input and padded shapes share
+        it (only their call uses it, and they all write the same interior, nothing else)."""
         n, c, h, wd = xs4
         k, (pt, pl) = a2["kernel_shape"][0], a2["pads"][:2]
         image = np.empty(xs4, F32)
         padded, (oh, ow) = nn._padded_input(a2, image, 0.0)
         inner = None
         if padded is not image:
-            padded = self.empty(padded.shape, zeros=True)
+            key = (xs4, padded.shape, pt, pl)
+            if key not in self._padded:
+                self._padded[key] = self.empty(padded.shape, zeros=True)
+            padded = self._padded[key]
             inner = padded[:, :, pt : pt + h, pl : pl + wd]
             inner = inner[:, :, 0, :] if lifted else inner
-        y = self.empty((n, c, oh, ow))
+        y = self.output((n, c, oh, ow))
         filters = np.ascontiguousarray(w).reshape(c, k, k)
         calls = _Calls(
             self.depthwise,
@@ -380,7 +404,7 @@ class Planner:
         clip, after = clip_bounds(a)
         if a["transB"] and xs[0] == 1:
             # y.T = w @ x.T, w as stored: x's one row is a column already (the GEMV form)
-            y = self.empty((n, 1))
+            y = self.output((n, 1))
             packed = wasm.gemm_args(
                 self.address, w, np.empty((xs[1], 1), F32), y, bias, 0, _like(y, has_res), *clip
             )
@@ -388,7 +412,7 @@ class Planner:
             y = y.reshape(1, n)
         else:
             wk = np.ascontiguousarray(w.T) if a["transB"] else w  # (K, N), transposed once
-            y = self.empty((xs[0], n))
+            y = self.output((xs[0], n))
             packed = wasm.gemm_args(self.address, np.empty(xs, F32), wk, y, bias, 1, _like(y, has_res), *clip)
             varying = [(0, 0)]
         return self._single(self.eager["Gemm"], a, packed, varying, has_res, xs, y, after, 3)
@@ -399,7 +423,7 @@ class Planner:
         if len(xs) < 2 or w.ndim != 2 or has_res and shapes.get(names[2]) != ys:
             return None
         clip, after = clip_bounds(a)
-        y = self.empty(ys)
+        y = self.output(ys)
         y2 = y.reshape(-1, ys[-1])
         x2 = np.empty((y2.shape[0], xs[-1]), F32)
         packed = wasm.gemm_args(self.address, x2, w, y2, None, 0, _like(y2, has_res), *clip)

@@ -381,3 +381,37 @@ def test_unplanned_every_node_runs_its_kernel_table_entry():
     assert not all(isinstance(run, functools.partial) for run, *_ in planned_.plan)
     for t, y in planned_.run_sync(feeds).items():
         np.testing.assert_allclose(y, unplanned.run_sync(feeds)[t], rtol=1e-5, atol=1e-7)
+
+
+def test_an_output_buffer_is_shared_only_once_nothing_can_read_it():
+    """Conv a's output is read through Flatten's view after conv b ran: b must not take a's buffer,
+    as it would if a's last direct reader (Flatten) were all that counted. Nor may c: Add and
+    Reshape may hand back views too, for all the plan knows, so a's buffer is read up to c."""
+    a, shape, m = CONVS["1x1"]
+    rng = np.random.default_rng(2)
+    weights = {k: rng.standard_normal((m, shape[1], 1, 1), np.float32) for k in ("wa", "wb", "wc")}
+    weights["wc"] = rng.standard_normal((m, m, 1, 1), np.float32)
+    nodes = [
+        graphs.node("Conv", ["x", "wa"], ["ta"], name="a", **a),
+        graphs.node("Flatten", ["ta"], ["fa"], axis=1),
+        graphs.node("Conv", ["x", "wb"], ["tb"], name="b", **a),
+        graphs.node("Flatten", ["tb"], ["fb"], name="flatten_b", axis=1),
+        graphs.node("Add", ["fa", "fb"], ["s"]),
+        graphs.node("Reshape", ["s"], ["t"], shape=[shape[0], m, *shape[2:]]),
+        graphs.node("Conv", ["t", "wc"], ["y"], name="c", **a),
+    ]
+    feeds = {"x": rng.standard_normal(shape, np.float32)}
+    backend, calls, _ = planned(None, None, feeds, weights, None, nodes=nodes)
+    assert len(backend.planner._shared) == 3
+    first, second, again = run_twice(backend, feeds, rng)
+    for got, fed in [(first, feeds), (second, again)]:
+        ta, tb = (KERNELS["Conv"](a, fed["x"], weights[w]) for w in ("wa", "wb"))
+        assert_close(got, KERNELS["Conv"](a, ta + tb, weights["wc"]), 2 * m)
+
+
+def test_efficientnet_planned_outputs_share_a_few_buffers():
+    doc, blob, _ = models()["efficientnet-lite0 (random weights)"]
+    graph = Model.from_bytes(doc, blob).graph
+    planner = CPUBackend(graph, through(wasm.GEMM[0], [])).planner
+    fused_nodes = sum(n.op in fused.FRESH for n in graph.nodes)
+    assert len(planner._shared) <= 4 < fused_nodes
