@@ -135,30 +135,40 @@ async def predict(model_id, data):
 
 @one_at_a_time
 async def run(model_id, names, arrays):
-    """Runs named inputs (JS Float32Arrays) and returns every graph output by name, as
-    {"shape", "data": Float32Array}, with the latency and the path. Unlike predict there is no
-    fallback: a failure is the caller's, who compares paths and must know which one ran."""
+    """Runs named inputs (JS typed arrays: Float32Array, BigInt64Array, Int32Array, Uint8Array
+    for bool, ...; cast to each input's dtype) and returns every graph output by name, as
+    {"shape", "dtype", "data": a typed array}, with the latency and the path. Unlike predict there
+    is no fallback: a failure is the caller's, who compares paths and must know which one ran."""
     model = _model(model_id)
-    shapes = {i.name: tuple(i.shape) for i in model.graph.inputs}
+    inputs = {i.name: i for i in model.graph.inputs}
     feeds = {}
     for name, data in zip(names, arrays):
-        if name not in shapes:
-            raise ShapeError(f"the model has no input {name!r}; its inputs are {list(shapes)}")
-        x = np.frombuffer(data.to_py(), dtype=np.float32)
-        if x.size != int(np.prod(shapes[name])):
-            raise ShapeError(f"input {name!r} must have {list(shapes[name])} values, got {x.size}")
-        feeds[name] = x.reshape(shapes[name])
-    if feeds.keys() != shapes.keys():
-        raise ShapeError(f"inputs {sorted(shapes.keys() - feeds.keys())} are missing")
+        if name not in inputs:
+            raise ShapeError(f"the model has no input {name!r}; its inputs are {list(inputs)}")
+        x, shape = np.asarray(data.to_py()), tuple(inputs[name].shape)  # the typed array's own type
+        if x.size != int(np.prod(shape)):
+            raise ShapeError(f"input {name!r} must have {list(shape)} values, got {x.size}")
+        feeds[name] = x.reshape(shape).astype(inputs[name].dtype, copy=False)
+    if feeds.keys() != inputs.keys():
+        raise ShapeError(f"inputs {sorted(inputs.keys() - feeds.keys())} are missing")
     start = time.perf_counter()
     with np.errstate(all="ignore"):  # NaN/inf from the data are results, not warnings
         out = await model.backend.run(feeds)
     latency = (time.perf_counter() - start) * 1000
     outputs = {}
     for t in model.graph.outputs:
-        y = np.ascontiguousarray(out[t], dtype=np.float32)
-        outputs[t] = {"shape": list(y.shape), "data": memoryview(y.reshape(-1))}  # -> Float32Array
+        y = np.ascontiguousarray(out[t])
+        data = memoryview(_typed(y).reshape(-1))
+        outputs[t] = {"shape": list(y.shape), "dtype": y.dtype.name, "data": data}
     return {"outputs": outputs, "latencyMs": latency, "backend": model.backend.name}
+
+
+def _typed(y):
+    """y in a dtype that reaches JS as a typed array: JS has no bool array (Uint8Array 0/1 then),
+    and Pyodide converts no float16 (Float32Array then)."""
+    if y.dtype == np.bool_:
+        return y.view(np.uint8)
+    return y.astype(np.float32) if y.dtype == np.float16 else y
 
 
 @one_at_a_time

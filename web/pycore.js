@@ -101,10 +101,12 @@ class Model {
     return result;
   }
 
-  /** Runs named inputs ({name: Float32Array}) and resolves to every graph output by name:
-   *  {outputs: {name: {shape, data: Float32Array}}, latencyMs, backend}. No fallback to the CPU. */
+  /** Runs named inputs ({name: a typed array of the input's type, Float32Array, BigInt64Array,
+   *  Uint8Array for bool, ...; or an array of numbers}) and resolves to every graph output by name:
+   *  {outputs: {name: {shape, dtype, data: a typed array}}, latencyMs, backend}. No fallback to the CPU. */
   async run(inputs) {
-    const copies = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, Float32Array.from(v)]));
+    const copy = (v) => (ArrayBuffer.isView(v) ? v.slice() : Float32Array.from(v));
+    const copies = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, copy(v)]));
     return this.rt.call("run", { modelId: this.id, inputs: copies }, Object.values(copies).map((c) => c.buffer));
   }
 

@@ -118,7 +118,10 @@ class Runner:
 
 
 def _array(o):
-    return np.frombuffer(base64.b64decode(o["base64"]), np.float32).reshape(o["shape"])
+    """An output as the worker sent it: its dtype's bytes, bool as 0/1 bytes, float16 widened."""
+    dtype = {"bool": np.uint8, "float16": np.float32}.get(o["dtype"], o["dtype"])
+    data = np.frombuffer(base64.b64decode(o["base64"]), dtype).reshape(o["shape"])
+    return data.astype(bool) if o["dtype"] == "bool" else data
 
 
 def sweep(runner, entries, fresh=lambda e: False, log=print):

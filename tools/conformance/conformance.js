@@ -6,7 +6,19 @@ import { runtime } from "../web/pycore.js";
 const status = document.getElementById("status");
 const now = document.getElementById("now");
 
-// safetensors: u64 header length, JSON header, raw little-endian data (F32 only here).
+// safetensors' dtypes as the typed arrays the worker takes (bool as 0/1 bytes); float16 has none
+const ARRAYS = {
+  F64: Float64Array,
+  F32: Float32Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I16: Int16Array,
+  I8: Int8Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
+};
+
+// safetensors: u64 header length, JSON header, raw little-endian data.
 function readSafetensors(buffer) {
   const view = new DataView(buffer);
   const n = Number(view.getBigUint64(0, true));
@@ -14,14 +26,14 @@ function readSafetensors(buffer) {
   const out = {};
   for (const [key, { dtype, shape, data_offsets: [a, b] }] of Object.entries(header)) {
     if (key === "__metadata__") continue;
-    if (dtype !== "F32") throw new Error(`${key}: dtype ${dtype}, pycore's inputs are float32`);
-    out[key] = { shape, data: new Float32Array(buffer.slice(8 + n + a, 8 + n + b)) };
+    if (!ARRAYS[dtype]) throw new Error(`${key}: dtype ${dtype} has no typed array in JS`);
+    out[key] = { shape, data: new ARRAYS[dtype](buffer.slice(8 + n + a, 8 + n + b)) };
   }
   return out;
 }
 
-function base64(f32) {
-  const bytes = new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
+function base64(array) {
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
@@ -65,7 +77,7 @@ async function run(name, paths) {
       result[path] = {
         latencyMs: r.latencyMs,
         outputs: Object.fromEntries(
-          Object.entries(r.outputs).map(([k, v]) => [k, { shape: v.shape, base64: base64(v.data) }]),
+          Object.entries(r.outputs).map(([k, v]) => [k, { shape: v.shape, dtype: v.dtype, base64: base64(v.data) }]),
         ),
       };
     } catch (e) {
