@@ -2,11 +2,13 @@
 
 model.json, version 1:
     {"format": "pycore/1", "name": str,
-     "inputs": [{"name", "shape", "dtype": "float32", "preprocess": {...}}],
+     "inputs": [{"name", "shape", "dtype": "float32" (or another of ops.DTYPES), "preprocess": {...}}],
      "outputs": [str], "labels": [str] | null,
      "nodes": [{"op", "name", "inputs": [str], "outputs": [str], "attrs": {}}]}
 Node inputs name graph inputs, weights (tensors in weights.safetensors) or outputs of earlier
-nodes; "" marks an omitted optional input. Nodes are listed in execution order.
+nodes; "" marks an omitted optional input. Nodes are listed in execution order. Every tensor's
+dtype follows from the inputs' and the weights' dtypes by the op records' dtype rules
+(`Graph.dtypes`, filled by check).
 """
 
 import json
@@ -47,6 +49,7 @@ class Graph:
     weights: dict
     labels: list = None
     shapes: dict = field(default_factory=dict)
+    dtypes: dict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, doc, weights, source="model.json"):
@@ -100,10 +103,12 @@ class Graph:
         }
 
     def check(self, source="model.json"):
-        """Verifies every reference and infers every tensor's shape, in one pass over the nodes."""
+        """Verifies every reference and infers every tensor's shape and dtype, in one pass over the nodes."""
         shapes = {i.name: tuple(i.shape) for i in self.inputs}
+        dtypes = {i.name: i.dtype for i in self.inputs}
         for k, w in self.weights.items():
             shapes.setdefault(k, tuple(w.shape))
+            dtypes.setdefault(k, np.asarray(w).dtype.name)
         for n in self.nodes:
             if n.op not in ops.OPS:
                 raise GraphError(f"{source}: node {n.name!r} uses unknown op {n.op!r}")
@@ -116,12 +121,17 @@ class Graph:
             ins = [shapes[t] if t else None for t in n.inputs]
             while ins and ins[-1] is None:
                 ins.pop()
-            for t, s in zip(n.outputs, ops.resolve(n, ins)):
-                shapes[t] = s
+            outs = ops.resolve(n, ins)
+            dtype = ops.output_dtype(n.op, n.attrs, [dtypes[t] if t else None for t in n.inputs])
+            for t, s in zip(n.outputs, outs):
+                shapes[t], dtypes[t] = s, dtype
         for t in self.outputs:
             if t not in shapes:
                 raise GraphError(f"{source}: graph output {t!r} is never produced")
-        self.shapes = shapes
+        for t, d in dtypes.items():
+            if d not in ops.DTYPES:
+                raise GraphError(f"{source}: tensor {t!r} has dtype {d!r}; pycore's are {ops.DTYPE_LIST}")
+        self.shapes, self.dtypes = shapes, dtypes
         self.check_labels(self.labels, source)
 
     def check_labels(self, labels, source="model.json"):

@@ -94,7 +94,8 @@ class Model:
         raise InputError(f"the model has no input {name!r}; its inputs: {describe(self.inputs)}")
 
     def feeds(self, x):
-        """{input name: float32 array} from one array (a one-input model) or a dict of named arrays."""
+        """{input name: array of that input's dtype} from one array (a one-input model) or a dict of
+        named arrays."""
         if not isinstance(x, Mapping):
             if not self.inputs:
                 raise InputError(f"model {self.graph.name!r} takes no inputs: run it with {{}}")
@@ -146,7 +147,7 @@ def describe(inputs):
 
 def _check(input, x):
     try:
-        x = np.asarray(x, dtype=np.float32)
+        x = np.asarray(x, dtype=input.dtype)  # float32 for images, whatever the caller's array holds
     except (TypeError, ValueError):
         raise InputError(f"input {input.name!r} must be numbers, not {type(x).__name__}") from None
     if x.shape != tuple(input.shape):

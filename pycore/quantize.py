@@ -70,7 +70,8 @@ def stored_format(tensors):
 
 
 def dequantize(tensors, source="weights.safetensors"):
-    """Float32 arrays from stored tensors: int8 with a `::scale` partner, fp16 and others widened."""
+    """Float32 arrays from stored tensors: int8 with a `::scale` partner, fp16 and float64 made
+    float32; integer and bool tensors (indices, masks) as they are."""
     out = {}
     for k, v in tensors.items():
         if k.endswith(SCALE):
@@ -79,7 +80,7 @@ def dequantize(tensors, source="weights.safetensors"):
             continue
         scale = tensors.get(k + SCALE)
         if scale is None:
-            out[k] = v if v.dtype == np.float32 else v.astype(np.float32)
+            out[k] = v.astype(np.float32) if v.dtype.kind == "f" and v.dtype != np.float32 else v
             continue
         fits = scale.ndim == v.ndim and all(s in (1, d) for s, d in zip(scale.shape, v.shape))
         if v.dtype != np.int8 or not fits:

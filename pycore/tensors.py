@@ -14,8 +14,8 @@ import numpy as np
 from . import autograd, ops
 from .cpu import KERNELS as CPU_KERNELS
 from .errors import PycoreError
+from .ops import DTYPES
 
-DTYPES = {"float32", "float64", "float16", "int32", "int64", "bool", "uint8", "int8"}
 _NAMES = {np.dtype(name): name for name in DTYPES}  # numpy's dtype.name is slow: once per op counts
 float32, float64, float16 = "float32", "float64", "float16"
 int32, int64, bool_, uint8, int8 = "int32", "int64", "bool", "uint8", "int8"
@@ -484,8 +484,7 @@ def apply(op, *inputs, **attrs):
     except (ValueError, IndexError, TypeError) as e:
         shapes = " and ".join(str(list(t.shape)) for t in inputs)
         raise TensorError(f"{op}: shapes {shapes} do not fit ({e})") from None
-    rule = rec.dtype or dtypes[0]
-    dtype = rule if isinstance(rule, str) else rule(attrs, dtypes)
+    dtype = ops.output_dtype(op, attrs, dtypes)
     data = _devices[device].run(op, attrs, [t.data for t in inputs], tuple(int(d) for d in shape), dtype)
     out = Tensor(data, device)
     if _tape:  # pycore.export is tracing

@@ -31,7 +31,7 @@ from onnx import numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import pycore  # noqa: E402
-from pycore import safetensors  # noqa: E402
+from pycore import quantize, safetensors  # noqa: E402
 from pycore.onnx import convert  # noqa: E402
 from tools import seeded_light  # noqa: E402
 
@@ -109,7 +109,7 @@ def compare(got, expected, rtol, atol):
         y = np.asarray(y)
         if y.shape != r.shape:
             return False, None, f"output {k}: shape {list(y.shape)}, expected {list(r.shape)}"
-        r = r.astype(np.float32)
+        r = r.astype(np.float64 if y.dtype == np.float64 else np.float32)  # what pycore computed in
         tol = 1e-4 * float(np.abs(r).max(initial=0.0)) if atol is None else atol
         both_nan = np.isnan(y) & np.isnan(r)
         err = np.where(both_nan, 0.0, np.abs(y - r))
@@ -121,9 +121,8 @@ def compare(got, expected, rtol, atol):
 
 def serialise(graph):
     """The two files a browser would download, as bytes: what every path loads from."""
-    return json.dumps(graph.to_json()), safetensors.write(
-        {k: np.asarray(v, np.float32) for k, v in graph.weights.items()}
-    )
+    doc = graph.to_json()
+    return json.dumps(doc), safetensors.write(quantize.quantize(doc, graph.weights, "fp32"))
 
 
 async def open_webgpu():

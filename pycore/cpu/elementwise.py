@@ -89,7 +89,6 @@ BINARY = {
     "Add": np.add,
     "Sub": np.subtract,
     "Mul": np.multiply,
-    "Div": np.divide,
     "Pow": np.power,
     "Max": np.maximum,
     "Min": np.minimum,
@@ -114,6 +113,14 @@ def _binary(ufunc):
     return lambda a, x, y: ufunc(x, y)
 
 
+def _div(a, x, y):
+    """Integers divide truncating toward zero, as ONNX's Div (and C) do; numpy's // floors."""
+    if x.dtype.kind not in "iu":
+        return np.divide(x, y)
+    q = np.floor_divide(x, y)
+    return q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0))).astype(q.dtype)
+
+
 def _sum(a, *xs):
     out = xs[0]
     for x in xs[1:]:
@@ -124,6 +131,7 @@ def _sum(a, *xs):
 KERNELS = {
     **UNARY,
     **{k: _binary(f) for k, f in BINARY.items()},
+    "Div": _div,
     "Sum": _sum,
     "Mod": lambda a, x, y: np.fmod(x, y) if a["fmod"] else np.mod(x, y),
     "Where": lambda a, c, x, y: np.where(c, x, y),

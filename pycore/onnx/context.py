@@ -48,6 +48,7 @@ class ConversionContext:
     def __init__(self, taken):
         self.consts = {}  # tensor name -> ndarray, known at conversion time
         self.shapes = {}  # tensor name -> static shape, for tensors computed at run time
+        self.dtypes = {}  # tensor name -> dtype (numpy's name, one of ops.DTYPES), for the same
         self.alias = {}  # ONNX tensor name -> the tensor that holds its value
         self.nodes = []
         self.taken = set(taken)  # every name in the ONNX graph, so generated names never clash
@@ -77,6 +78,11 @@ class ConversionContext:
         t = self.name(t)
         return tuple(self.consts[t].shape) if t in self.consts else self.shapes[t]
 
+    def dtype(self, t):
+        """The dtype of tensor `t`, by numpy's name ("float32", "int64", "bool")."""
+        t = self.name(t)
+        return self.consts[t].dtype.name if t in self.consts else self.dtypes[t]
+
     # writing
     def fresh(self, hint="t"):
         base = f"{self.node.name}:{hint}" if self.node else hint
@@ -94,9 +100,10 @@ class ConversionContext:
         self.node_names.add(name)
         return name
 
-    def constant(self, value, hint="const"):
+    def constant(self, value, hint="const", like=None):
+        """A new constant; `like` names a tensor whose dtype it takes (a composed op's scalars)."""
         name = self.fresh(hint)
-        self.consts[name] = np.asarray(value)
+        self.consts[name] = np.asarray(value, dtype=self.dtype(like) if like else None)
         return name
 
     def set(self, onnx_name, t):
@@ -125,12 +132,13 @@ class ConversionContext:
             self.consts[out] = np.asarray(value)
             return out
         for t in inputs:
-            if t in self.consts and self.consts[t].dtype != np.float32:
+            if t in self.consts and self.consts[t].dtype.name not in ops.DTYPES:
                 self.node.fail(
                     f"constant {t!r} of dtype {self.consts[t].dtype} would be read at run time by "
-                    f"{op}; pycore computes in float32 only"
+                    f"{op}; pycore's run-time dtypes are {ops.DTYPE_LIST}"
                 )
         self.shapes[out] = shape
+        self.dtypes[out] = ops.output_dtype(op, node.attrs, [self.dtype(t) if t else None for t in inputs])
         self.nodes.append(node)
         return out
 

@@ -3,11 +3,9 @@
 import json
 import os
 
-import numpy as np
-
-from .. import quantize, safetensors
+from .. import ops, quantize, safetensors
 from ..errors import GraphError, PycoreError
-from ..graph import FORMAT, Graph, Input, Node
+from ..graph import FORMAT, Graph, Node
 from . import reader
 from .context import ConversionContext, OnnxNode
 from .registry import OPS, ConversionError
@@ -70,7 +68,7 @@ def convert(source, shapes=None, name=None):
     names = reader.node_names(graph)
     order = reader.toposort(graph, names)
     nodes = check_support(model, names)
-    inputs = reader.input_shapes(graph, shapes)
+    inputs = reader.inputs(graph, shapes)
 
     taken = {t for n in graph.node for t in (*n.input, *n.output)}
     taken |= {i.name for i in graph.input} | {t.name for t in graph.initializer}
@@ -78,7 +76,8 @@ def convert(source, shapes=None, name=None):
     ctx.read = {t for n in graph.node for t in n.input} | {o.name for o in graph.output}
     for t in graph.initializer:
         ctx.consts[t.name] = reader.to_array(t, f"initializer {t.name!r}")
-    ctx.shapes.update(inputs)
+    ctx.shapes.update({i.name: i.shape for i in inputs})
+    ctx.dtypes.update({i.name: i.dtype for i in inputs})
     for k in order:
         ctx.node = node = nodes[k]
         try:
@@ -97,7 +96,7 @@ def convert(source, shapes=None, name=None):
     weights = {t: ctx.consts[t] for t in sorted(used)}
     g = Graph(
         name=name or graph.name or "model",
-        inputs=[Input(k, s) for k, s in inputs.items()],
+        inputs=inputs,
         outputs=outputs,
         nodes=ctx.nodes,
         weights=weights,
@@ -113,7 +112,7 @@ def _output(ctx, o):
     """The graph output's tensor, behind an Identity when it is a constant or an alias."""
     t = ctx.name(o.name)
     if t != o.name or t in ctx.consts:
-        if t in ctx.consts and ctx.consts[t].dtype != np.float32:
+        if t in ctx.consts and ctx.consts[t].dtype.name not in ops.DTYPES:
             raise ConversionError(f"graph output {o.name!r} is a constant of dtype {ctx.consts[t].dtype}")
         ctx.nodes.append(Node("Identity", f"{o.name}:output", [t], [o.name]))
         ctx.shapes[o.name] = ctx.shape(t)

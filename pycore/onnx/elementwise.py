@@ -27,8 +27,9 @@ for _op, _hi in UNARY.items():
     onnx_op(_op, (1, _hi))(_unary)
 
 
-def _scalar(ctx, value):
-    return ctx.constant(np.float32(value), "c")
+def _scalar(ctx, value, like):
+    """A scalar constant of `like`'s dtype, for ops composed of IR ops."""
+    return ctx.constant(value, "c", like)
 
 
 def legacy_broadcast(ctx, node, b):
@@ -89,7 +90,7 @@ def sum_(ctx, node):
 def mean(ctx, node):
     xs = [t for t in node.inputs if t]
     total = ctx.emit("Sum", xs) if len(xs) > 1 else xs[0]
-    ctx.emit("Mul", [total, _scalar(ctx, 1.0 / len(xs))], node.output(0))
+    ctx.emit("Mul", [total, _scalar(ctx, 1.0 / len(xs), total)], node.output(0))
 
 
 # https://onnx.ai/onnx/operators/onnx__Max.html and onnx__Min.html: versions 1..13, variadic;
@@ -135,8 +136,8 @@ def clip(ctx, node):
 
 def _elu(ctx, x, alpha, out=None):
     """alpha * (exp(min(x, 0)) - 1) + relu(x): exp never sees a positive argument."""
-    neg = ctx.emit("Exp", [ctx.emit("Min", [x, _scalar(ctx, 0.0)])])
-    neg = ctx.emit("Mul", [ctx.emit("Sub", [neg, _scalar(ctx, 1.0)]), _scalar(ctx, alpha)])
+    neg = ctx.emit("Exp", [ctx.emit("Min", [x, _scalar(ctx, 0.0, x)])])
+    neg = ctx.emit("Mul", [ctx.emit("Sub", [neg, _scalar(ctx, 1.0, x)]), _scalar(ctx, alpha, x)])
     return ctx.emit("Add", [ctx.emit("Relu", [x]), neg], out)
 
 
@@ -150,7 +151,7 @@ def elu(ctx, node):
 @onnx_op("Selu", (1, 22), ["alpha", "gamma"])
 def selu(ctx, node):
     y = _elu(ctx, node.input(0), node.attr("alpha", 1.67326319217681884765625))
-    ctx.emit("Mul", [y, _scalar(ctx, node.attr("gamma", 1.05070102214813232421875))], node.output(0))
+    ctx.emit("Mul", [y, _scalar(ctx, node.attr("gamma", 1.05070102214813232421875), y)], node.output(0))
 
 
 # https://onnx.ai/onnx/operators/onnx__Softplus.html (versions 1..22), onnx__Softsign.html
@@ -181,7 +182,7 @@ def gelu(ctx, node):
 # https://onnx.ai/onnx/operators/onnx__Reciprocal.html: versions 1..13
 @onnx_op("Reciprocal", (1, 13))
 def reciprocal(ctx, node):
-    ctx.emit("Div", [_scalar(ctx, 1.0), node.input(0)], node.output(0))
+    ctx.emit("Div", [_scalar(ctx, 1.0, node.input(0)), node.input(0)], node.output(0))
 
 
 # https://onnx.ai/onnx/operators/onnx__PRelu.html: versions 1..16, as relu(x) + slope * min(x, 0).
@@ -192,5 +193,49 @@ def prelu(ctx, node):
     sx, ss = ctx.shape(x), ctx.shape(slope)
     if node.version < 7 and len(ss) == 1 and len(sx) >= 2 and ss[0] == sx[1]:
         slope = ctx.reshape(slope, (ss[0], *[1] * (len(sx) - 2)))
-    neg = ctx.emit("Mul", [ctx.emit("Min", [x, _scalar(ctx, 0.0)]), slope])
+    neg = ctx.emit("Mul", [ctx.emit("Min", [x, _scalar(ctx, 0.0, x)]), slope])
     ctx.emit("Add", [ctx.emit("Relu", [x]), neg], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Equal.html (versions 1..19), onnx__Less.html and
+# onnx__Greater.html (1..13), onnx__LessOrEqual.html and onnx__GreaterOrEqual.html (12..16):
+# IR ops of their own, with bool outputs; 1 broadcasts the legacy way
+@onnx_op("Equal", (1, 19), ["broadcast", "axis"])
+@onnx_op("Less", (1, 13), ["broadcast", "axis"])
+@onnx_op("Greater", (1, 13), ["broadcast", "axis"])
+@onnx_op("LessOrEqual", (12, 16))
+@onnx_op("GreaterOrEqual", (12, 16))
+def comparison(ctx, node):
+    ctx.emit(node.op, [node.input(0), legacy_broadcast(ctx, node, node.input(1))], node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__Where.html: versions 9..16
+@onnx_op("Where", (9, 16))
+def where(ctx, node):
+    ctx.emit("Where", [node.input(0), node.input(1), node.input(2)], node.output(0))
+
+
+def _not(ctx, x, out=None):
+    return ctx.emit("Equal", [x, ctx.constant(False, "false")], out)
+
+
+# https://onnx.ai/onnx/operators/onnx__And.html, onnx__Or.html, onnx__Xor.html (versions 1..7,
+# 1 with legacy broadcasting) and onnx__Not.html (1), on bools composed of IR ops: and is the
+# product, or the maximum, xor "not equal", not "equal to false"
+LOGICAL = {
+    "And": lambda ctx, x, y, out: ctx.emit("Mul", [x, y], out),
+    "Or": lambda ctx, x, y, out: ctx.emit("Max", [x, y], out),
+    "Xor": lambda ctx, x, y, out: _not(ctx, ctx.emit("Equal", [x, y]), out),
+}
+
+
+@onnx_op("And", (1, 7), ["broadcast", "axis"])
+@onnx_op("Or", (1, 7), ["broadcast", "axis"])
+@onnx_op("Xor", (1, 7), ["broadcast", "axis"])
+def logical(ctx, node):
+    LOGICAL[node.op](ctx, node.input(0), legacy_broadcast(ctx, node, node.input(1)), node.output(0))
+
+
+@onnx_op("Not", (1, 1))
+def not_(ctx, node):
+    _not(ctx, node.input(0), node.output(0))

@@ -11,6 +11,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, numpy_helper
 
+from .. import ops
+from ..graph import Input
 from .registry import ConversionError
 
 SIGNATURES = {
@@ -34,6 +36,14 @@ ARRAY_DTYPES = {
 
 def dtype_name(code):
     return TensorProto.DataType.Name(code) if code in TensorProto.DataType.values() else str(code)
+
+
+def numpy_dtype(code):
+    """numpy's name for ONNX element type `code` ("int64"), or None where numpy has none."""
+    try:
+        return onnx.helper.tensor_dtype_to_np_dtype(code).name
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def load(source):
@@ -179,8 +189,9 @@ def toposort(graph, names):
     return order
 
 
-def input_shapes(graph, overrides):
-    """{name: shape} for the graph's real inputs (initializers excluded), all dims static."""
+def inputs(graph, overrides):
+    """The graph's real inputs (initializers excluded) as pycore Inputs: all dims static, and a
+    dtype of pycore's (ops.DTYPES)."""
     inits = {t.name for t in graph.initializer}
     real = [i for i in graph.input if i.name not in inits]
     overrides = dict(overrides or {})
@@ -189,12 +200,15 @@ def input_shapes(graph, overrides):
     unknown = sorted(set(overrides) - {i.name for i in real}, key=str)
     if unknown:
         raise ConversionError(f"no graph input named {unknown[0]!r} (inputs: {[i.name for i in real]})")
-    out = {}
+    out = []
     for i in real:
         tt = i.type.tensor_type
-        if not i.type.HasField("tensor_type") or tt.elem_type != TensorProto.FLOAT:
+        dtype = numpy_dtype(tt.elem_type) if i.type.HasField("tensor_type") else None
+        if dtype not in ops.DTYPES:
             what = dtype_name(tt.elem_type) if i.type.HasField("tensor_type") else "not a tensor"
-            raise ConversionError(f"graph input {i.name!r} has dtype {what}; pycore's inputs are float32")
+            raise ConversionError(
+                f"graph input {i.name!r} has dtype {what}; pycore's inputs are {ops.DTYPE_LIST}"
+            )
         dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tt.shape.dim]
         given = overrides.get(i.name)
         if given is not None:
@@ -209,5 +223,5 @@ def input_shapes(graph, overrides):
                 f"input {i.name!r} has shape {dims} with dynamic dimensions; give a static one, "
                 f"e.g. --shape {i.name}=" + ",".join(str(d) if isinstance(d, int) else "1" for d in dims)
             )
-        out[i.name] = tuple(int(d) for d in dims)
+        out.append(Input(i.name, tuple(int(d) for d in dims), dtype))
     return out

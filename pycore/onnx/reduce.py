@@ -107,3 +107,17 @@ COMPOSED = {
 @onnx_op("ReduceLogSumExp", (1, 28), REDUCE_ATTRS)
 def composed(ctx, node):
     COMPOSED[node.op](ctx, node.input(0), node.output(0), _reduction(ctx, node))
+
+
+# https://onnx.ai/onnx/operators/onnx__ArgMax.html and onnx__ArgMin.html: versions 1..13
+# (select_last_index from 12); ArgMin is ArgMax of the negation, ties and all
+@onnx_op("ArgMax", (1, 13), ["axis", "keepdims", "select_last_index"])
+@onnx_op("ArgMin", (1, 13), ["axis", "keepdims", "select_last_index"])
+def argmax(ctx, node):
+    x = node.input(0)
+    if node.op == "ArgMin":
+        if ctx.dtype(x).startswith("uint") or ctx.dtype(x) == "bool":
+            node.fail(f"ArgMin of {ctx.dtype(x)} is not supported (it is ArgMax of the negation)")
+        x = ctx.emit("Neg", [x])
+    attrs = {k: int(node.attr(k, d)) for k, d in (("axis", 0), ("keepdims", 1), ("select_last_index", 0))}
+    ctx.emit("ArgMax", [x], node.output(0), **attrs)

@@ -8,6 +8,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
+from .. import ops
 from ..ops import broadcast
 from .registry import onnx_op
 
@@ -54,35 +55,38 @@ def size(ctx, node):
     ctx.consts[node.output(0)] = np.array(math.prod(ctx.shape(node.input(0))), np.int64)
 
 
-# https://onnx.ai/onnx/operators/onnx__Cast.html: versions 1..28. Constants convert; a tensor
-# computed at run time is float32 already, so only a cast to float32 is possible there.
+# https://onnx.ai/onnx/operators/onnx__Cast.html: versions 1..28. Constants convert at once, to
+# any type numpy holds; a run-time tensor through the IR's Cast, to one of pycore's (ops.DTYPES).
 @onnx_op("Cast", (1, 28), ["to", "saturate", "round_mode"])
 def cast(ctx, node):
     to = node.attr("to")
     to = TensorProto.DataType.Value(to.upper()) if isinstance(to, str) else to
-    value = ctx.maybe_const(node.input(0))
-    if value is not None:
-        ctx.consts[node.output(0)] = value.astype(onnx.helper.tensor_dtype_to_np_dtype(to))
-    elif to == TensorProto.FLOAT:
-        ctx.set(node.output(0), node.input(0))
-    else:
-        node.fail(f"cast of a run-time tensor to {TensorProto.DataType.Name(to)} (pycore runs float32)")
+    try:
+        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(to))
+    except (KeyError, TypeError, ValueError):
+        node.fail(f"cast to {TensorProto.DataType.Name(to)} is not supported")
+    _cast(ctx, node, dtype)
 
 
 # https://onnx.ai/onnx/operators/onnx__CastLike.html: versions 15..25, Cast to the dtype of the
-# second input. A run-time tensor is float32, so a cast of one must target float32 (the common
-# case: expanded function bodies cast their constants like their float32 input).
+# second input.
 @onnx_op("CastLike", (15, LATEST), ["saturate", "round_mode"])
 def cast_like(ctx, node):
     like = ctx.maybe_const(node.input(1))
-    to = like.dtype if like is not None else np.dtype(np.float32)
-    value = ctx.maybe_const(node.input(0))
+    _cast(ctx, node, like.dtype if like is not None else np.dtype(ctx.dtype(node.input(1))))
+
+
+def _cast(ctx, node, to):
+    x, out = node.input(0), node.output(0)
+    value = ctx.maybe_const(x)
     if value is not None:
-        ctx.consts[node.output(0)] = value.astype(to)
-    elif to == np.float32:
-        ctx.set(node.output(0), node.input(0))
+        ctx.consts[out] = value.astype(to)
+    elif to.name not in ops.DTYPES:
+        node.fail(f"cast of a run-time tensor to {to.name} (pycore's dtypes: {ops.DTYPE_LIST})")
+    elif ctx.dtype(x) == to.name:
+        ctx.set(out, x)
     else:
-        node.fail(f"cast of a run-time tensor to {to} (pycore runs float32)")
+        ctx.emit("Cast", [x], out, to=to.name)
 
 
 # https://onnx.ai/onnx/operators/onnx__Identity.html: versions 1..25 (tensors only)
@@ -228,7 +232,7 @@ def trilu(ctx, node):
     rows, cols = np.indices(dims[-2:])
     keep = cols - rows >= k if node.attr("upper", 1) else cols - rows <= k
     mask = ctx.constant(keep.astype(np.float32), "triangle")
-    ctx.emit("Where", [mask, x, ctx.constant(np.float32(0), "zero")], node.output(0))
+    ctx.emit("Where", [mask, x, ctx.constant(0, "zero", like=x)], node.output(0))
 
 
 def _tile(ctx, x, repeats, out):

@@ -38,6 +38,9 @@ class Op:
 
 
 OPS = {}
+# the dtypes tensors may have, by numpy name: Tensor's, the graph's inputs and run-time tensors
+DTYPES = {"float32", "float64", "float16", "int32", "int64", "bool", "uint8", "int8"}
+DTYPE_LIST = ", ".join(sorted(DTYPES))  # for messages
 
 
 def op(name, attrs=None, **facts):
@@ -87,6 +90,13 @@ def resolve(node, shapes):
     except (ValueError, IndexError, TypeError, ZeroDivisionError) as e:
         raise GraphError(f"node {node.name!r} ({node.op}): inputs {shapes} do not fit: {e}") from e
     return [tuple(int(d) for d in s) for s in (out if isinstance(out, list) else [out])]
+
+
+def output_dtype(op, attrs, dtypes):
+    """The dtype of the op's outputs (every output has one) from its resolved attributes and its
+    inputs' dtypes: the record's rule, or the first input's dtype when it has none."""
+    rule = OPS[op].dtype or dtypes[0]
+    return rule if isinstance(rule, str) else rule(attrs, dtypes)
 
 
 def broadcast(*shapes):

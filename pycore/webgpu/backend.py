@@ -79,6 +79,26 @@ def missing_ops(graph):
     return sorted({n.op for n in graph.nodes} - PLANNERS.keys())
 
 
+# what a kernel may read: the GPU holds every tensor in f32 words, bools as 0.0 / 1.0
+READS = ("float32", "bool")
+
+
+def refuse_dtypes(graph):
+    """Refuses what f32 words would change: an input or weight that is not float32 (the upload
+    would convert it), or an integer or float16 tensor that a kernel reads (f32 arithmetic is not
+    integer or half arithmetic). Integers a kernel only writes (ArgMax, Cast) are exact below 2**24."""
+    for t in [i.name for i in graph.inputs] + sorted(graph.weights):
+        if graph.dtypes[t] != "float32":
+            raise PycoreError(f"the WebGPU path runs float32 tensors only; tensor {t!r} is {graph.dtypes[t]}")
+    for n in graph.nodes:
+        for t in n.inputs:
+            if t and graph.dtypes[t] not in READS:
+                raise PycoreError(
+                    f"the WebGPU path runs float32 tensors only; tensor {t!r} (read by {n.name!r}, "
+                    f"{n.op}) is {graph.dtypes[t]}"
+                )
+
+
 class WebGPUBackend:
     name = "webgpu"
 
@@ -89,6 +109,7 @@ class WebGPUBackend:
         missing = missing_ops(graph)
         if missing:
             raise PycoreError(f"the WebGPU path has no kernel for {missing}")
+        refuse_dtypes(graph)
         self = cls()
         self.graph = graph
         self.steps, self.roots = self._plan_steps(graph)

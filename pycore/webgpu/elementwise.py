@@ -47,7 +47,7 @@ def expression(op, attrs):
     return UNARY.get(op) or BINARY[op]
 
 
-# Cast by target dtype (pycore.tensors.DTYPES). f32 words cannot hold more than f32, so float64 is a
+# Cast by target dtype (pycore.ops.DTYPES). f32 words cannot hold more than f32, so float64 is a
 # copy, while float16 rounds to its 11-bit significand; integers truncate toward zero, and the 8-bit
 # ones keep their low byte, as numpy's cast through int32 does on x86 (beyond int32's range numpy's
 # result is platform-defined anyway).

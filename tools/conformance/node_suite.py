@@ -82,6 +82,13 @@ def folded(case):
     return model, {real[0].name: inputs[0]}, expected
 
 
+def _array(value):
+    """A case's input or output as numpy: the cases of float16 and other narrow types give TensorProtos."""
+    from onnx import TensorProto, numpy_helper
+
+    return numpy_helper.to_array(value) if isinstance(value, TensorProto) else np.asarray(value)
+
+
 async def run_case(case, paths, device):
     """{path: (status, detail)} for one case."""
     try:
@@ -90,10 +97,10 @@ async def run_case(case, paths, device):
         return {p: ("refused", str(e).split("\n")[0]) for p in paths}
     except Exception as e:
         return {p: ("crash", f"conversion: {type(e).__name__}: {e}") for p in paths}
-    inputs, expected = case.data_sets[0]
+    inputs, expected = (list(map(_array, values)) for values in case.data_sets[0])
     given = case.model.graph
     names = [i.name for i in given.input if i.name not in {t.name for t in given.initializer}]
-    feeds = {n: np.asarray(v) for n, v in zip(names, inputs) if n in {i.name for i in graph.inputs}}
+    feeds = {n: v for n, v in zip(names, inputs) if n in {i.name for i in graph.inputs}}
     files = conf.serialise(graph)
     out = {}
     for path in paths:
