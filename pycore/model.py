@@ -59,7 +59,7 @@ class Model:
     def from_bytes(cls, model_json, weights, source="model"):
         """Builds a CPU model from the two files' contents; see `use` for other paths."""
         tensors = safetensors.read(weights, f"{source}/weights.safetensors")
-        arrays = quantize.dequantize(tensors, f"{source}/weights.safetensors")
+        arrays = quantize.dequantize(tensors, f"{source}/weights.safetensors", _computes_in_half(model_json))
         graph = Graph.from_json(model_json, arrays, f"{source}/model.json")
         stored = Stored(
             quantize.stored_format(tensors),
@@ -139,6 +139,15 @@ class Model:
             raise ShapeError(f"top_k takes the {len(names)} values of one item, got {flat.size}")
         idx = np.argsort(-flat)[:k]
         return [(names[i], float(flat[i])) for i in idx]
+
+
+def _computes_in_half(model_json):
+    try:
+        return quantize.computes_in_half(
+            json.loads(model_json) if isinstance(model_json, (str, bytes)) else model_json
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False  # Graph.from_json says what is wrong with the file
 
 
 def describe(inputs):

@@ -78,7 +78,7 @@ def materialize_conv_bias(graph):
     for n in graph.nodes:
         if n.op == "Conv" and (len(n.inputs) < 3 or not n.inputs[2]):
             name = f"{n.name}.zero_bias"
-            graph.weights[name] = np.zeros(graph.shapes[n.inputs[1]][0], np.float32)
+            graph.weights[name] = np.zeros(graph.shapes[n.inputs[1]][0], graph.dtypes[n.inputs[1]])
             n.inputs = [*n.inputs[:2], name]
 
 

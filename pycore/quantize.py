@@ -51,7 +51,8 @@ def quantize(doc, weights, fmt):
     """Returns the weights dict to store for `fmt` ("fp32", "fp16" or "int8")."""
     if fmt not in FORMATS:
         raise QuantizationError(f"unknown weight format {fmt!r}; choose one of {FORMATS}")
-    out = {k: np.asarray(v, np.float32) if np.asarray(v).dtype.kind == "f" else v for k, v in weights.items()}
+    keep = _kept_floats(computes_in_half(doc))
+    out = {k: _float32(np.asarray(v), keep) for k, v in weights.items()}
     if fmt == "fp32":
         return out
     for name, axis in quantizable(doc, weights).items():
@@ -62,6 +63,21 @@ def quantize(doc, weights, fmt):
     return out
 
 
+def computes_in_half(doc):
+    """True when an input of the model (model.json as a dict) is float16: its float16 weights are
+    then its own values, not fp16 storage of float32 ones."""
+    return any(i.get("dtype") == "float16" for i in doc["inputs"])
+
+
+def _kept_floats(half):
+    return {np.dtype(np.float32), np.dtype(np.float16)} if half else {np.dtype(np.float32)}
+
+
+def _float32(v, keep):
+    """A float tensor as float32 unless its dtype is kept; integers and bools as they are."""
+    return v.astype(np.float32) if v.dtype.kind == "f" and v.dtype not in keep else v
+
+
 def stored_format(tensors):
     """Which of FORMATS stored `tensors` (as safetensors.read returns them) are in."""
     if any(k.endswith(SCALE) for k in tensors):
@@ -69,9 +85,11 @@ def stored_format(tensors):
     return "fp16" if any(v.dtype == np.float16 for v in tensors.values()) else "fp32"
 
 
-def dequantize(tensors, source="weights.safetensors"):
+def dequantize(tensors, source="weights.safetensors", half=False):
     """Float32 arrays from stored tensors: int8 with a `::scale` partner, fp16 and float64 made
-    float32; integer and bool tensors (indices, masks) as they are."""
+    float32; integer and bool tensors (indices, masks) as they are. `half`: the model computes in
+    float16, so its float16 tensors are its own values, not fp16 storage of float32 ones: kept."""
+    keep = _kept_floats(half)
     out = {}
     for k, v in tensors.items():
         if k.endswith(SCALE):
@@ -80,7 +98,7 @@ def dequantize(tensors, source="weights.safetensors"):
             continue
         scale = tensors.get(k + SCALE)
         if scale is None:
-            out[k] = v.astype(np.float32) if v.dtype.kind == "f" and v.dtype != np.float32 else v
+            out[k] = _float32(v, keep)
             continue
         fits = scale.ndim == v.ndim and all(s in (1, d) for s, d in zip(scale.shape, v.shape))
         if v.dtype != np.int8 or not fits:

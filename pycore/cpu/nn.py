@@ -263,13 +263,26 @@ def resize(a, x):
     return np.array(x)  # a new array even where no axis changed
 
 
+def _in_float32(kernel):
+    """float16 products accumulate in float32 and round once at the end, as half-precision hardware
+    does (and ONNX's references): numpy sums float16 in float16, losing a bit per addition."""
+
+    def run(a, x, *rest):
+        if x.dtype != np.float16:
+            return kernel(a, x, *rest)
+        wide = [None if t is None else t.astype(np.float32) for t in (x, *rest)]
+        return kernel(a, *wide).astype(np.float16)
+
+    return run
+
+
 KERNELS = {
-    "Gemm": gemm,
+    "Gemm": _in_float32(gemm),
     "Resize": resize,
     "LayerNormalization": layer_norm,
-    "MatMul": matmul,
+    "MatMul": _in_float32(matmul),
     "Softmax": softmax,
-    "Conv": conv,
+    "Conv": _in_float32(conv),
     "MaxPool": max_pool,
     "AveragePool": average_pool,
     "GlobalAveragePool": global_average_pool,
