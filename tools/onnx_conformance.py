@@ -246,9 +246,33 @@ def _cell(r):
     return f"{r['status']}{err}" + (f": {why}" if r["status"] == "fail" and why else "")
 
 
-def _reason(message):
+def reason(message):
     """A conversion error without its node prefix, to group failures by cause."""
     return message.split("): ", 1)[-1].split("\n")[0] if "): " in message else message
+
+
+NODE_SUITE = "## Node suite"  # the section tools/conformance/node_suite.py --doc writes; write_doc keeps it
+
+
+def node_suite_section(path=DOC):
+    """The doc's node-suite section as it stands ("" if it has none), from its heading to the end."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    at = text.find("\n" + NODE_SUITE + "\n")
+    return text[at + 1 :] if at >= 0 else ""
+
+
+def write_node_suite(section, path=DOC):
+    """Replaces the doc's node-suite section (the last one) with `section`."""
+    with open(path) as f:
+        text = f.read()
+    old = node_suite_section(path)
+    body = text[: len(text) - len(old)] if old else text
+    with open(path, "w") as f:
+        f.write(body.rstrip("\n") + "\n\n" + section)
 
 
 def light_note(results):
@@ -293,7 +317,7 @@ def write_doc(results, out=DOC, environments=None):
     reasons = {}
     for name, r in results.items():
         if r["conversion"]:
-            reasons.setdefault(_reason(r["conversion"]), []).append(name)
+            reasons.setdefault(reason(r["conversion"]), []).append(name)
     lines += [
         f"- {why} ({len(n)}): {', '.join(n)}" for why, n in sorted(reasons.items(), key=lambda x: -len(x[1]))
     ]
@@ -310,8 +334,9 @@ def write_doc(results, out=DOC, environments=None):
                 )
                 cells = " | ".join(_cell(r[p]).replace("|", "/") for p in PATHS)
                 lines.append(f"| {name} | {' '.join(r['ops'])} | {conv} | {cells} |")
+    kept = node_suite_section(out)
     with open(out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n" + ("\n" + kept if kept else ""))
 
 
 def recorded_totals(path=DOC):

@@ -49,6 +49,20 @@ def shape(ctx, node):
     ctx.consts[node.output(0)] = np.array(dims[node.attr("start", 0) : end], np.int64)
 
 
+# https://onnx.ai/onnx/operators/onnx__Range.html: versions 11..27, of constants (its length is
+# its values' doing, and shapes are static): ceil((limit - start) / delta) values in start's dtype.
+# Floats are computed in float64, at least the precision any stash_type (27) asks for.
+@onnx_op("Range", (11, 27), ["stash_type"])
+def range_(ctx, node):
+    start, limit, delta = (ctx.const(node.input(k), what).reshape(()) for k, what in enumerate(RANGE))
+    wide = np.float64 if start.dtype.kind == "f" else np.int64
+    values = np.arange(*(v.astype(wide) for v in (start, limit, delta)))
+    ctx.consts[node.output(0)] = values.astype(start.dtype)
+
+
+RANGE = ("start", "limit", "delta")
+
+
 # https://onnx.ai/onnx/operators/onnx__Size.html: versions 1..25
 @onnx_op("Size", (1, LATEST))
 def size(ctx, node):
