@@ -207,13 +207,15 @@ def slice_(ctx, node):
     ctx.emit("Slice", [node.input(0)], node.output(0), **attrs)
 
 
-# https://onnx.ai/onnx/operators/onnx__Gather.html: versions 1..13. Indices must be constant;
-# on a run-time tensor each index becomes a Slice (runs of consecutive indices one Slice).
+# https://onnx.ai/onnx/operators/onnx__Gather.html: versions 1..13. Constant indices on a run-time
+# tensor become Slices (runs of consecutive indices one Slice); run-time indices a selection (_pick).
 @onnx_op("Gather", (1, 13), ["axis"])
 def gather(ctx, node):
     data, out = node.input(0), node.output(0)
     dims = ctx.shape(data)
     axis = node.attr("axis", 0) % len(dims)
+    if not ctx.is_const(node.input(1)):
+        return _gather_run_time(ctx, data, node.input(1), axis, out)
     idx = ctx.const(node.input(1), "indices").astype(np.int64)
     if ((idx < -dims[axis]) | (idx >= dims[axis])).any():
         node.fail(f"indices {idx.tolist()} out of range for dimension {dims[axis]}")
@@ -231,6 +233,54 @@ def gather(ctx, node):
     pieces = [_slice(ctx, data, axis, s, e) for s, e in runs]
     joined = ctx.emit("Concat", pieces, axis=axis) if len(pieces) > 1 else pieces[0]
     ctx.reshape(joined, (*dims[:axis], *idx.shape, *dims[axis + 1 :]), out)
+
+
+def _gather_run_time(ctx, data, idx, axis, out):
+    """data of shape (*pre, K, *post) and indices I: the values at (*pre, *I, K, *post) where K
+    equals the index, summed over K."""
+    dims, shape = ctx.shape(data), ctx.shape(idx)
+    pre, k, post = dims[:axis], dims[axis], dims[axis + 1 :]
+    hit = ctx.reshape(_one_hot(ctx, idx, k), (*shape, k, *[1] * len(post)))
+    picked = ctx.reshape(data, (*pre, *[1] * len(shape), k, *post))
+    _pick(ctx, hit, picked, len(pre) + len(shape), out)
+
+
+# https://onnx.ai/onnx/operators/onnx__GatherElements.html: versions 11..13, as a selection: the
+# output (of the indices' shape) at each position takes the data along `axis` where the index points
+@onnx_op("GatherElements", (11, 13), ["axis"])
+def gather_elements(ctx, node):
+    data, idx = node.input(0), node.input(1)
+    dims, shape = ctx.shape(data), ctx.shape(idx)
+    if len(dims) != len(shape) or any(i > d for i, d in zip(shape, dims)):
+        node.fail(f"indices of shape {list(shape)} for data of shape {list(dims)}")
+    axis = node.attr("axis", 0) % len(dims)
+    k, rest = dims[axis], [d for d in range(len(dims)) if d != axis]
+    ends = [dims[d] if d == axis else shape[d] for d in range(len(dims))]
+    if list(ends) != list(dims):
+        data = ctx.emit("Slice", [data], starts=[0] * len(dims), ends=ends)
+    moved = ctx.emit("Transpose", [data], perm=[*rest, axis]) if axis != len(dims) - 1 else data
+    picked = ctx.reshape(moved, (*shape[:axis], 1, *shape[axis + 1 :], k))
+    _pick(ctx, _one_hot(ctx, idx, k), picked, len(dims), node.output(0))
+
+
+def _one_hot(ctx, idx, k):
+    """indices (negative ones counted from the end) against 0..k-1: bool of shape (*indices, k)."""
+    dtype = ctx.dtype(idx)
+    if np.dtype(dtype).kind == "i":
+        wrapped = ctx.emit("Add", [idx, ctx.constant(k, "k", like=idx)])
+        idx = ctx.emit("Where", [ctx.emit("Less", [idx, ctx.constant(0, "zero", like=idx)]), wrapped, idx])
+    column = ctx.reshape(idx, (*ctx.shape(idx), 1))
+    return ctx.emit("Equal", [column, ctx.constant(np.arange(k, dtype=dtype), "positions")])
+
+
+def _pick(ctx, hit, values, axis, out):
+    """Where(hit, values, 0) reduced over `axis`, which holds one hit: a sum (exact: the others are
+    zeros), or for bools a maximum. A hit known at conversion time is a float32 mask (WebGPU's)."""
+    if ctx.is_const(hit):
+        hit = ctx.constant(ctx.const(hit).astype(np.float32), "hit")
+    chosen = ctx.emit("Where", [hit, values, ctx.constant(0, "zero", like=values)])
+    reduce = "ReduceMax" if ctx.dtype(values) == "bool" else "ReduceSum"
+    ctx.emit(reduce, [chosen], out, axes=[axis], keepdims=0)
 
 
 # https://onnx.ai/onnx/operators/onnx__Trilu.html: version 14, k a constant. The last two axes'
