@@ -2,7 +2,10 @@
 
 import math
 
+import numpy as np
+
 from .registry import onnx_op
+from .shapes import one_hot, pick
 
 
 def _coerced_axes(node, shape):
@@ -121,3 +124,49 @@ def argmax(ctx, node):
         x = ctx.emit("Neg", [x])
     attrs = {k: int(node.attr(k, d)) for k, d in (("axis", 0), ("keepdims", 1), ("select_last_index", 0))}
     ctx.emit("ArgMax", [x], node.output(0), **attrs)
+
+
+LOSS_ATTRS = ["ignore_index", "reduction"]
+
+
+# https://onnx.ai/onnx/operators/onnx__NegativeLogLikelihoodLoss.html: versions 12..22. The input
+# (N, C, d...) at each target class, negated and weighted (weight[target], 1 without weights, 0 for
+# ignore_index); "mean" divides the sum by the total weight of the targets that count.
+@onnx_op("NegativeLogLikelihoodLoss", (12, 22), LOSS_ATTRS)
+def nll_loss(ctx, node):
+    _nll(ctx, node, node.input(0), node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__SoftmaxCrossEntropyLoss.html: versions 12..13, the
+# NegativeLogLikelihoodLoss of the scores' LogSoftmax over the class axis (1), its second output
+@onnx_op("SoftmaxCrossEntropyLoss", (12, 13), LOSS_ATTRS)
+def softmax_cross_entropy(ctx, node):
+    x = node.input(0)
+    y = ctx.emit("Sub", [x, ctx.emit("ReduceMax", [x], axes=[1], keepdims=1)])
+    total = ctx.emit("ReduceSum", [ctx.emit("Exp", [y])], axes=[1], keepdims=1)
+    log_prob = ctx.emit("Sub", [y, ctx.emit("Log", [total])], node.output(1) or None)
+    _nll(ctx, node, log_prob, node.output(0))
+
+
+def _nll(ctx, node, log_prob, out):
+    target, weight = node.input(1), node.input(2)
+    dims, reduction = ctx.shape(log_prob), node.attr("reduction", "mean")
+    if reduction not in ("none", "sum", "mean"):
+        node.fail(f"reduction {reduction!r} is not supported (none, sum or mean)")
+    if len(dims) < 2 or ctx.shape(target) != (dims[0], *dims[2:]):
+        node.fail(f"target of shape {list(ctx.shape(target))} for input of shape {list(dims)}")
+    hit = one_hot(ctx, target, dims[1])  # (N, d..., C)
+    classes = [0, *range(2, len(dims)), 1]
+    picked = pick(ctx, hit, ctx.emit("Transpose", [log_prob], perm=classes), len(dims) - 1)
+    w = weight or ctx.constant(np.ones(dims[1]), "ones", like=log_prob)
+    weights = pick(ctx, hit, ctx.reshape(w, [1] * (len(dims) - 1) + [dims[1]]), len(dims) - 1)
+    if node.attr("ignore_index") is not None:
+        ignored = ctx.emit("Equal", [target, ctx.constant(node.attr("ignore_index"), "ignored", like=target)])
+        weights = ctx.emit("Where", [ignored, ctx.constant(0, "zero", like=weights), weights])
+    loss = ctx.emit("Neg", [ctx.emit("Mul", [picked, weights])], out if reduction == "none" else None)
+    if reduction == "none":
+        return
+    axes = list(range(len(dims) - 1))
+    total = ctx.emit("ReduceSum", [loss], out if reduction == "sum" else None, axes=axes, keepdims=0)
+    if reduction == "mean":
+        ctx.emit("Div", [total, ctx.emit("ReduceSum", [weights], axes=axes, keepdims=0)], out)

@@ -208,7 +208,7 @@ def slice_(ctx, node):
 
 
 # https://onnx.ai/onnx/operators/onnx__Gather.html: versions 1..13. Constant indices on a run-time
-# tensor become Slices (runs of consecutive indices one Slice); run-time indices a selection (_pick).
+# tensor become Slices (runs of consecutive indices one Slice); run-time indices a selection (pick).
 @onnx_op("Gather", (1, 13), ["axis"])
 def gather(ctx, node):
     data, out = node.input(0), node.output(0)
@@ -240,9 +240,9 @@ def _gather_run_time(ctx, data, idx, axis, out):
     equals the index, summed over K."""
     dims, shape = ctx.shape(data), ctx.shape(idx)
     pre, k, post = dims[:axis], dims[axis], dims[axis + 1 :]
-    hit = ctx.reshape(_one_hot(ctx, idx, k), (*shape, k, *[1] * len(post)))
+    hit = ctx.reshape(one_hot(ctx, idx, k), (*shape, k, *[1] * len(post)))
     picked = ctx.reshape(data, (*pre, *[1] * len(shape), k, *post))
-    _pick(ctx, hit, picked, len(pre) + len(shape), out)
+    pick(ctx, hit, picked, len(pre) + len(shape), out)
 
 
 # https://onnx.ai/onnx/operators/onnx__GatherElements.html: versions 11..13, as a selection: the
@@ -260,10 +260,10 @@ def gather_elements(ctx, node):
         data = ctx.emit("Slice", [data], starts=[0] * len(dims), ends=ends)
     moved = ctx.emit("Transpose", [data], perm=[*rest, axis]) if axis != len(dims) - 1 else data
     picked = ctx.reshape(moved, (*shape[:axis], 1, *shape[axis + 1 :], k))
-    _pick(ctx, _one_hot(ctx, idx, k), picked, len(dims), node.output(0))
+    pick(ctx, one_hot(ctx, idx, k), picked, len(dims), node.output(0))
 
 
-def _one_hot(ctx, idx, k):
+def one_hot(ctx, idx, k):
     """indices (negative ones counted from the end) against 0..k-1: bool of shape (*indices, k)."""
     dtype = ctx.dtype(idx)
     if np.dtype(dtype).kind == "i":
@@ -273,14 +273,14 @@ def _one_hot(ctx, idx, k):
     return ctx.emit("Equal", [column, ctx.constant(np.arange(k, dtype=dtype), "positions")])
 
 
-def _pick(ctx, hit, values, axis, out):
+def pick(ctx, hit, values, axis, out=None):
     """Where(hit, values, 0) reduced over `axis`, which holds one hit: a sum (exact: the others are
     zeros), or for bools a maximum. A hit known at conversion time is a float32 mask (WebGPU's)."""
     if ctx.is_const(hit):
         hit = ctx.constant(ctx.const(hit).astype(np.float32), "hit")
     chosen = ctx.emit("Where", [hit, values, ctx.constant(0, "zero", like=values)])
     reduce = "ReduceMax" if ctx.dtype(values) == "bool" else "ReduceSum"
-    ctx.emit(reduce, [chosen], out, axes=[axis], keepdims=0)
+    return ctx.emit(reduce, [chosen], out, axes=[axis], keepdims=0)
 
 
 # https://onnx.ai/onnx/operators/onnx__Trilu.html: version 14, k a constant. The last two axes'
