@@ -2,6 +2,7 @@
 
 reader.py     load the file, external data, graph checks (cycles, dangling inputs), topo order
 registry.py   op table: ONNX op -> the function mapping it, with versions and attributes handled
+functions.py  ops ONNX defines as functions of other ops, inlined before conversion
 context.py    conversion state; emitting IR nodes, folding them when their inputs are constant
 elementwise.py, nn.py, conv_transpose.py, einsum.py, reduce.py, resize.py, shapes.py
               one function per ONNX op

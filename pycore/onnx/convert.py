@@ -6,7 +6,7 @@ import os
 from .. import ops, quantize, safetensors
 from ..errors import GraphError, PycoreError
 from ..graph import FORMAT, Graph, Node
-from . import reader
+from . import functions, reader
 from .context import ConversionContext, OnnxNode
 from .registry import OPS, ConversionError
 
@@ -62,9 +62,10 @@ def convert(source, shapes=None, name=None):
     only input). Raises ConversionError, naming node, op and opset, for anything unsupported.
     """
     model = reader.load(source)
-    graph = model.graph
     if _opset(model) is None:
         raise ConversionError("the model imports no version of the default ONNX domain")
+    model = functions.expand(model, _opset(model))
+    graph = model.graph
     names = reader.node_names(graph)
     order = reader.toposort(graph, names)
     nodes = check_support(model, names)
