@@ -170,3 +170,21 @@ def _nll(ctx, node, log_prob, out):
     total = ctx.emit("ReduceSum", [loss], out if reduction == "sum" else None, axes=axes, keepdims=0)
     if reduction == "mean":
         ctx.emit("Div", [total, ctx.emit("ReduceSum", [weights], axes=axes, keepdims=0)], out)
+
+
+# https://onnx.ai/onnx/operators/onnx__Hardmax.html: versions 1..13 (before 13 over the 2-d
+# coercion at `axis`, as Softmax): 1 at the first maximum along the axis, 0 elsewhere, as the
+# ArgMax compared with every position
+@onnx_op("Hardmax", (1, 13), ["axis"])
+def hardmax(ctx, node):
+    x, out = node.input(0), node.output(0)
+    shape = ctx.shape(x)
+    axes = _coerced_axes(node, shape)
+    flat = x
+    if len(axes) > 1:
+        flat = ctx.reshape(x, (*shape[: axes[0]], math.prod(shape[axes[0] :])))
+    dims, axis = ctx.shape(flat), axes[0]
+    top = ctx.emit("ArgMax", [flat], axis=axis, keepdims=1)
+    positions = np.arange(dims[axis]).reshape([-1 if d == axis else 1 for d in range(len(dims))])
+    hit = ctx.emit("Equal", [top, ctx.constant(positions, "positions")])
+    ctx.reshape(ctx.emit("Cast", [hit], to=ctx.dtype(x)), shape, out)
