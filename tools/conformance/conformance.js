@@ -18,14 +18,15 @@ const ARRAYS = {
   BOOL: Uint8Array,
 };
 
-// safetensors: u64 header length, JSON header, raw little-endian data.
-function readSafetensors(buffer) {
+// The inputs (input/<name>) of a case's data.safetensors: u64 header length, JSON header, raw
+// little-endian data. Its expected outputs are for chromium.py.
+function readInputs(buffer) {
   const view = new DataView(buffer);
   const n = Number(view.getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, n)));
   const out = {};
   for (const [key, { dtype, shape, data_offsets: [a, b] }] of Object.entries(header)) {
-    if (key === "__metadata__") continue;
+    if (!key.startsWith("input/")) continue;
     if (!ARRAYS[dtype]) throw new Error(`${key}: dtype ${dtype} has no typed array in JS`);
     out[key] = { shape, data: new ARRAYS[dtype](buffer.slice(8 + n + a, 8 + n + b)) };
   }
@@ -50,12 +51,8 @@ async function run(name, paths) {
   const folder = new URL(`cases/${name}/`, import.meta.url);
   const response = await fetch(new URL("data.safetensors", folder));
   if (!response.ok) throw new Error(`${name}/data.safetensors: HTTP ${response.status}`);
-  const data = readSafetensors(await response.arrayBuffer());
-  const inputs = Object.fromEntries(
-    Object.entries(data)
-      .filter(([k]) => k.startsWith("input/"))
-      .map(([k, v]) => [k.slice("input/".length), v.data]),
-  );
+  const data = readInputs(await response.arrayBuffer());
+  const inputs = Object.fromEntries(Object.entries(data).map(([k, v]) => [k.slice("input/".length), v.data]));
   const result = {};
   let model;
   try {

@@ -108,6 +108,41 @@ def _array(value):
     return numpy_helper.to_array(value) if isinstance(value, TensorProto) else np.asarray(value)
 
 
+def data(case, graph):
+    """(feeds by name of the converted graph's inputs, expected outputs) of a case."""
+    inputs, expected = (list(map(_array, values)) for values in case.data_sets[0])
+    given = case.model.graph
+    names = [i.name for i in given.input if i.name not in {t.name for t in given.initializer}]
+    return {n: v for n, v in zip(names, inputs) if n in {i.name for i in graph.inputs}}, expected
+
+
+# the dtypes a page hands the worker as typed arrays (web/pycore.js run): not float16, which
+# Pyodide does not convert
+IN_A_PAGE = {"float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"}
+
+
+class InAPage:
+    """A node-suite case as onnx_conformance.export takes it, for tools/conformance/chromium.py:
+    one whose inputs a page can give (`fits`)."""
+
+    kind = "node"
+
+    def __init__(self, case):
+        self.case, self.name, self.rtol, self.atol = case, case.name, case.rtol, case.atol
+
+    def fits(self):
+        return all(_array(v).dtype.name in IN_A_PAGE for v in self.case.data_sets[0][0])
+
+    def source(self):
+        return self.case.model
+
+    def feeds(self, graph):
+        return data(self.case, graph)[0]
+
+    def reference(self, source):
+        return data(self.case, convert(source))[1], None
+
+
 async def run_case(case, paths, device):
     """{path: (status, detail)} for one case."""
     try:
@@ -116,10 +151,7 @@ async def run_case(case, paths, device):
         return {p: ("refused", _first_problem(e)) for p in paths}
     except Exception as e:
         return {p: ("crash", f"conversion: {type(e).__name__}: {e}") for p in paths}
-    inputs, expected = (list(map(_array, values)) for values in case.data_sets[0])
-    given = case.model.graph
-    names = [i.name for i in given.input if i.name not in {t.name for t in given.initializer}]
-    feeds = {n: v for n, v in zip(names, inputs) if n in {i.name for i in graph.inputs}}
+    feeds, expected = data(case, graph)
     files = conf.serialise(graph)
     out = {}
     for path in paths:
