@@ -29,6 +29,9 @@ ARRAY_DTYPES = {
     TensorProto.INT32,
     TensorProto.INT16,
     TensorProto.INT8,
+    TensorProto.UINT64,
+    TensorProto.UINT32,
+    TensorProto.UINT16,
     TensorProto.UINT8,
     TensorProto.BOOL,
 }

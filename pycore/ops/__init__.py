@@ -39,7 +39,20 @@ class Op:
 
 OPS = {}
 # the dtypes tensors may have, by numpy name: Tensor's, the graph's inputs and run-time tensors
-DTYPES = {"float32", "float64", "float16", "int32", "int64", "bool", "uint8", "int8"}
+DTYPES = {
+    "float32",
+    "float64",
+    "float16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint64",
+    "uint32",
+    "uint16",
+    "uint8",
+    "bool",
+}
 DTYPE_LIST = ", ".join(sorted(DTYPES))  # for messages
 
 

@@ -167,8 +167,8 @@ def test_new_ops_refuse_clearly(op, inputs, attrs, message):
 
 
 def test_cast_of_a_run_time_tensor_to_a_dtype_pycore_lacks_is_refused():
-    m = model([helper.make_node("Cast", ["x"], ["y"], name="n", to=TensorProto.UINT16)], opset=19)
-    with pytest.raises(ConversionError, match="cast of a run-time tensor to uint16"):
+    m = model([helper.make_node("Cast", ["x"], ["y"], name="n", to=TensorProto.BFLOAT16)], opset=19)
+    with pytest.raises(ConversionError, match="cast of a run-time tensor to"):
         convert(m)
 
 
@@ -186,8 +186,8 @@ def test_foreign_domain():
 
 
 def test_unsupported_dtype():
-    with pytest.raises(ConversionError, match="input 'x' has dtype UINT16; pycore's inputs are bool, float"):
-        convert(model([helper.make_node("Relu", ["x"], ["y"])], dtype=TensorProto.UINT16))
+    with pytest.raises(ConversionError, match="input 'x' has dtype BFLOAT16; pycore's inputs are bool"):
+        convert(model([helper.make_node("Relu", ["x"], ["y"])], dtype=TensorProto.BFLOAT16))
 
 
 def test_runtime_shape_is_refused_at_conversion():

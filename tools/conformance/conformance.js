@@ -14,6 +14,9 @@ const ARRAYS = {
   I32: Int32Array,
   I16: Int16Array,
   I8: Int8Array,
+  U64: BigUint64Array,
+  U32: Uint32Array,
+  U16: Uint16Array,
   U8: Uint8Array,
   BOOL: Uint8Array,
 };
