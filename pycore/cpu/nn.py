@@ -24,8 +24,11 @@ def matmul(a, x, w, residual=None):
 
 
 def softmax(a, x):
-    e = np.exp(x - x.max(axis=a["axis"], keepdims=True))
-    return e / e.sum(axis=a["axis"], keepdims=True)
+    """In place on one new array: three temporaries fewer, which is most of its cost on small inputs."""
+    e = x - x.max(axis=a["axis"], keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=a["axis"], keepdims=True)
+    return e
 
 
 def _as_2d(a, x):
@@ -177,12 +180,27 @@ def taps(a2, out_hw):
 
 
 def _tap_max(a2, padded):
-    """The max over each window, one np.maximum per kernel tap on output-sized strided views
-    (several times faster than reducing a (..., kh, kw) window view)."""
-    x, out_hw = padded
-    y = None
-    for rows, cols in taps(a2, out_hw):
-        y = x[:, :, rows, cols].copy() if y is None else np.maximum(y, x[:, :, rows, cols], out=y)
+    """The max over each window, separably: over the window's rows, then over its columns, one
+    np.maximum per row or column of the window on strided views. kh + kw - 2 calls where one per
+    tap makes kh * kw - 1 (MNIST's 2x2 pools: 2 calls, not 4), and several times faster than
+    reducing a (..., kh, kw) window view, or a (..., kh, ..., kw) reshape of a non-overlapping one."""
+    x, (oh, ow) = padded
+    (kh, kw), (sh, sw), (dh, dw) = a2["kernel_shape"], a2["strides"], a2["dilations"]
+    rows = _max_along(x, 2, kh, sh, dh, oh)  # rows first: each view keeps contiguous row runs
+    return _max_along(rows, 3, kw, sw, dw, ow)
+
+
+def _max_along(x, axis, k, stride, dilation, out):
+    """The max over k taps, `dilation` apart, of x's `axis`: `out` positions `stride` apart."""
+
+    def tap(i):
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(i * dilation, i * dilation + (out - 1) * stride + 1, stride)
+        return x[tuple(index)]
+
+    y = tap(0).copy() if k == 1 else np.maximum(tap(0), tap(1))
+    for i in range(2, k):
+        np.maximum(y, tap(i), out=y)
     return y
 
 
