@@ -4,7 +4,7 @@ and the convolution's weight gradient on the same GEMM (training on the CPU path
 The runners come from wasm.fused_kernels (the wasm kernels in Pyodide; the unit tests run the same
 modules through wasmtime): address(array) and the exports, called with wasm's gemm_args (c =
 clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows), depthwise_args (a
-depthwise 3x3 or 5x5 conv, stride 1 or 2, on a padded input) and im2col_args. An activation their
+depthwise 3x3 or 5x5 conv, stride 1 or 2, that pads the input itself) and im2col_args. An activation their
 clip cannot express (GELU, hard-swish, sigmoid, ...) runs after them, as its own numpy kernel on
 their result. Whatever they cannot take (another dtype, other groups, alpha or beta, batched
 weights) runs the numpy kernel it replaces, unchanged, so a model never depends on which ops the
@@ -104,14 +104,14 @@ def kernels(runners):
         return cols, (oh, ow)
 
     def depthwise(a, a2, x4, w, b, clip, lifted):
-        padded, (oh, ow) = nn._padded_input(a2, x4, 0.0)
-        padded = np.ascontiguousarray(padded)
+        oh, ow = nn.output_size(a2, x4.shape[2:])
+        x4 = np.ascontiguousarray(x4)
         n, m, k = x4.shape[0], w.shape[0], a2["kernel_shape"][0]
         y = np.empty((n, m, oh, ow), np.float32)
         filters = np.ascontiguousarray(w).reshape(m, k, k)
         bias = None if b is None else np.ascontiguousarray(b).reshape(m)
         for i in range(n):
-            run_depthwise(padded[i], filters, bias, y[i], a2["strides"][0], *clip)
+            run_depthwise(x4[i], filters, bias, y[i], a2["strides"][0], *clip, a2["pads"][:2])
         return y[:, :, 0, :] if lifted else y
 
     def conv(a, x, w, b=None, residual=None):
@@ -224,8 +224,8 @@ class _Calls:
 class Planner:
     """A loaded model's fused nodes planned once: prepare(node, consts, shapes) gives a runner of
     the node's inputs with what is fixed at load resolved (activation bounds, the depthwise form,
-    weights in the kernel's layout and their addresses, the packed arguments) and its output, im2col
-    columns and padded input in buffers allocated here and reused by every run; nodes whose outputs
+    weights in the kernel's layout and their addresses, the packed arguments) and its output and
+    im2col columns in buffers allocated here and reused by every run; nodes whose outputs
     are never read at the same time share an output buffer, as the WebGPU plan does. A graph output that
     lies in one must be copied before it is handed out (owns), or the next run would overwrite it.
     A runner falls back to the kernel table's entry for inputs it was not prepared for. Arguments
@@ -239,11 +239,10 @@ class Planner:
         self._buffers = {}  # id -> buffer, kept alive so that the ids stay theirs
         self._shared = []  # the output buffers: [index of the last node that may read it, buffer]
         self._life = (0, 0)  # the node being prepared, and the last that may read its output
-        self._padded = {}  # (input shape, padded shape, top and left pads) -> the depthwise input buffer
 
-    def empty(self, shape, zeros=False):
+    def empty(self, shape):
         """A float32 buffer of the plan for the node's own use, reused across runs."""
-        buffer = (np.zeros if zeros else np.empty)(shape, F32)
+        buffer = np.empty(shape, F32)
         self._buffers[id(buffer)] = buffer
         return buffer
 
@@ -348,41 +347,20 @@ class Planner:
         return run, y
 
     def _depthwise_conv(self, a2, xs4, w, b, clip, lifted):
-        """(run(x), output) of a depthwise conv: the input is copied into a planned buffer whose
-        padding stays zero, unless it has none. Convs with the same input and padded shapes share
-        it (only their call uses it, and they all write the same interior, nothing else)."""
+        """(run(x), output) of a depthwise conv: one kernel call per image, on the input as it is
+        (the kernel reads its padding as zeros)."""
         n, c, h, wd = xs4
-        k, (pt, pl) = a2["kernel_shape"][0], a2["pads"][:2]
-        image = np.empty(xs4, F32)
-        padded, (oh, ow) = nn._padded_input(a2, image, 0.0)
-        inner = None
-        if padded is not image:
-            key = (xs4, padded.shape, pt, pl)
-            if key not in self._padded:
-                self._padded[key] = self.empty(padded.shape, zeros=True)
-            padded = self._padded[key]
-            inner = padded[:, :, pt : pt + h, pl : pl + wd]
-            inner = inner[:, :, 0, :] if lifted else inner
+        k, stride = a2["kernel_shape"][0], a2["strides"][0]
+        oh, ow = nn.output_size(a2, (h, wd))
+        image = np.empty((c, h, wd), F32)
         y = self.output((n, c, oh, ow))
         filters = np.ascontiguousarray(w).reshape(c, k, k)
-        calls = _Calls(
-            self.depthwise,
-            self.address,
-            [
-                wasm.depthwise_args(self.address, padded[i], filters, b, y[i], a2["strides"][0], *clip)
-                for i in range(n)
-            ],
-            [(0, padded[0].nbytes)] if inner is None else [],
-        )
-
-        def run(x):
-            if inner is None:
-                calls(x)
-            else:
-                np.copyto(inner, x)
-                calls()
-
-        return run, y[:, :, 0, :] if lifted else y
+        packed = [
+            wasm.depthwise_args(self.address, image, filters, b, y[i], stride, *clip, a2["pads"][:2])
+            for i in range(n)
+        ]
+        calls = _Calls(self.depthwise, self.address, packed, [(0, image.nbytes)])
+        return calls, y[:, :, 0, :] if lifted else y
 
     def _gemm(self, a, names, xs, w, consts, shapes):
         c, has_res = _bias(consts, names[2]), bool(names[3])

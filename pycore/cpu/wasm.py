@@ -125,40 +125,57 @@ def _load(name, export, ints, floats, check):
     return fn, name
 
 
-def depthwise_args(address, x, w, bias, y, stride, lo=-math.inf, hi=math.inf):
+def depthwise_args(address, x, w, bias, y, stride, lo=-math.inf, hi=math.inf, pads=(0, 0), zeros=None):
     """The depthwise kernel's arguments for y[c] = clip(conv(x[c], w[c]) + bias[c], lo, hi): x the
-    padded input [C, HP, WP], w [C, k, k], y [C, OH, OW], all C-contiguous float32; bias [C] or None."""
-    (c, hp, wp), (oh, ow), k = x.shape, y.shape[1:], w.shape[-1]
+    input [C, H, W] as it is, zero-padded by pads (top, left) and at the bottom and right as far as y
+    [C, OH, OW] reaches; w [C, k, k], all C-contiguous float32; bias [C] or None. zeros is the row
+    of at least W zeros the kernel reads for tap rows in the padding, zero_row(W) where None."""
+    (c, h, wd), (oh, ow), k = x.shape, y.shape[1:], w.shape[-1]
+    zeros = zero_row(wd) if zeros is None else zeros
     for name, v, shape in [("x", x, x.shape), ("w", w, (c, k, k)), ("y", y, (c, oh, ow))]:
         if v.dtype != np.float32 or v.shape != shape or not v.flags.c_contiguous:
             raise ValueError(f"{name}: expected C-contiguous float32 {shape}, got {v.dtype} {v.shape}")
-    if (k, stride) not in DEPTHWISE_SHAPES or (oh - 1) * stride + k > hp or (ow - 1) * stride + k > wp:
-        raise ValueError(
-            f"depthwise: k {k}, stride {stride} from {(hp, wp)} to {(oh, ow)} is not a kernel form"
-        )
+    if (k, stride) not in DEPTHWISE_SHAPES or min(pads) < 0:
+        raise ValueError(f"depthwise: k {k}, stride {stride}, pads {tuple(pads)} is not a kernel form")
     if bias is not None and (
         bias.dtype != np.float32 or bias.shape != (c,) or c > 1 and bias.strides[0] != 4
     ):
         raise ValueError(f"bias: expected contiguous float32 ({c},), got {bias.dtype} {bias.shape}")
+    if zeros.dtype != np.float32 or zeros.ndim != 1 or zeros.size < wd or not zeros.flags.c_contiguous:
+        raise ValueError(f"zeros: expected a contiguous float32 row of at least {wd}, got {zeros.shape}")
     ptrs = [address(v) if v.size else 1 for v in (x, w, y)]
     bias_ptr = 0 if bias is None else address(bias)
-    return (ptrs[0], ptrs[1], bias_ptr, ptrs[2], c, hp, wp, oh, ow, k, stride, float(lo), float(hi))
+    sizes = (c, h, wd, oh, ow, k, stride, *(int(p) for p in pads))
+    return (ptrs[0], ptrs[1], bias_ptr, ptrs[2], address(zeros), *sizes, float(lo), float(hi))
+
+
+@functools.cache
+def zero_row(width):
+    """A read-only row of `width` zeros (at least one), kept for the process: the depthwise
+    kernel only reads it, so every call and plan of that width shares one."""
+    row = np.zeros(max(width, 1), np.float32)
+    row.flags.writeable = False
+    return row
 
 
 def check_depthwise(depthwise, address):
-    """The depthwise kernel on small odd cases of each form against numpy, as check does for gemm."""
+    """The depthwise kernel on small odd cases of each form, with uneven pads, against numpy, as
+    check does for gemm."""
     rng = np.random.default_rng(0)
     for k, stride in sorted(DEPTHWISE_SHAPES):
         x, w = rng.standard_normal((3, 12, 11), np.float32), rng.standard_normal((3, k, k), np.float32)
         bias = rng.standard_normal(3, np.float32)
-        oh, ow = (12 - k) // stride + 1, (11 - k) // stride + 1
+        (pt, pl), (pb, pr) = (k // 2, k // 2 - 1), (k // 2 - 1, k // 2)
+        padded = np.pad(x, ((0, 0), (pt, pb), (pl, pr)))
+        oh, ow = (12 + pt + pb - k) // stride + 1, (11 + pl + pr - k) // stride + 1
         y = np.empty((3, oh, ow), np.float32)
-        depthwise(*depthwise_args(address, x, w, bias, y, stride, 0.0, 6.0))
+        depthwise(*depthwise_args(address, x, w, bias, y, stride, 0.0, 6.0, (pt, pl)))
         want = np.zeros((3, oh, ow))
         for i in range(k):
             for j in range(k):
                 want += (
-                    x[:, i : i + stride * oh : stride, j : j + stride * ow : stride] * w[:, i, j, None, None]
+                    padded[:, i : i + stride * oh : stride, j : j + stride * ow : stride]
+                    * w[:, i, j, None, None]
                 )
         if not np.abs(y - np.clip(want + bias[:, None, None], 0, 6)).max() <= 1e-4:
             return False
@@ -205,7 +222,7 @@ def load_im2col():
 @functools.cache
 def load_depthwise():
     """(depthwise, name) where the module loads and passes check_depthwise, else (None, why)."""
-    return _load(DEPTHWISE, "depthwise", 11, 2, check_depthwise)
+    return _load(DEPTHWISE, "depthwise", 14, 2, check_depthwise)
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """The wasm depthwise kernel (kernels/depthwise_simd.wat), natively through wasmtime, against numpy in
 float64: each form (3x3 and 5x5, stride 1 and 2) over output widths across the 4-wide vectors and
-their scalar tail, with and without a bias and a clip, and every operand placed flush against the
-end of memory, so a read past any of them traps. Tolerance: k*k + 2 roundoffs of the magnitudes.
+their scalar tail, unpadded and with even, uneven and wider-than-the-image padding (which the kernel
+reads as zeros), with and without a bias and a clip, and every operand placed flush against the end
+of memory, so a read past any of them traps. Tolerance: k*k + 2 roundoffs of the magnitudes.
 """
 
 import math
@@ -16,8 +17,17 @@ KERNEL = Kernel(assembled()[DEPTHWISE])
 FORMS = sorted(DEPTHWISE_SHAPES)
 
 
-def reference(x, w, bias, stride, oh, ow):
-    x64, k = x.astype(np.float64), w.shape[-1]
+def pad_cases(k):
+    """(top, left, bottom, right): none, the "same" pads, uneven ones (TF's stride-2 "same"), and
+    more on one side than on the other."""
+    return [(0, 0, 0, 0), (k // 2,) * 4, (k // 2 - 1, k // 2 - 1, k // 2, k // 2), (k - 1, 1, 0, k - 2)]
+
+
+def reference(x, w, bias, stride, oh, ow, pads):
+    """y by numpy on the explicitly zero-padded input, and the roundoff bound of each output."""
+    k, (pt, pl) = w.shape[-1], pads[:2]
+    bottom, right = ((o - 1) * stride + k - p - n for o, p, n in [(oh, pt, x.shape[1]), (ow, pl, x.shape[2])])
+    x64 = np.pad(x.astype(np.float64), ((0, 0), (pt, max(bottom, 0)), (pl, max(right, 0))))
     want, scale = np.zeros((x.shape[0], oh, ow)), np.zeros((x.shape[0], oh, ow))
     for i in range(k):
         for j in range(k):
@@ -28,46 +38,64 @@ def reference(x, w, bias, stride, oh, ow):
     return want, 2 * (k * k + 2) * 2.0**-24 * scale + 1e-30
 
 
-def run(k, stride, channels, oh, ow, bias=True, clip=(-math.inf, math.inf), flush=0, extra=(0, 0)):
-    """Kernel output and the numpy reference; extra pads the input beyond what the output needs."""
-    rng = np.random.default_rng([k, stride, channels, oh, ow, flush])
-    hp, wp = (oh - 1) * stride + k + extra[0], (ow - 1) * stride + k + extra[1]
-    x = rng.standard_normal((channels, hp, wp), np.float32)
+def run(
+    k, stride, channels, oh, ow, bias=True, clip=(-math.inf, math.inf), flush=0, pads=(0, 0, 0, 0), extra=0
+):
+    """Kernel output and the numpy reference for an input just large enough for the output with
+    those pads (extra rows and columns more)."""
+    rng = np.random.default_rng([k, stride, channels, oh, ow, flush, *pads])
+    pt, pl, pb, pr = pads
+    h, wd = (oh - 1) * stride + k - pt - pb + extra, (ow - 1) * stride + k - pl - pr + extra
+    x = rng.standard_normal((channels, h, wd), np.float32)
     w = rng.standard_normal((channels, k, k), np.float32)
     b = rng.standard_normal(channels, np.float32) if bias else None
     y = np.full((channels, oh, ow), np.nan, np.float32)
-    operands = [x, w, b, y]
-    order = [flush] + [i for i in range(4) if i != flush]
+    operands = [x, w, b, y, np.zeros(wd, np.float32)]
+    order = [flush] + [i for i in range(len(operands)) if i != flush]
     placed = dict(zip(order, KERNEL.place([operands[i] for i in order])))
-    KERNEL(
-        "depthwise",
-        *depthwise_args(KERNEL.address, placed[0], placed[1], placed[2], placed[3], stride, *clip),
-    )
-    want, bound = reference(x, w, b, stride, oh, ow)
+    args = depthwise_args(KERNEL.address, *(placed[i] for i in range(4)), stride, *clip, (pt, pl), placed[4])
+    KERNEL("depthwise", *args)
+    want, bound = reference(x, w, b, stride, oh, ow, pads)
     return np.array(placed[3]), np.clip(want, *clip), bound
 
 
 @pytest.mark.parametrize("k, stride", FORMS)
 def test_every_width_across_the_vectors_and_tail(k, stride):
-    for ow in range(1, 14):
-        for oh, channels in [(1, 1), (3, 2), (2, 5)]:
-            got, want, bound = run(k, stride, channels, oh, ow)
-            assert (np.abs(got - want) <= bound).all(), (k, stride, channels, oh, ow)
+    for pads in pad_cases(k):
+        for ow in range(1, 14):
+            for oh, channels in [(1, 1), (3, 2), (2, 5)]:
+                got, want, bound = run(k, stride, channels, oh, ow, pads=pads)
+                assert (np.abs(got - want) <= bound).all(), (k, stride, channels, oh, ow, pads)
 
 
 @pytest.mark.parametrize("k, stride", FORMS)
-@pytest.mark.parametrize("flush", range(4), ids=["x", "w", "bias", "y"])
+@pytest.mark.parametrize("flush", range(5), ids=["x", "w", "bias", "y", "zeros"])
 def test_no_operand_is_read_or_written_past_its_end(k, stride, flush):
-    for oh, ow in [(2, 5), (3, 8), (1, 7)]:
-        got, want, bound = run(k, stride, 3, oh, ow, flush=flush)
-        assert (np.abs(got - want) <= bound).all(), (oh, ow, flush)
+    for pads in pad_cases(k):
+        for oh, ow in [(2, 5), (3, 8), (1, 7)]:
+            got, want, bound = run(k, stride, 3, oh, ow, flush=flush, pads=pads)
+            assert (np.abs(got - want) <= bound).all(), (oh, ow, flush, pads)
+
+
+@pytest.mark.parametrize("k, stride", FORMS)
+def test_padding_wider_than_the_image(k, stride):
+    """A small image under large pads (EfficientNet's 7x7 maps under a 5x5 filter, and less): some
+    outputs have every tap in the padding and are their bias alone."""
+    for pads in [(k - 1, k - 1, k - 1, k - 1), (k // 2, k // 2, k // 2, k // 2)]:
+        for size in range(1, 8):
+            oh = (size + pads[0] + pads[2] - k) // stride + 1
+            got, want, bound = run(
+                k, stride, 3, oh, oh, pads=pads, extra=size - ((oh - 1) * stride + k - 2 * pads[0])
+            )
+            assert got.shape == (3, oh, oh) and (np.abs(got - want) <= bound).all(), (size, pads)
 
 
 @pytest.mark.parametrize("k, stride", FORMS)
 def test_bias_clip_and_a_wider_input(k, stride):
     for bias, clip in [(False, (0.0, math.inf)), (True, (0.0, 6.0)), (True, (-1.0, 1.0))]:
-        got, want, bound = run(k, stride, 4, 5, 9, bias, clip, extra=(1, 1))
-        assert (np.abs(got - want) <= bound).all() and got.min() >= clip[0] and got.max() <= clip[1]
+        for pads in pad_cases(k):
+            got, want, bound = run(k, stride, 4, 5, 9, bias, clip, pads=pads, extra=1)
+            assert (np.abs(got - want) <= bound).all() and got.min() >= clip[0] and got.max() <= clip[1]
 
 
 def test_the_load_check_passes_a_right_kernel_and_refuses_a_wrong_one():
@@ -84,5 +112,11 @@ def test_depthwise_args_refuses_what_the_kernel_has_no_form_for():
         depthwise_args(
             lambda v: 64, x, np.zeros((2, 4, 4), np.float32), None, np.zeros((2, 6, 6), np.float32), 1
         )
+    with pytest.raises(ValueError, match="not a kernel form"):
+        depthwise_args(lambda v: 64, x, np.zeros((2, 3, 3), np.float32), None, y, 1, pads=(-1, 0))
     with pytest.raises(ValueError, match="C-contiguous"):
         depthwise_args(lambda v: 64, x.transpose(0, 2, 1), np.zeros((2, 3, 3), np.float32), None, y, 1)
+    with pytest.raises(ValueError, match="zeros"):
+        depthwise_args(
+            lambda v: 64, x, np.zeros((2, 3, 3), np.float32), None, y, 1, zeros=np.zeros(8, np.float32)
+        )

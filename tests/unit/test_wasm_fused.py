@@ -36,7 +36,7 @@ def through(gemm, calls):
     runners = {"address": memory.address}
     for key, module, reads, writes in [
         ("gemm", gemm, (0, 2, 9, 11), (4,)),
-        ("depthwise", wasm.DEPTHWISE, (0, 1, 2), (3,)),
+        ("depthwise", wasm.DEPTHWISE, (0, 1, 2, 4), (3,)),
         ("im2col", wasm.IM2COL, (0,), (14,)),
     ]:
         runners[key] = memory.calling(Kernel(WASM[module], pages=1024), key, reads, writes, calls)
@@ -87,6 +87,18 @@ CONVS = {
         {**conv_attrs(5, stride=2, group=7, **RELU6), "pads": [1, 1, 2, 2]},
         (1, 7, 28, 28),
         7,
+    ),
+    "depthwise 3x3 unpadded": (conv_attrs(3, group=3), (1, 3, 10, 9), 3),
+    "depthwise 3x3 stride 2 end pads only": (
+        {**conv_attrs(3, stride=2, group=5, **RELU6), "pads": [0, 0, 1, 1]},
+        (1, 5, 15, 13),
+        5,
+    ),
+    "depthwise 5x5 on 7x7": (conv_attrs(5, pad=2, group=9, activation="Relu"), (2, 9, 7, 7), 9),
+    "depthwise 5x5 stride 2 on 3x5, pads wider than the image": (
+        conv_attrs(5, stride=2, pad=2, group=3),
+        (1, 3, 3, 5),
+        3,
     ),
     "depthwise dilated: numpy": (conv_attrs(3, pad=2, dilation=2, group=3), (1, 3, 9, 9), 3),
     "depthwise 7x7: numpy": (conv_attrs(7, pad=3, group=3), (1, 3, 9, 9), 3),
