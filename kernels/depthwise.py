@@ -6,23 +6,27 @@
 y[c] = clip(conv(x[c], w[c]) + bias[c], lo, hi), one filter per channel, zero padding, all
 row-major float32 in the module's imported memory:
 
-    depthwise(x, w, bias, y, zeros, channels, h, wd, oh, ow, k, stride, pt, pl, lo, hi)
+    depthwise(x, w, bias, y, scratch, channels, h, wd, oh, ow, k, stride, pt, pl, lo, hi)
 
 x is the input as it is, [channels, h, wd], padded by pt rows on top and pl columns on the left (and
 as many at the bottom and right as oh and ow reach); w is [channels, k, k]; bias is [channels], or 0
-for none; y is [channels, oh, ow]; zeros is a row of at least wd zeros. Pointers are byte addresses.
-k is 3 or 5 and stride 1 or 2 (EfficientNet-Lite's depthwise convs); anything else writes nothing,
-so the caller checks (pycore/cpu/fused.py runs numpy there).
+for none; y is [channels, oh, ow]; scratch holds hp * wp floats, hp = (oh - 1) * stride + k and wp
+likewise across, the padded plane of one channel. Pointers are byte addresses. k is 3 or 5 and
+stride 1 or 2 (EfficientNet-Lite's depthwise convs); anything else writes nothing, so the caller
+checks (pycore/cpu/fused.py runs numpy there).
 
-The kernel pads, not the caller, as a copy into a zero-bordered buffer cost up to half the conv's
-time. Rows: a tap row above or below the image reads the zero row, so every output row runs the
-same code. Columns: the outputs whose taps all lie inside the image run four at a time as one
-vector, per tap one load of four inputs and one multiply-add (stride 2 gathers inputs 0, 2, 4, 6 from
-two loads, at 0 and 3, and a shuffle); the others (the left and right borders, and what is left of
-the interior after groups of four) are scalar, skipping the tap columns outside the image. Each
-(k, stride) is its own function with the k*k taps unrolled and a channel's weights splatted in v128
-locals. Nothing outside x, w, bias, zeros and y is read. As in gemm.py, a generator because every
-variant is one pattern unrolled.
+The kernel pads, not the caller: numpy's copy of the whole input into a zero-bordered buffer cost
+up to half the conv's time. Here the scratch plane is zeroed once per call and each channel's
+image copied into its middle with v128 loads and stores just before its taps read it, so it is
+still in cache; the border stays zero across channels, as every channel writes the same middle.
+Without pads, and with the input no smaller than the padded plane, the taps read x itself.
+
+Taps: each (k, stride) is its own function with the k*k taps unrolled: a channel's weights sit
+splatted in v128 locals, and four outputs of a row are one vector: per tap one load of four inputs,
+one multiply-add. Stride 2 gathers inputs 0, 2, 4, 6 from two loads (at 0 and 3, so it reads
+nothing past input 6) and a shuffle. The last ow % 4 outputs of a row are scalar. Nothing outside
+x, w, bias, y and the scratch is read or written. As in gemm.py, a generator because every variant
+is one pattern unrolled.
 """
 
 import sys
@@ -33,7 +37,7 @@ from gemm import get, params, plus, put  # the WAT emitters both generators use 
 HERE = Path(__file__).resolve().parent
 NAME = "depthwise_simd.wat"
 SHAPES = [(3, 1), (3, 2), (5, 1), (5, 2)]
-ARGS = ("$x", "$w", "$bias", "$y", "$zeros", "$channels", "$h", "$wd", "$oh", "$ow")
+ARGS = ("$x", "$w", "$bias", "$y", "$scratch", "$channels", "$h", "$wd", "$oh", "$ow")
 PADS = ("$pt", "$pl")
 CLIP = ("$lo", "$hi")
 
@@ -58,136 +62,131 @@ def gather(stride, row, offset):
     return f"(i8x16.shuffle {lanes} {first} {second})"
 
 
-def interior(k, stride, taps, weights, rows, starts):
-    """The row's vectors of four outputs whose taps all lie in the image, from starts (pointers)."""
-    body = [put("$acc", get("$b"))]
-    for (i, j), wv in zip(taps, weights):
-        body.append(
-            put("$acc", f"(f32x4.add {get('$acc')} (f32x4.mul {gather(stride, starts[i], 4 * j)} {get(wv)}))")
-        )
-    clipped = f"(f32x4.min (f32x4.max {get('$acc')} {get('$lov')}) {get('$hiv')})"
-    body += [f"(v128.store {get('$out')} {clipped})", plus("$out", "(i32.const 16)")]
-    body += [plus(p, f"(i32.const {16 * stride})") for p in starts]
+def copy(count, src, dst, scalar_label):
+    """count floats from src to dst (both advanced), four at a time, then one by one."""
+    vector = [
+        f"(v128.store {get(dst)} (v128.load {get(src)}))",
+        plus(src, "(i32.const 16)"),
+        plus(dst, "(i32.const 16)"),
+    ]
+    one = [
+        f"(f32.store {get(dst)} (f32.load {get(src)}))",
+        plus(src, "(i32.const 4)"),
+        plus(dst, "(i32.const 4)"),
+    ]
     return [
-        *(put(p, f"(i32.add {get(r)} {get('$start')})") for r, p in zip(rows, starts)),
-        put("$n", get("$vectors")),
-        *loop("vec", "$n", body),
-        plus("$ox", f"(i32.shl {get('$vectors')} (i32.const 2))"),
+        put("$n", f"(i32.shr_s {count} (i32.const 2))"),
+        *loop(f"{scalar_label}4", "$n", vector),
+        put("$n", f"(i32.and {count} (i32.const 3))"),
+        *loop(scalar_label, "$n", one),
     ]
-
-
-def checked(k, stride, rows):
-    """One output ($ox) with each tap column checked against the image: those outside add nothing."""
-    body = [
-        put("$s", get("$bs")),
-        put("$ix", f"(i32.sub (i32.mul {get('$ox')} (i32.const {stride})) {get('$pl')})"),
-    ]
-    for j in range(k):
-        column = f"(i32.shl {get('$ix')} (i32.const 2))"
-        terms = [
-            put(
-                "$s",
-                f"(f32.add {get('$s')} (f32.mul (f32.load (i32.add {get(r)} {column})) "
-                f"(f32.load offset={4 * (i * k + j)} {get('$w')})))",
-            )
-            for i, r in enumerate(rows)
-        ]
-        body.append(f"(if (i32.lt_u {get('$ix')} {get('$wd')}) (then {' '.join(terms)}))")
-        body.append(plus("$ix", "(i32.const 1)"))
-    body += [f"(f32.store {get('$out')} (f32.min (f32.max {get('$s')} {get('$lo')}) {get('$hi')}))"]
-    return body + [plus("$out", "(i32.const 4)")]
-
-
-def row_pointers(k, rows):
-    """Each tap row's start: the image row, or the zero row where it lies in the padding."""
-    lines = []
-    for i, r in enumerate(rows):
-        iy = f"(i32.add {get('$iy')} (i32.const {i}))"
-        inside = f"(i32.lt_u {iy} {get('$h')})"
-        lines.append(
-            put(
-                r,
-                f"(select (i32.add {get('$x')} (i32.mul {iy} {get('$rowbytes')})) {get('$zeros')} {inside})",
-            )
-        )
-    return lines
 
 
 def setup(k, stride):
-    """Per call: the clip vectors, and the interior columns [first, last): first outputs whose taps
-    start inside the image, up to the last whose taps end inside it; vectors of four from first."""
-    last = f"(i32.sub (i32.add {get('$wd')} {get('$pl')}) (i32.const {k}))"  # last tap start, x coordinate
+    """Per call: the clip vectors, the plane's size, and where the taps read: x itself, or the
+    scratch plane, zeroed here, with the part of each image that fits in it ($cr rows, $cc columns)."""
+    size = f"(i32.mul {get('$hp')} {get('$wp')})"
+    zero = [
+        f"(v128.store {get('$dst')} (v128.const i32x4 0 0 0 0))",
+        plus("$dst", "(i32.const 16)"),
+    ]
+    unpadded = f"(i32.eqz (i32.or {get('$pt')} {get('$pl')}))"
+    fits = f"(i32.and (i32.le_s {get('$hp')} {get('$h')}) (i32.le_s {get('$wp')} {get('$wd')}))"
+    fits = f"(i32.and {unpadded} {fits})"
     return [
         put("$lov", f"(f32x4.splat {get('$lo')})"),
         put("$hiv", f"(f32x4.splat {get('$hi')})"),
-        put("$rowbytes", f"(i32.shl {get('$wd')} (i32.const 2))"),
-        put("$first", f"(i32.div_u (i32.add {get('$pl')} (i32.const {stride - 1})) (i32.const {stride}))"),
-        put("$first", f"(select {get('$first')} {get('$ow')} (i32.lt_u {get('$first')} {get('$ow')}))"),
         put(
-            "$last",
-            f"(select (i32.add (i32.div_u {last} (i32.const {stride})) (i32.const 1)) (i32.const 0) "
-            f"(i32.ge_s {last} (i32.const 0)))",
-        ),
-        put("$last", f"(select {get('$last')} {get('$ow')} (i32.lt_u {get('$last')} {get('$ow')}))"),
-        put(
-            "$vectors",
-            f"(select (i32.shr_u (i32.sub {get('$last')} {get('$first')}) (i32.const 2)) (i32.const 0) "
-            f"(i32.gt_s {get('$last')} {get('$first')}))",
+            "$hp",
+            f"(i32.add (i32.mul (i32.sub {get('$oh')} (i32.const 1)) (i32.const {stride})) (i32.const {k}))",
         ),
         put(
-            "$start",
-            f"(i32.shl (i32.sub (i32.mul {get('$first')} (i32.const {stride})) {get('$pl')}) (i32.const 2))",
+            "$wp",
+            f"(i32.add (i32.mul (i32.sub {get('$ow')} (i32.const 1)) (i32.const {stride})) (i32.const {k}))",
         ),
+        put("$direct", fits),
+        put("$rowbytes", f"(i32.shl (select {get('$wd')} {get('$wp')} {get('$direct')}) (i32.const 2))"),
+        put("$cr", f"(i32.sub {get('$hp')} {get('$pt')})"),
+        put("$cr", f"(select {get('$h')} {get('$cr')} (i32.lt_s {get('$h')} {get('$cr')}))"),
+        put("$cc", f"(i32.sub {get('$wp')} {get('$pl')})"),
+        put("$cc", f"(select {get('$wd')} {get('$cc')} (i32.lt_s {get('$wd')} {get('$cc')}))"),
+        f"(if (i32.eqz {get('$direct')}) (then",
+        f"  {put('$dst', get('$scratch'))}",
+        f"  {put('$n', f'(i32.shr_u {size} (i32.const 2))')}",
+        *(f"  {line}" for line in loop("zero4", "$n", zero)),
+        f"  {put('$n', f'(i32.and {size} (i32.const 3))')}",
+        *(
+            f"  {line}"
+            for line in loop(
+                "zero", "$n", [f"(f32.store {get('$dst')} (f32.const 0))", plus("$dst", "(i32.const 4)")]
+            )
+        ),
+        "))",
         put("$c", get("$channels")),
         put("$out", get("$y")),  # y's rows follow one another across channels: one running pointer
     ]
 
 
+def fill():
+    """The channel's image into the middle of the scratch plane: $cr rows of $cc floats."""
+    middle = f"(i32.shl (i32.add (i32.mul {get('$pt')} {get('$wp')}) {get('$pl')}) (i32.const 2))"
+    row = [
+        put("$src", get("$srow")),
+        put("$dst", get("$drow")),
+        *copy(get("$cc"), "$src", "$dst", "copy"),
+        plus("$srow", f"(i32.shl {get('$wd')} (i32.const 2))"),
+        plus("$drow", get("$rowbytes")),
+    ]
+    return [
+        put("$srow", get("$x")),
+        put("$drow", f"(i32.add {get('$scratch')} {middle})"),
+        put("$i", get("$cr")),
+        *loop("fill", "$i", row),
+    ]
+
+
 def kernel(k, stride):
-    rows, starts = [f"$r{i}" for i in range(k)], [f"$p{i}" for i in range(k)]
+    rows = [f"$r{i}" for i in range(k)]
     taps = [(i, j) for i in range(k) for j in range(k)]
     weights = [f"$w{i}_{j}" for i, j in taps]
-    ints = [
-        "$c",
-        "$i",
-        "$n",
-        "$iy",
-        "$ox",
-        "$ix",
-        "$out",
-        "$rowbytes",
-        "$first",
-        "$last",
-        "$vectors",
-        "$start",
-    ]
+    ints = ["$c", "$i", "$j", "$n", "$row", "$out", "$hp", "$wp", "$direct", "$rowbytes", "$cr", "$cc"]
     lines = [
         " ".join(f"(local {x} v128)" for x in [*weights, "$acc", "$b", "$lov", "$hiv"]),
-        " ".join(f"(local {x} i32)" for x in [*ints, *rows, *starts]),
+        " ".join(f"(local {x} i32)" for x in [*ints, "$src", "$dst", "$srow", "$drow", *rows]),
         "(local $s f32) (local $bs f32)",
         *setup(k, stride),
     ]
-    channel = [put(x, f"(v128.load32_splat offset={4 * n} {get('$w')})") for n, x in enumerate(weights)]
+    channel = [f"(if (i32.eqz {get('$direct')}) (then", *(f"  {line}" for line in fill()), "))"]
+    channel += [put(x, f"(v128.load32_splat offset={4 * n} {get('$w')})") for n, x in enumerate(weights)]
     channel += [
         put("$bs", f"(if (result f32) {get('$bias')} (then (f32.load {get('$bias')})) (else (f32.const 0)))"),
         put("$b", f"(f32x4.splat {get('$bs')})"),
-        put("$iy", f"(i32.sub (i32.const 0) {get('$pt')})"),
+        put("$row", f"(select {get('$x')} {get('$scratch')} {get('$direct')})"),
         put("$i", get("$oh")),
     ]
-    columns = [
-        f"(if (i32.eq {get('$ox')} {get('$first')}) (then",
-        *(f"  {line}" for line in interior(k, stride, taps, weights, rows, starts)),
-        "))",
-        f"(br_if $end_cols (i32.ge_s {get('$ox')} {get('$ow')}))",
-        *checked(k, stride, rows),
-        plus("$ox", "(i32.const 1)"),
-        "(br $cols)",
+    vector = [put("$acc", get("$b"))]
+    for (i, j), wv in zip(taps, weights):
+        vector.append(
+            put("$acc", f"(f32x4.add {get('$acc')} (f32x4.mul {gather(stride, rows[i], 4 * j)} {get(wv)}))")
+        )
+    clipped = f"(f32x4.min (f32x4.max {get('$acc')} {get('$lov')}) {get('$hiv')})"
+    vector += [f"(v128.store {get('$out')} {clipped})", plus("$out", "(i32.const 16)")]
+    vector += [plus(r, f"(i32.const {16 * stride})") for r in rows]
+    scalar = [put("$s", get("$bs"))]
+    for (i, j), n in zip(taps, range(k * k)):
+        tap = f"(f32.mul (f32.load offset={4 * j} {get(rows[i])}) (f32.load offset={4 * n} {get('$w')}))"
+        scalar.append(put("$s", f"(f32.add {get('$s')} {tap})"))
+    scalar += [f"(f32.store {get('$out')} (f32.min (f32.max {get('$s')} {get('$lo')}) {get('$hi')}))"]
+    scalar += [plus("$out", "(i32.const 4)")] + [plus(r, f"(i32.const {4 * stride})") for r in rows]
+    row = [put(rows[0], get("$row"))] + [
+        put(r, f"(i32.add {get(p)} {get('$rowbytes')})") for p, r in zip(rows, rows[1:])
     ]
-    row = [*row_pointers(k, rows), put("$ox", "(i32.const 0)"), "(block $end_cols (loop $cols"]
-    row += [f"  {line}" for line in columns] + ["))", plus("$iy", f"(i32.const {stride})")]
+    row += [put("$j", f"(i32.shr_u {get('$ow')} (i32.const 2))"), *loop("vec", "$j", vector)]
+    row += [put("$j", f"(i32.and {get('$ow')} (i32.const 3))"), *loop("one", "$j", scalar)]
+    row += [plus("$row", f"(i32.mul {get('$rowbytes')} (i32.const {stride}))")]
     channel += loop("rows", "$i", row)
     channel += [
-        put("$x", f"(i32.add {get('$x')} (i32.mul {get('$h')} {get('$rowbytes')}))"),
+        put("$x", f"(i32.add {get('$x')} (i32.shl (i32.mul {get('$h')} {get('$wd')}) (i32.const 2)))"),
         plus("$w", f"(i32.const {4 * k * k})"),
         put("$bias", f"(select (i32.add {get('$bias')} (i32.const 4)) (i32.const 0) {get('$bias')})"),
     ]

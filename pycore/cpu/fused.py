@@ -3,12 +3,12 @@ and the convolution's weight gradient on the same GEMM (training on the CPU path
 
 The runners come from wasm.fused_kernels (the wasm kernels in Pyodide; the unit tests run the same
 modules through wasmtime): address(array) and the exports, called with wasm's gemm_args (c =
-clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows), depthwise_args (a
-depthwise 3x3 or 5x5 conv, stride 1 or 2, that pads the input itself) and im2col_args. An activation their
-clip cannot express (GELU, hard-swish, sigmoid, ...) runs after them, as its own numpy kernel on
-their result. Whatever they cannot take (another dtype, other groups, alpha or beta, batched
-weights) runs the numpy kernel it replaces, unchanged, so a model never depends on which ops the
-kernels cover.
+clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows), depthwise_args
+(a depthwise 3x3 or 5x5 conv, stride 1 or 2, that pads the input itself in a scratch plane) and
+im2col_args. An activation their clip cannot express (GELU, hard-swish, sigmoid, ...) runs after
+them, as its own numpy kernel on their result. Whatever they cannot take (another dtype, other
+groups, alpha or beta, batched weights) runs the numpy kernel it replaces, unchanged, so a model
+never depends on which ops the kernels cover.
 
 kernels(runners) are the kernel table's entries, resolving everything at each call (tensors
 computed at once); Planner prepares a loaded model's nodes once, each run then only sets the
@@ -67,8 +67,8 @@ def _depthwise_form(a2, channels, w, residual):
 
 
 def _array_calls(runners):
-    """run_gemm(a, b, c, bias, bias_axis, residual, lo, hi), run_depthwise(x, w, bias, y, stride,
-    lo, hi) and run_im2col(a2, x, cols): the kernels called on arrays, their arguments packed at
+    """run_gemm(a, b, c, bias, bias_axis, residual, lo, hi), run_depthwise(x, w, bias, y, scratch,
+    stride, lo, hi, pads) and run_im2col(a2, x, cols): the kernels called on arrays, their arguments packed at
     each call (wasm's gemm_args, depthwise_args, im2col_args); None for a kernel that did not load."""
     address = runners["address"]
 
@@ -110,8 +110,10 @@ def kernels(runners):
         y = np.empty((n, m, oh, ow), np.float32)
         filters = np.ascontiguousarray(w).reshape(m, k, k)
         bias = None if b is None else np.ascontiguousarray(b).reshape(m)
+        stride = a2["strides"][0]
+        scratch = np.empty(wasm.depthwise_plane(k, stride, (oh, ow)), np.float32)
         for i in range(n):
-            run_depthwise(x4[i], filters, bias, y[i], a2["strides"][0], *clip, a2["pads"][:2])
+            run_depthwise(x4[i], filters, bias, y[i], scratch, stride, *clip, a2["pads"][:2])
         return y[:, :, 0, :] if lifted else y
 
     def conv(a, x, w, b=None, residual=None):
@@ -348,15 +350,15 @@ class Planner:
 
     def _depthwise_conv(self, a2, xs4, w, b, clip, lifted):
         """(run(x), output) of a depthwise conv: one kernel call per image, on the input as it is
-        (the kernel reads its padding as zeros)."""
+        (the kernel pads each channel in its scratch plane, planned here)."""
         n, c, h, wd = xs4
         k, stride = a2["kernel_shape"][0], a2["strides"][0]
         oh, ow = nn.output_size(a2, (h, wd))
-        image = np.empty((c, h, wd), F32)
+        image, scratch = np.empty((c, h, wd), F32), self.empty(wasm.depthwise_plane(k, stride, (oh, ow)))
         y = self.output((n, c, oh, ow))
         filters = np.ascontiguousarray(w).reshape(c, k, k)
         packed = [
-            wasm.depthwise_args(self.address, image, filters, b, y[i], stride, *clip, a2["pads"][:2])
+            wasm.depthwise_args(self.address, image, filters, b, y[i], scratch, stride, *clip, a2["pads"][:2])
             for i in range(n)
         ]
         calls = _Calls(self.depthwise, self.address, packed, [(0, image.nbytes)])

@@ -125,13 +125,13 @@ def _load(name, export, ints, floats, check):
     return fn, name
 
 
-def depthwise_args(address, x, w, bias, y, stride, lo=-math.inf, hi=math.inf, pads=(0, 0), zeros=None):
+def depthwise_args(address, x, w, bias, y, scratch, stride, lo=-math.inf, hi=math.inf, pads=(0, 0)):
     """The depthwise kernel's arguments for y[c] = clip(conv(x[c], w[c]) + bias[c], lo, hi): x the
     input [C, H, W] as it is, zero-padded by pads (top, left) and at the bottom and right as far as y
-    [C, OH, OW] reaches; w [C, k, k], all C-contiguous float32; bias [C] or None. zeros is the row
-    of at least W zeros the kernel reads for tap rows in the padding, zero_row(W) where None."""
+    [C, OH, OW] reaches; w [C, k, k], all C-contiguous float32; bias [C] or None. scratch: a
+    float32 array of at least depthwise_plane(k, stride, (OH, OW)) elements that the kernel
+    overwrites (the padded plane of one channel)."""
     (c, h, wd), (oh, ow), k = x.shape, y.shape[1:], w.shape[-1]
-    zeros = zero_row(wd) if zeros is None else zeros
     for name, v, shape in [("x", x, x.shape), ("w", w, (c, k, k)), ("y", y, (c, oh, ow))]:
         if v.dtype != np.float32 or v.shape != shape or not v.flags.c_contiguous:
             raise ValueError(f"{name}: expected C-contiguous float32 {shape}, got {v.dtype} {v.shape}")
@@ -141,21 +141,18 @@ def depthwise_args(address, x, w, bias, y, stride, lo=-math.inf, hi=math.inf, pa
         bias.dtype != np.float32 or bias.shape != (c,) or c > 1 and bias.strides[0] != 4
     ):
         raise ValueError(f"bias: expected contiguous float32 ({c},), got {bias.dtype} {bias.shape}")
-    if zeros.dtype != np.float32 or zeros.ndim != 1 or zeros.size < wd or not zeros.flags.c_contiguous:
-        raise ValueError(f"zeros: expected a contiguous float32 row of at least {wd}, got {zeros.shape}")
+    plane = depthwise_plane(k, stride, (oh, ow))
+    if scratch.dtype != np.float32 or scratch.size < plane or not scratch.flags.c_contiguous:
+        raise ValueError(f"scratch: expected contiguous float32 of at least {plane}, got {scratch.shape}")
     ptrs = [address(v) if v.size else 1 for v in (x, w, y)]
     bias_ptr = 0 if bias is None else address(bias)
     sizes = (c, h, wd, oh, ow, k, stride, *(int(p) for p in pads))
-    return (ptrs[0], ptrs[1], bias_ptr, ptrs[2], address(zeros), *sizes, float(lo), float(hi))
+    return (ptrs[0], ptrs[1], bias_ptr, ptrs[2], address(scratch), *sizes, float(lo), float(hi))
 
 
-@functools.cache
-def zero_row(width):
-    """A read-only row of `width` zeros (at least one), kept for the process: the depthwise
-    kernel only reads it, so every call and plan of that width shares one."""
-    row = np.zeros(max(width, 1), np.float32)
-    row.flags.writeable = False
-    return row
+def depthwise_plane(k, stride, out_hw):
+    """How many floats the depthwise kernel's scratch holds: one channel's padded input plane."""
+    return math.prod((n - 1) * stride + k for n in out_hw)
 
 
 def check_depthwise(depthwise, address):
@@ -169,7 +166,8 @@ def check_depthwise(depthwise, address):
         padded = np.pad(x, ((0, 0), (pt, pb), (pl, pr)))
         oh, ow = (12 + pt + pb - k) // stride + 1, (11 + pl + pr - k) // stride + 1
         y = np.empty((3, oh, ow), np.float32)
-        depthwise(*depthwise_args(address, x, w, bias, y, stride, 0.0, 6.0, (pt, pl)))
+        scratch = np.empty(depthwise_plane(k, stride, (oh, ow)), np.float32)
+        depthwise(*depthwise_args(address, x, w, bias, y, scratch, stride, 0.0, 6.0, (pt, pl)))
         want = np.zeros((3, oh, ow))
         for i in range(k):
             for j in range(k):

@@ -1,8 +1,9 @@
 """The wasm depthwise kernel (kernels/depthwise_simd.wat), natively through wasmtime, against numpy in
 float64: each form (3x3 and 5x5, stride 1 and 2) over output widths across the 4-wide vectors and
-their scalar tail, unpadded and with even, uneven and wider-than-the-image padding (which the kernel
-reads as zeros), with and without a bias and a clip, and every operand placed flush against the end
-of memory, so a read past any of them traps. Tolerance: k*k + 2 roundoffs of the magnitudes.
+their scalar tail, unpadded and with even, uneven and wider-than-the-image padding (which the
+kernel makes in its scratch plane), with and without a bias and a clip, and every operand placed
+flush against the end of memory, so a read past any of them traps. Tolerance: k*k + 2 roundoffs
+of the magnitudes.
 """
 
 import math
@@ -10,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from pycore.cpu.wasm import DEPTHWISE, DEPTHWISE_SHAPES, check_depthwise, depthwise_args
+from pycore.cpu.wasm import DEPTHWISE, DEPTHWISE_SHAPES, check_depthwise, depthwise_args, depthwise_plane
 from tests.unit.wasm_harness import Kernel, assembled
 
 KERNEL = Kernel(assembled()[DEPTHWISE])
@@ -50,10 +51,10 @@ def run(
     w = rng.standard_normal((channels, k, k), np.float32)
     b = rng.standard_normal(channels, np.float32) if bias else None
     y = np.full((channels, oh, ow), np.nan, np.float32)
-    operands = [x, w, b, y, np.zeros(wd, np.float32)]
+    operands = [x, w, b, y, np.full(depthwise_plane(k, stride, (oh, ow)), np.nan, np.float32)]
     order = [flush] + [i for i in range(len(operands)) if i != flush]
     placed = dict(zip(order, KERNEL.place([operands[i] for i in order])))
-    args = depthwise_args(KERNEL.address, *(placed[i] for i in range(4)), stride, *clip, (pt, pl), placed[4])
+    args = depthwise_args(KERNEL.address, *(placed[i] for i in range(5)), stride, *clip, (pt, pl))
     KERNEL("depthwise", *args)
     want, bound = reference(x, w, b, stride, oh, ow, pads)
     return np.array(placed[3]), np.clip(want, *clip), bound
@@ -69,7 +70,7 @@ def test_every_width_across_the_vectors_and_tail(k, stride):
 
 
 @pytest.mark.parametrize("k, stride", FORMS)
-@pytest.mark.parametrize("flush", range(5), ids=["x", "w", "bias", "y", "zeros"])
+@pytest.mark.parametrize("flush", range(5), ids=["x", "w", "bias", "y", "scratch"])
 def test_no_operand_is_read_or_written_past_its_end(k, stride, flush):
     for pads in pad_cases(k):
         for oh, ow in [(2, 5), (3, 8), (1, 7)]:
@@ -106,17 +107,16 @@ def test_the_load_check_passes_a_right_kernel_and_refuses_a_wrong_one():
 
 def test_depthwise_args_refuses_what_the_kernel_has_no_form_for():
     x, y = np.zeros((2, 9, 9), np.float32), np.zeros((2, 7, 7), np.float32)
+    w3, plane = np.zeros((2, 3, 3), np.float32), np.zeros(81, np.float32)
     with pytest.raises(ValueError, match="not a kernel form"):
-        depthwise_args(lambda v: 64, x, np.zeros((2, 3, 3), np.float32), None, y, 3)
+        depthwise_args(lambda v: 64, x, w3, None, y, plane, 3)
     with pytest.raises(ValueError, match="not a kernel form"):
         depthwise_args(
-            lambda v: 64, x, np.zeros((2, 4, 4), np.float32), None, np.zeros((2, 6, 6), np.float32), 1
+            lambda v: 64, x, np.zeros((2, 4, 4), np.float32), None, np.zeros((2, 6, 6), np.float32), plane, 1
         )
     with pytest.raises(ValueError, match="not a kernel form"):
-        depthwise_args(lambda v: 64, x, np.zeros((2, 3, 3), np.float32), None, y, 1, pads=(-1, 0))
+        depthwise_args(lambda v: 64, x, w3, None, y, plane, 1, pads=(-1, 0))
     with pytest.raises(ValueError, match="C-contiguous"):
-        depthwise_args(lambda v: 64, x.transpose(0, 2, 1), np.zeros((2, 3, 3), np.float32), None, y, 1)
-    with pytest.raises(ValueError, match="zeros"):
-        depthwise_args(
-            lambda v: 64, x, np.zeros((2, 3, 3), np.float32), None, y, 1, zeros=np.zeros(8, np.float32)
-        )
+        depthwise_args(lambda v: 64, x.transpose(0, 2, 1), w3, None, y, plane, 1)
+    with pytest.raises(ValueError, match="scratch"):
+        depthwise_args(lambda v: 64, x, w3, None, y, plane[:80], 1)

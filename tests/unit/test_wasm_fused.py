@@ -36,7 +36,7 @@ def through(gemm, calls):
     runners = {"address": memory.address}
     for key, module, reads, writes in [
         ("gemm", gemm, (0, 2, 9, 11), (4,)),
-        ("depthwise", wasm.DEPTHWISE, (0, 1, 2, 4), (3,)),
+        ("depthwise", wasm.DEPTHWISE, (0, 1, 2), (3, 4)),
         ("im2col", wasm.IM2COL, (0,), (14,)),
     ]:
         runners[key] = memory.calling(Kernel(WASM[module], pages=1024), key, reads, writes, calls)
