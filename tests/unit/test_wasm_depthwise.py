@@ -92,6 +92,21 @@ def test_padding_wider_than_the_image(k, stride):
 
 
 @pytest.mark.parametrize("k, stride", FORMS)
+def test_an_output_that_lies_wholly_in_the_padding_is_its_bias(k, stride):
+    """Pads past everything the output reaches: no part of the image is in the plane."""
+    rng = np.random.default_rng(k + stride)
+    x, w = rng.standard_normal((2, 3, 4), np.float32), rng.standard_normal((2, k, k), np.float32)
+    bias, y = rng.standard_normal(2, np.float32), np.full((2, 2, 3), np.nan, np.float32)
+    plane = np.full(depthwise_plane(k, stride, (2, 3)), np.nan, np.float32)
+    for pads in [(20, 20), (0, 20), (20, 0)]:
+        placed = KERNEL.place([x, w, bias, y, plane])
+        KERNEL("depthwise", *depthwise_args(KERNEL.address, *placed, stride, pads=pads))
+        np.testing.assert_array_equal(
+            np.array(placed[3]), np.broadcast_to(bias[:, None, None], y.shape), str(pads)
+        )
+
+
+@pytest.mark.parametrize("k, stride", FORMS)
 def test_bias_clip_and_a_wider_input(k, stride):
     for bias, clip in [(False, (0.0, math.inf)), (True, (0.0, 6.0)), (True, (-1.0, 1.0))]:
         for pads in pad_cases(k):
