@@ -323,6 +323,51 @@ class Tensor:
     def erf(self):
         return self._op("Erf")
 
+    def sin(self):
+        return self._op("Sin")
+
+    def cos(self):
+        return self._op("Cos")
+
+    def tan(self):
+        return self._op("Tan")
+
+    def asin(self):
+        return self._op("Asin")
+
+    def acos(self):
+        return self._op("Acos")
+
+    def atan(self):
+        return self._op("Atan")
+
+    def sinh(self):
+        return self._op("Sinh")
+
+    def cosh(self):
+        return self._op("Cosh")
+
+    def asinh(self):
+        return self._op("Asinh")
+
+    def acosh(self):
+        return self._op("Acosh")
+
+    def atanh(self):
+        return self._op("Atanh")
+
+    def floor(self):
+        return self._op("Floor")
+
+    def ceil(self):
+        return self._op("Ceil")
+
+    def round(self):
+        return self._op("Round")
+
+    def sign(self):
+        return self._op("Sign")
+
     def pow(self, exponent):
         return self**exponent
 

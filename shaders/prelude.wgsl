@@ -21,6 +21,17 @@ fn tanh_safe(x: f32) -> f32 {
     return tanh(clamp(x, -15.0, 15.0));
 }
 
+// some backends' asin and acos err by 2.5e-4 near |x| = 1; through atan2 of the two legs of the
+// triangle, (1 - x)(1 + x) exact where 1 - x * x cancels, they err as atan does (a few ulps).
+// Outside [-1, 1] the square root is NaN, as asin and acos are there.
+fn asin_safe(x: f32) -> f32 {
+    return atan2(x, sqrt((1.0 - x) * (1.0 + x)));
+}
+
+fn acos_safe(x: f32) -> f32 {
+    return atan2(sqrt((1.0 - x) * (1.0 + x)), x);
+}
+
 // Shapes and strides of up to 8 dimensions travel as two vec4s (uniform arrays need 16-byte strides).
 fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
     return v[i / 4u][i % 4u];

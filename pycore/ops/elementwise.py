@@ -41,6 +41,27 @@ unary(
 )
 
 
+# trigonometric and hyperbolic functions and their inverses (https://onnx.ai/onnx/operators/onnx__Cos.html
+# and its neighbours); the inverses' gradients are 1 / sqrt(1 - x^2) and kin, infinite at the domain's edges
+unary("Sin", lambda a, inputs, out, g: [g * inputs[0].cos()], floats=1)
+unary("Cos", lambda a, inputs, out, g: [-g * inputs[0].sin()], floats=1)
+unary("Tan", lambda a, inputs, out, g: [g * (1 + out * out)], floats=1)
+unary("Asin", lambda a, inputs, out, g: [g / (1 - inputs[0] * inputs[0]).sqrt()], floats=1)
+unary("Acos", lambda a, inputs, out, g: [-g / (1 - inputs[0] * inputs[0]).sqrt()], floats=1)
+unary("Atan", lambda a, inputs, out, g: [g / (1 + inputs[0] * inputs[0])], floats=1)
+unary("Sinh", lambda a, inputs, out, g: [g * inputs[0].cosh()], floats=1)
+unary("Cosh", lambda a, inputs, out, g: [g * inputs[0].sinh()], floats=1)
+unary("Asinh", lambda a, inputs, out, g: [g / (inputs[0] * inputs[0] + 1).sqrt()], floats=1)
+unary("Acosh", lambda a, inputs, out, g: [g / (inputs[0] * inputs[0] - 1).sqrt()], floats=1)
+unary("Atanh", lambda a, inputs, out, g: [g / (1 - inputs[0] * inputs[0])], floats=1)
+# piecewise constant, so no gradient rule (a zero one would silently stop training); Round rounds
+# half to even (https://onnx.ai/onnx/operators/onnx__Round.html), as numpy's rint and WGSL's round
+unary("Floor", floats=1)
+unary("Ceil", floats=1)
+unary("Round", floats=1)
+unary("Sign")
+
+
 def _gelu_grad(a, inputs, out, g):
     x = inputs[0]
     if a["approximate"] == "tanh":

@@ -1,7 +1,7 @@
 """The kernels the Tensor library added (comparisons, Where, Expand, Cast, ArgMax, ReduceMin, Erf,
-BatchNormStats and the backward of convolution and pooling) against the CPU path. Bools and
-integers live on the GPU as exact f32 values, so everything but Erf and the sums of the gradients
-must match exactly."""
+the trigonometric and rounding functions, BatchNormStats and the backward of convolution and
+pooling) against the CPU path. Bools and integers live on the GPU as exact f32 values, so everything
+but Erf, the trigonometric functions and the sums of the gradients must match exactly."""
 
 import itertools
 import math
@@ -149,6 +149,35 @@ def test_erf():
     check([node("Erf", ["x"])], {"x": wide.astype(np.float32)}, rtol=1e-6)  # relative to max |erf| = 1
     small = np.concatenate([np.geomspace(1e-7, 0.6, 500), -np.geomspace(1e-7, 0.6, 500)])
     check([node("Erf", ["x"])], {"x": small.astype(np.float32)}, rtol=2e-6)
+
+
+# each function on (most of) its domain; tan stays off its poles, whose neighbours are ill-conditioned
+DOMAINS = {
+    "Sin": (-10, 10),
+    "Cos": (-10, 10),
+    "Tan": (-1.5, 1.5),
+    "Asin": (-1, 1),
+    "Acos": (-1, 1),
+    "Atan": (-50, 50),
+    "Sinh": (-10, 10),
+    "Cosh": (-10, 10),
+    "Asinh": (-50, 50),
+    "Acosh": (1, 50),
+    "Atanh": (-0.99, 0.99),
+}
+
+
+@pytest.mark.parametrize("op", DOMAINS)
+def test_trigonometric(op):
+    x = np.linspace(*DOMAINS[op], 2001).astype(np.float32)
+    check([node(op, ["x"])], {"x": x}, rtol=4e-6)  # atan (under asin and acos too) errs by 2e-6 here
+
+
+@pytest.mark.parametrize("op", ["Floor", "Ceil", "Round", "Sign"])
+def test_rounding_is_exact(op):
+    """Halves (Round takes them to even), zeros and values just off integers."""
+    x = np.concatenate([np.arange(-8, 8.5, 0.5), rand(257) * 5, [1e-7, -1e-7, 3.0000002, -2.9999998]])
+    check([node(op, ["x"])], {"x": x.astype(np.float32)}, rtol=0.0)
 
 
 # ---- backward of convolution: (input shape, group, output channels) ----

@@ -548,6 +548,16 @@ UNARY = [
     ("Softplus", {}),
     ("Softsign", {}),
     ("Mish", {}),
+    ("Sin", {}),
+    ("Cos", {}),
+    ("Atan", {}),
+    ("Sinh", {}),
+    ("Cosh", {}),
+    ("Asinh", {}),
+    ("Floor", {}),
+    ("Ceil", {}),
+    ("Round", {}),
+    ("Sign", {}),
 ]
 
 
@@ -563,6 +573,21 @@ def test_unary(op, attrs, shape):
 def test_sqrt():
     x = rand(7, 9, lo=0.0, hi=5.0)
     close(run_both([node("Sqrt", ["x"])], x), ref.unary("Sqrt", x))
+
+
+@pytest.mark.parametrize(
+    "op,lo,hi",
+    [("Tan", -1.4, 1.4), ("Asin", -1, 1), ("Acos", -1, 1), ("Atanh", -0.99, 0.99), ("Acosh", 1, 9)],
+)
+def test_unary_on_its_domain(op, lo, hi):
+    x = rand(7, 9, lo=lo, hi=hi)
+    close(run_both([node(op, ["x"])], x), ref.unary(op, x))
+
+
+def test_round_takes_halves_to_even_and_sign_keeps_zero():
+    x = np.array([-2.5, -1.5, -0.5, 0.0, 0.5, 1.5, 2.5, 3.5, -0.0], np.float32)
+    np.testing.assert_array_equal(run([node("Round", ["x"])], {"x": x}), [-2, -2, -0, 0, 0, 2, 2, 4, -0])
+    np.testing.assert_array_equal(run([node("Sign", ["x"])], {"x": x}), [-1, -1, -1, 0, 1, 1, 1, 1, 0])
 
 
 def test_sigmoid_saturates():
