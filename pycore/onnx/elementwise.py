@@ -166,6 +166,41 @@ def activation(ctx, node):
     ctx.emit(node.op, [node.input(0)], node.output(0))
 
 
+# https://onnx.ai/onnx/operators/onnx__Cos.html, onnx__Sin.html, onnx__Tan.html, onnx__Acos.html,
+# onnx__Asin.html, onnx__Atan.html (versions 7..22), onnx__Sinh.html, onnx__Cosh.html,
+# onnx__Asinh.html, onnx__Acosh.html, onnx__Atanh.html (9..22), onnx__Floor.html and
+# onnx__Ceil.html (1..13; 1's consumed_inputs is a legacy memory hint), onnx__Round.html (11..22) and
+# onnx__Sign.html (9..13): IR ops of their own
+MATH = {
+    **dict.fromkeys(("Cos", "Sin", "Tan", "Acos", "Asin", "Atan"), (7, 22)),
+    **dict.fromkeys(("Sinh", "Cosh", "Asinh", "Acosh", "Atanh"), (9, 22)),
+    **dict.fromkeys(("Floor", "Ceil"), (1, 13)),
+    "Round": (11, 22),
+    "Sign": (9, 13),
+}
+for _op, _since in MATH.items():
+    onnx_op(_op, _since)(activation)
+
+
+# https://onnx.ai/onnx/operators/onnx__IsNaN.html (versions 9..20): NaN is the one value not equal
+# to itself
+@onnx_op("IsNaN", (9, 20))
+def is_nan(ctx, node):
+    x = node.input(0)
+    _not(ctx, ctx.emit("Equal", [x, x]), node.output(0))
+
+
+# https://onnx.ai/onnx/operators/onnx__IsInf.html (versions 10..20): |x| == inf, or x == +inf or
+# -inf alone; with both detections off nothing is, and x > inf is false everywhere (NaN included)
+@onnx_op("IsInf", (10, 20), ["detect_positive", "detect_negative"])
+def is_inf(ctx, node):
+    x, pos, neg = node.input(0), node.attr("detect_positive", 1), node.attr("detect_negative", 1)
+    if pos and neg:
+        x = ctx.emit("Abs", [x])
+    compare = "Equal" if pos or neg else "Greater"
+    ctx.emit(compare, [x, _scalar(ctx, -math.inf if neg and not pos else math.inf, x)], node.output(0))
+
+
 # https://onnx.ai/onnx/operators/onnx__HardSigmoid.html: versions 1..22
 @onnx_op("HardSigmoid", (1, 22), ["alpha", "beta"])
 def hard_sigmoid(ctx, node):
