@@ -243,6 +243,23 @@ def test_mod():
     np.testing.assert_allclose(CPUBackend(graph).run_sync(ab)["y0"], np.mod(ab["x"], ab["b"]), rtol=1e-6)
 
 
+SPECIALS = {"x": np.array([[np.inf, -np.inf, np.nan, 0.0], [-1.5, 3e38, -0.0, 2.0]], np.float32)}
+
+
+@pytest.mark.parametrize("pos,neg", [(1, 1), (1, 0), (0, 1), (0, 0)])
+def test_is_inf_detects_the_signs_asked_for(pos, neg):
+    """Every combination, with both off (nothing counts, NaN neither) that the node suite lacks."""
+    v = SPECIALS["x"]
+    model = model_of("IsInf", SPECIALS, opset=10, attrs={"detect_positive": pos, "detect_negative": neg})
+    want = (pos & (v == np.inf)) | (neg & (v == -np.inf))
+    np.testing.assert_array_equal(CPUBackend(convert(model)).run_sync(SPECIALS)["y0"], want)
+
+
+def test_is_nan():
+    got = CPUBackend(convert(model_of("IsNaN", SPECIALS, opset=13))).run_sync(SPECIALS)["y0"]
+    np.testing.assert_array_equal(got, np.isnan(SPECIALS["x"]))
+
+
 @pytest.mark.parametrize("upper", [0, 1])
 @pytest.mark.parametrize("k", [None, 0, 2, -1, -7, 9])
 def test_trilu(upper, k):
