@@ -21,17 +21,6 @@ fn tanh_safe(x: f32) -> f32 {
     return tanh(clamp(x, -15.0, 15.0));
 }
 
-// some backends' asin and acos err by 2.5e-4 near |x| = 1; through atan2 of the two legs of the
-// triangle, (1 - x)(1 + x) exact where 1 - x * x cancels, they err as atan does (a few ulps).
-// Outside [-1, 1] the square root is NaN, as asin and acos are there.
-fn asin_safe(x: f32) -> f32 {
-    return atan2(x, sqrt((1.0 - x) * (1.0 + x)));
-}
-
-fn acos_safe(x: f32) -> f32 {
-    return atan2(sqrt((1.0 - x) * (1.0 + x)), x);
-}
-
 // Shapes and strides of up to 8 dimensions travel as two vec4s (uniform arrays need 16-byte strides).
 fn at8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
     return v[i / 4u][i % 4u];
@@ -55,6 +44,22 @@ fn window_source(i: u32, k: u32, stride: u32, pad: u32, dil: u32, size: u32) -> 
 // Infinity and NaN cannot be WGSL constants (const evaluation rejects them); build them at run time.
 fn inf_or_nan(x: f32, bits: u32) -> f32 {
     return bitcast<f32>(bits | (bitcast<u32>(x) & 0u));
+}
+
+// some backends' asin and acos err by 2.5e-4 near |x| = 1; through atan2 of the two legs of the
+// triangle, (1 - x)(1 + x) exact where 1 - x * x cancels, they err as atan does (a few ulps)
+fn asin_acc(x: f32) -> f32 {
+    return atan2(x, sqrt((1.0 - x) * (1.0 + x)));
+}
+
+fn acos_acc(x: f32) -> f32 {
+    return atan2(sqrt((1.0 - x) * (1.0 + x)), x);
+}
+
+// WGSL leaves asin, acos, acosh, atanh and sqrt of a negative indeterminate outside their domain
+// (one backend's asin(-2.5) is -0); numpy's and ONNX's answer there is NaN
+fn nan_unless(y: f32, ok: bool) -> f32 {
+    return select(inf_or_nan(y, 0x7fc00000u), y, ok);
 }
 
 // ONNX Pow: WGSL pow() is undefined for negative bases and for 0, yet x ** 2 and x ** 3 are common.

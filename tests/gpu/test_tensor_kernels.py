@@ -173,6 +173,23 @@ def test_trigonometric(op):
     check([node(op, ["x"])], {"x": x}, rtol=4e-6)  # atan (under asin and acos too) errs by 2e-6 here
 
 
+BEYOND_ONE = [np.nan, 1.0001, -1.0001, 2.5, -1e30]
+
+
+@pytest.mark.parametrize(
+    "op,x",
+    [
+        ("Asin", BEYOND_ONE),
+        ("Acos", BEYOND_ONE),
+        ("Atanh", BEYOND_ONE),
+        ("Acosh", [np.nan, 0.9999, 0, -1e30]),
+    ],
+)
+def test_outside_the_domain_is_nan(op, x):
+    """numpy's answer (and ONNX's); WGSL leaves it to the backend."""
+    assert np.isnan(on_gpu([node(op, ["x"])], np.array(x, np.float32))).all()
+
+
 @pytest.mark.parametrize("op", ["Floor", "Ceil", "Round", "Sign"])
 def test_rounding_is_exact(op):
     """Halves (Round takes them to even), zeros and values just off integers."""
