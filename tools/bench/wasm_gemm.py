@@ -22,10 +22,9 @@ from tools.browser import launch, local_context, run_in_pyodide, served  # noqa:
 
 SHAPES = [(32, 27, 12544), (144, 24, 3136), (1280, 320, 49), (1000, 1280, 1), (512, 512, 512)]
 
-BENCH = """
-import json, time
-import numpy as np
-from pycore.cpu import wasm
+# Pyodide code both wasm benchmarks time with (tools/bench/wasm_models.py too)
+MEDIAN_MS = """
+import time
 
 def median_ms(fn, runs):
     # Chromium's clock ticks in 0.1 ms here (no cross-origin isolation): a sample repeats fn for >= 20 ms
@@ -40,6 +39,14 @@ def median_ms(fn, runs):
             fn()
         times.append((time.perf_counter() - t) / reps)
     return sorted(times)[len(times) // 2] * 1e3
+"""
+
+BENCH = (
+    MEDIAN_MS
+    + """
+import json
+import numpy as np
+from pycore.cpu import wasm
 
 kernels = {}
 for name in wasm.GEMM:
@@ -57,6 +64,7 @@ for m, k, n in SHAPES:
     rows.append(row)
 json.dumps(rows)
 """
+)
 
 
 def main():

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
+from tools.bench.wasm_gemm import MEDIAN_MS  # noqa: E402
 from tools.browser import launch, local_context, run_in_pyodide, served  # noqa: E402
 
 BENCH = """
@@ -56,20 +57,9 @@ for name in MODELS:
 json.dumps(rows)
 """
 
-LAYERS = """
-def median_ms(fn, runs=5):
-    t, reps = time.perf_counter(), 0
-    while time.perf_counter() - t < 0.02:
-        fn()
-        reps += 1
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        times.append((time.perf_counter() - t) * 1e3 / reps)
-    return sorted(times)[runs // 2]
-
+LAYERS = (
+    MEDIAN_MS
+    + """
 def kind_and_flops(node, consts, shapes):
     y = int(np.prod(shapes[node.outputs[0]]))
     w = consts.get(node.inputs[1]) if len(node.inputs) > 1 else None
@@ -85,7 +75,7 @@ def layers(backend, graph, feeds):
     env, kinds = {**backend.consts, **feeds}, {}
     for (run, ins, outs, _), node in zip(backend.plan, graph.nodes):
         args = [env[t] if t else None for t in ins]
-        ms = median_ms(lambda: run(*args))
+        ms = median_ms(lambda: run(*args), 5)
         result = run(*args)
         env.update(zip(outs, result) if len(outs) > 1 else [(outs[0], result)])
         kind, flops = kind_and_flops(node, backend.consts, graph.shapes)
@@ -93,6 +83,7 @@ def layers(backend, graph, feeds):
         k["nodes"], k["ms"], k["gflop"] = k["nodes"] + 1, k["ms"] + ms, k["gflop"] + flops / 1e9
     return kinds
 """
+)
 
 
 def main():

@@ -118,19 +118,7 @@ def data(case, graph):
 
 # the dtypes a page hands the worker as typed arrays (web/pycore.js run): not float16, which
 # Pyodide does not convert
-IN_A_PAGE = {
-    "float32",
-    "float64",
-    "int64",
-    "int32",
-    "int16",
-    "int8",
-    "uint64",
-    "uint32",
-    "uint16",
-    "uint8",
-    "bool",
-}
+IN_A_PAGE = pycore.ops.DTYPES - {"float16"}
 
 
 class InAPage:
