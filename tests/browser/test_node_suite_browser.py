@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tools.browser import local_context
 from tools.conformance import chromium as runner
 from tools.conformance import node_suite
 
@@ -33,12 +32,7 @@ def swept(site, browser):
         if c.model.graph.node[0].op_type in OPS and node_suite.InAPage(c).fits()
     ]
     passing = [node_suite.InAPage(c) for c in cases if natively(c) == "pass"]
-    runner.install()
-    entries = runner.export(passing)
-    context, external = local_context(browser)
-    session = runner.Runner(context, site, log=lambda line: None).open()
-    results = runner.sweep(session, entries, log=lambda line: None)
-    context.close()
+    entries, results, session, external = runner.quietly(browser, site, passing)
     assert external == [] and session.errors == [], (external, session.errors)
     return passing, entries, results
 

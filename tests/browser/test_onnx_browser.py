@@ -14,7 +14,6 @@ minute.
 import pytest
 
 from tools import onnx_conformance as conf
-from tools.browser import local_context
 from tools.conformance import chromium as runner
 
 LIGHT_IN_CI = ("squeezenet", "shufflenet")
@@ -24,12 +23,7 @@ COLUMNS = tuple(runner.PATHS.values())
 @pytest.fixture(scope="module")
 def swept(site, browser):
     selected = [c for c in conf.cases() if c.kind != "light" or c.name in LIGHT_IN_CI]
-    runner.install()
-    entries = runner.export(selected)
-    context, external = local_context(browser)
-    session = runner.Runner(context, site, log=lambda line: None).open()
-    results = runner.sweep(session, entries, log=lambda line: None)
-    context.close()
+    entries, results, session, external = runner.quietly(browser, site, selected)
     assert external == [], f"requests left 127.0.0.1: {external}"
     assert session.errors == [], f"console errors: {session.errors}"
     return {"selected": selected, "entries": entries, "results": results, "session": session}

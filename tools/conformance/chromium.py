@@ -142,6 +142,19 @@ def sweep(runner, entries, fresh=lambda e: False, log=print):
     return results
 
 
+def quietly(browser, site, selected):
+    """(exported entries, {conf path: {case: result}}, the page's Runner, requests that left
+    127.0.0.1) for the selected cases in a fresh context of `browser` on the site being served,
+    logging nothing: the browser tests' sweep. The caller checks the requests and `runner.errors`."""
+    install()
+    entries = export(selected)
+    context, external = local_context(browser)
+    session = Runner(context, site, log=lambda line: None).open()
+    results = sweep(session, entries, log=lambda line: None)
+    context.close()
+    return entries, results, session, external
+
+
 def run(selected, log=print):
     """({conf path: {case: result}}, the environment) of the browser paths over the selected cases."""
     from playwright.sync_api import sync_playwright
