@@ -241,6 +241,13 @@ class Planner:
         self._buffers = {}  # id -> buffer, kept alive so that the ids stay theirs
         self._shared = []  # the output buffers: [index of the last node that may read it, buffer]
         self._life = (0, 0)  # the node being prepared, and the last that may read its output
+        self._held = []  # constants in the kernels' layout: their addresses are packed, so they must live
+
+    def hold(self, x):
+        """x, kept alive as long as the plan: a packed address outlives the array's last reference."""
+        if x is not None and x is not False:
+            self._held.append(x)
+        return x
 
     def empty(self, shape):
         """A float32 buffer of the plan for the node's own use, reused across runs."""
@@ -283,7 +290,7 @@ class Planner:
         return make(node.attrs, names, xs, w, consts, shapes)
 
     def _conv(self, a, names, xs, w, consts, shapes):
-        b, has_res = _bias(consts, names[2]), bool(names[3])
+        b, has_res = self.hold(_bias(consts, names[2])), bool(names[3])
         if b is False or len(xs) not in (3, 4):
             return None
         a2, _ = nn._as_2d(a, np.empty((0,) * len(xs), F32))
@@ -322,7 +329,7 @@ class Planner:
         direct = (kh, kw) == (1, 1) and a2["strides"] == [1, 1] and not any(a2["pads"])
         if not direct and self.im2col is None:
             return None
-        weights = np.ascontiguousarray(w).reshape(m, -1)
+        weights = self.hold(np.ascontiguousarray(w).reshape(m, -1))
         y = self.output((n, m, oh * ow))
         res, res_step = (np.empty((m, oh * ow), F32), [(11, 4 * m * oh * ow)]) if has_res else (None, [])
         image, image_step = np.empty((c, h, wd), F32), 4 * c * h * wd
@@ -356,7 +363,7 @@ class Planner:
         oh, ow = nn.output_size(a2, (h, wd))
         image, scratch = np.empty((c, h, wd), F32), self.empty(wasm.depthwise_plane(k, stride, (oh, ow)))
         y = self.output((n, c, oh, ow))
-        filters = np.ascontiguousarray(w).reshape(c, k, k)
+        filters = self.hold(np.ascontiguousarray(w).reshape(c, k, k))
         packed = [
             wasm.depthwise_args(self.address, image, filters, b, y[i], scratch, stride, *clip, a2["pads"][:2])
             for i in range(n)
@@ -365,7 +372,7 @@ class Planner:
         return calls, y[:, :, 0, :] if lifted else y
 
     def _gemm(self, a, names, xs, w, consts, shapes):
-        c, has_res = _bias(consts, names[2]), bool(names[3])
+        c, has_res = self.hold(_bias(consts, names[2])), bool(names[3])
         n = w.shape[0] if a["transB"] else w.shape[-1]
         if (
             a["alpha"] != 1.0
@@ -380,7 +387,7 @@ class Planner:
             and shapes.get(names[3]) != (xs[0], n)
         ):
             return None
-        bias = None if c is None else c.reshape(n)
+        bias = None if c is None else self.hold(c.reshape(n))
         clip, after = clip_bounds(a)
         if a["transB"] and xs[0] == 1:
             # y.T = w @ x.T, w as stored: x's one row is a column already (the GEMV form)
@@ -391,7 +398,7 @@ class Planner:
             varying = [(2, 0)]
             y = y.reshape(1, n)
         else:
-            wk = np.ascontiguousarray(w.T) if a["transB"] else w  # (K, N), transposed once
+            wk = self.hold(np.ascontiguousarray(w.T) if a["transB"] else w)  # (K, N), transposed once
             y = self.output((xs[0], n))
             packed = wasm.gemm_args(self.address, np.empty(xs, F32), wk, y, bias, 1, _like(y, has_res), *clip)
             varying = [(0, 0)]
