@@ -6,6 +6,7 @@ imported memory holding float32 arrays at byte addresses.
 """
 
 import bisect
+import weakref
 
 import numpy as np
 import wasmtime
@@ -93,17 +94,23 @@ class Memory:
             owner = owner.base
         assert owner.flags.c_contiguous, "an operand's owner must be contiguous to be copied"
         if id(owner) not in self.starts:
-            self.starts[id(owner)] = self.next
-            self.regions.append((self.next, owner))  # kept alive: its id stays its own
+            # held weakly, as Pyodide's memory holds nothing alive: a kernel that reads an array
+            # freed since its address was taken fails, and a new array with the freed one's id
+            # gets a region of its own
+            key = id(owner)
+            self.starts[key] = self.next
+            self.regions.append((self.next, weakref.ref(owner), owner.nbytes))
+            weakref.finalize(owner, self.starts.pop, key, None)
             self.next += (owner.nbytes + 64) // 64 * 64
         return self.starts[id(owner)] + (x.ctypes.data - owner.ctypes.data)
 
     def region(self, ptr):
         """(start, owner) of the region ptr falls in."""
         i = bisect.bisect_right(self.regions, ptr, key=lambda r: r[0]) - 1
-        start, owner = self.regions[i]
-        assert 0 <= ptr - start <= owner.nbytes, f"address {ptr} is in no array"
-        return start, owner
+        start, owner, nbytes = self.regions[i]
+        assert 0 <= ptr - start <= nbytes, f"address {ptr} is in no array"
+        assert owner() is not None, f"address {ptr} is in an array freed since its address was taken"
+        return start, owner()
 
     def calling(self, kernel, name, reads, writes, log=None):
         """The export `name` of kernel as Pyodide code calls it, with pointers from address;
