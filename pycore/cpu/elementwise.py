@@ -74,21 +74,6 @@ UNARY = {
     "LeakyRelu": lambda a, x: np.where(x >= 0, x, x * np.float32(a["alpha"])),
     "Clip": lambda a, x: np.clip(x, a["min"], a["max"]).astype(x.dtype, copy=False),
     "Erf": lambda a, x: _erf(x).astype(x.dtype, copy=False),
-    "Sin": lambda a, x: np.sin(x),
-    "Cos": lambda a, x: np.cos(x),
-    "Tan": lambda a, x: np.tan(x),
-    "Asin": lambda a, x: np.arcsin(x),
-    "Acos": lambda a, x: np.arccos(x),
-    "Atan": lambda a, x: np.arctan(x),
-    "Sinh": lambda a, x: np.sinh(x),
-    "Cosh": lambda a, x: np.cosh(x),
-    "Asinh": lambda a, x: np.arcsinh(x),
-    "Acosh": lambda a, x: np.arccosh(x),
-    "Atanh": lambda a, x: np.arctanh(x),
-    "Floor": lambda a, x: np.floor(x),
-    "Ceil": lambda a, x: np.ceil(x),
-    "Round": lambda a, x: np.rint(x),
-    "Sign": lambda a, x: np.sign(x),
     "Gelu": _gelu,
     "HardSigmoid": lambda a, x: np.clip(x * a["alpha"] + a["beta"], 0, 1).astype(x.dtype, copy=False),
     "HardSwish": lambda a, x: x * np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False),
@@ -99,6 +84,26 @@ UNARY = {
     "Identity": lambda a, x: x.copy(),
     "Dropout": lambda a, x: x.copy(),  # inference: a no-op, like Identity
 }
+
+# unary ops that are one numpy ufunc (Round: np.rint rounds half to even, as ONNX does)
+UFUNCS = {
+    "Sin": np.sin,
+    "Cos": np.cos,
+    "Tan": np.tan,
+    "Asin": np.arcsin,
+    "Acos": np.arccos,
+    "Atan": np.arctan,
+    "Sinh": np.sinh,
+    "Cosh": np.cosh,
+    "Asinh": np.arcsinh,
+    "Acosh": np.arccosh,
+    "Atanh": np.arctanh,
+    "Floor": np.floor,
+    "Ceil": np.ceil,
+    "Round": np.rint,
+    "Sign": np.sign,
+}
+UNARY.update({k: (lambda ufunc: lambda a, x: ufunc(x))(f) for k, f in UFUNCS.items()})
 
 BINARY = {
     "Add": np.add,

@@ -20,21 +20,6 @@ SIGNATURES = {
     b"\x89HDF": "an HDF5 file (a Keras model?)",
     b"\x80\x02": "a Python pickle",
 }
-# dtypes a constant may have; anything but float32 may only feed folding (shapes, indices)
-ARRAY_DTYPES = {
-    TensorProto.FLOAT,
-    TensorProto.DOUBLE,
-    TensorProto.FLOAT16,
-    TensorProto.INT64,
-    TensorProto.INT32,
-    TensorProto.INT16,
-    TensorProto.INT8,
-    TensorProto.UINT64,
-    TensorProto.UINT32,
-    TensorProto.UINT16,
-    TensorProto.UINT8,
-    TensorProto.BOOL,
-}
 
 
 def dtype_name(code):
@@ -47,6 +32,10 @@ def numpy_dtype(code):
         return onnx.helper.tensor_dtype_to_np_dtype(code).name
     except (KeyError, TypeError, ValueError):
         return None
+
+
+# the ONNX element types a constant may have: those of pycore's dtypes (ops.DTYPES)
+ARRAY_DTYPES = {code for code in TensorProto.DataType.values() if numpy_dtype(code) in ops.DTYPES}
 
 
 def load(source):
