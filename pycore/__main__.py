@@ -33,6 +33,18 @@ def _shape(text):
     return name or None, shape
 
 
+def _value(text):
+    """`name=0,2` or `name=0.5`: an input's value, given at conversion (a 1-d list, or one number)."""
+    name, eq, numbers = text.partition("=")
+    try:
+        if not name or not eq:
+            raise ValueError
+        value = [float(v) if any(c in v for c in ".eE") else int(v) for v in numbers.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad value {text!r}; write NAME=0,2") from None
+    return name, value
+
+
 def _input(text):
     """`NAME=FILE`, or `FILE` for a model with one input."""
     name, eq, path = text.partition("=")
@@ -71,7 +83,7 @@ def cmd_convert(args):
         with open(args.labels, encoding="utf-8") as f:
             labels = [line.strip() for line in f if line.strip()]
     replacing = check_target(args.out)  # before converting: a refusal should not wait for that
-    graph = convert(args.model, shapes=dict(args.shape), name=args.name)
+    graph = convert(args.model, shapes=dict(args.shape), name=args.name, values=dict(args.value))
     if labels is not None:
         graph.check_labels(labels, args.labels)
     save(graph, args.out, labels=labels, weights=args.weights)
@@ -126,6 +138,14 @@ def parser():
     c.add_argument("out", help="output folder: new, empty, or holding a pycore model to replace")
     c.add_argument(
         "--shape", type=_shape, action="append", default=[], help="static input shape, NAME=1,3,224,224"
+    )
+    c.add_argument(
+        "--value",
+        type=_value,
+        action="append",
+        default=[],
+        metavar="NAME=0,2",
+        help="an input that decides a shape (a Pad's pads, a ReduceSum's axes), fixed at this value",
     )
     c.add_argument("--name", help="model name (default: the ONNX graph's name)")
     c.add_argument("--labels", help="text file with one class label per line, one per output class")

@@ -14,7 +14,8 @@ save(convert("model.onnx"), "out/")       # or: python -m pycore convert model.o
 """
 
 from . import conv_transpose, einsum, elementwise, nn, reduce, resize, shapes  # noqa: F401  (registers the op functions)
+from .context import ValueNeeded
 from .convert import convert, save
 from .registry import ConversionError, supported
 
-__all__ = ["ConversionError", "convert", "save", "supported"]
+__all__ = ["ConversionError", "ValueNeeded", "convert", "save", "supported"]

@@ -17,6 +17,15 @@ from .reader import to_array
 from .registry import ConversionError
 
 
+class ValueNeeded(ConversionError):
+    """A node needs, at conversion time, a value computed from graph inputs (`self.inputs`): pycore
+    plans static shapes, so the inputs that decide a shape are given when converting (`values=`)."""
+
+    def __init__(self, message, inputs):
+        super().__init__(message)
+        self.inputs = inputs
+
+
 class OnnxNode:
     """One ONNX node as the op functions see it: names, decoded attributes, where it sits."""
 
@@ -54,6 +63,7 @@ class ConversionContext:
         self.taken = set(taken)  # every name in the ONNX graph, so generated names never clash
         self.node_names = set()
         self.read = set()  # tensors some node or the graph output reads: unread outputs may be ignored
+        self.graph_inputs = []  # names of the graph's inputs fed at run time, in order
         self.node = None
 
     # reading
@@ -68,8 +78,34 @@ class ConversionContext:
     def const(self, t, what=None):
         """The value of input `t`, which this op needs at conversion time."""
         if not self.is_const(t):
-            self.node.fail(f"{what or 'input ' + repr(t)} must be a constant (it is computed at run time)")
+            what = what or f"input {t!r}"
+            sources = self.sources(t)
+            if not sources:
+                self.node.fail(f"{what} must be a constant (it is computed at run time)")
+            names = ", ".join(map(repr, sources))
+            given = " ".join(f"--value {s}=..." for s in sources)
+            raise ValueNeeded(
+                f"{self.node.where}: {what} must be a constant; it is computed at run time from graph "
+                f"input {names}. pycore plans static shapes: give its value when converting ({given}, "
+                "or convert(..., values={name: array}))",
+                sources,
+            )
         return self.consts[self.name(t)]
+
+    def sources(self, t):
+        """The graph inputs whose values run-time tensor `t` is computed from, in graph order."""
+        made_by = {o: n for n in self.nodes for o in n.outputs}
+        found, todo, seen = set(), [self.name(t)], set()
+        while todo:
+            t = todo.pop()
+            if t in seen or t in self.consts:
+                continue
+            seen.add(t)
+            if t in self.graph_inputs:
+                found.add(t)
+            elif t in made_by:
+                todo += [i for i in made_by[t].inputs if i]
+        return [i for i in self.graph_inputs if i in found]
 
     def maybe_const(self, t):
         return self.consts[self.name(t)] if self.is_const(t) else None

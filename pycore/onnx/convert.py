@@ -1,7 +1,10 @@
 """ONNX model -> pycore Graph: read, check everything up front, map op by op, assemble."""
 
 import json
+import math
 import os
+
+import numpy as np
 
 from .. import ops, quantize, safetensors
 from ..errors import GraphError, PycoreError
@@ -55,11 +58,14 @@ def check_support(model, names):
     return nodes
 
 
-def convert(source, shapes=None, name=None):
+def convert(source, shapes=None, name=None, values=None):
     """Converts an ONNX model (path, bytes or ModelProto) to a checked pycore Graph.
 
     `shapes` maps input names to static shapes for inputs whose dims are dynamic (key None: the
-    only input). Raises ConversionError, naming node, op and opset, for anything unsupported.
+    only input). `values` maps input names to arrays that become constants: the inputs that decide
+    a shape (a Pad's pads, a ReduceSum's axes), which pycore's static plan needs at conversion
+    (ValueNeeded names them). Raises ConversionError, naming node, op and opset, for anything
+    unsupported.
     """
     model = reader.load(source)
     if _opset(model) is None:
@@ -69,7 +75,10 @@ def convert(source, shapes=None, name=None):
     names = reader.node_names(graph)
     order = reader.toposort(graph, names)
     nodes = check_support(model, names)
-    inputs = reader.inputs(graph, shapes)
+    values = _shaped(graph, values or {})
+    inputs = reader.inputs(graph, {**(shapes or {}), **{k: v.shape for k, v in values.items()}})
+    fixed = {i.name: _value(i, values[i.name]) for i in inputs if i.name in values}
+    inputs = [i for i in inputs if i.name not in fixed]
 
     taken = {t for n in graph.node for t in (*n.input, *n.output)}
     taken |= {i.name for i in graph.input} | {t.name for t in graph.initializer}
@@ -77,6 +86,8 @@ def convert(source, shapes=None, name=None):
     ctx.read = {t for n in graph.node for t in n.input} | {o.name for o in graph.output}
     for t in graph.initializer:
         ctx.consts[t.name] = reader.to_array(t, f"initializer {t.name!r}")
+    ctx.consts.update(fixed)
+    ctx.graph_inputs = [i.name for i in inputs]
     ctx.shapes.update({i.name: i.shape for i in inputs})
     ctx.dtypes.update({i.name: i.dtype for i in inputs})
     for k in order:
@@ -107,6 +118,30 @@ def convert(source, shapes=None, name=None):
     except GraphError as e:
         raise ConversionError(str(e)) from None
     return g
+
+
+def _shaped(graph, values):
+    """The values given at conversion as arrays, in their input's declared shape where it is static
+    and holds as many numbers (the command line gives `--value size=10` for a scalar input)."""
+    declared = {i.name: i.type.tensor_type.shape for i in graph.input}
+    out = {}
+    for name, v in values.items():
+        v = np.asarray(v)
+        dims = declared[name].dim if name in declared else None
+        if dims is not None and all(d.HasField("dim_value") for d in dims):
+            shape = tuple(d.dim_value for d in dims)
+            if v.shape != shape and v.size == math.prod(shape):
+                v = v.reshape(shape)
+        out[name] = v
+    return out
+
+
+def _value(input, value):
+    """A value given for `input` at conversion, in the input's dtype; refused where that changes it."""
+    cast = value.astype(input.dtype)
+    if value.dtype.kind not in "biuf" or not np.array_equal(cast, value):
+        raise ConversionError(f"the value for input {input.name!r} is not {input.dtype}: {value.tolist()}")
+    return cast
 
 
 def _output(ctx, o):

@@ -231,3 +231,31 @@ def test_cli_converts_and_loads(tmp_path, weights):
     assert main(["convert", src, str(tmp_path / "out"), "--shape", "x=2,4", "--weights", weights]) == 0
     out = pycore.load(str(tmp_path / "out")).run(np.array([[-1, 2, -3, 4]] * 2, np.float32))
     np.testing.assert_allclose(out, [[0, 4, 0, 0]] * 2, rtol=1e-2)
+
+
+def pad_model():
+    """A Pad whose pads are a graph input: they decide the output's shape."""
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["y"])]
+    m = model(nodes, inputs=(("x", [1, 4]),))
+    m.graph.input.append(helper.make_tensor_value_info("pads", TensorProto.INT64, [4]))
+    return m
+
+
+def test_a_shape_deciding_input_is_named_and_given_at_conversion(tmp_path):
+    import pycore
+    from pycore.onnx import ValueNeeded
+
+    with pytest.raises(ValueNeeded, match="from graph input 'pads'.*--value pads=") as e:
+        convert(pad_model())
+    assert e.value.inputs == ["pads"]
+    g = convert(pad_model(), values={"pads": [0, 1, 0, 2]})
+    assert [i.name for i in g.inputs] == ["x"] and g.shapes["y"] == (1, 7)
+    with pytest.raises(ConversionError, match="not int64"):
+        convert(pad_model(), values={"pads": [0, 0.5, 0, 2]})
+    src = write(tmp_path, pad_model())
+    assert main(["convert", src, str(tmp_path / "out"), "--value", "pads=0,1,0,2"]) == 0
+    out = pycore.load(str(tmp_path / "out")).run(np.array([[1, 2, 3, 4]], np.float32))
+    np.testing.assert_array_equal(out, [[0, 1, 2, 3, 4, 0, 0]])
+    with pytest.raises(SystemExit) as e:
+        main(["convert", src, str(tmp_path / "o2"), "--value", "pads=a"])
+    assert e.value.code == 2
