@@ -117,6 +117,9 @@ BINARY = {
     "Equal": np.equal,
     "GreaterOrEqual": np.greater_equal,
     "LessOrEqual": np.less_equal,
+    "BitwiseAnd": np.bitwise_and,
+    "BitwiseOr": np.bitwise_or,
+    "BitwiseXor": np.bitwise_xor,
 }
 
 
@@ -141,6 +144,18 @@ def _div(a, x, y):
     return q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0))).astype(q.dtype)
 
 
+def _bit_shift(a, x, y):
+    """x shifted by y bits; shifts outside [0, width) are C's undefined behaviour, so they are
+    masked out and give the sign's fill instead (ONNX's rule)."""
+    y = y.astype(x.dtype, copy=False)
+    inside = (y >= 0) & (y < 8 * x.dtype.itemsize)
+    by = np.where(inside, y, 0).astype(x.dtype, copy=False)
+    if a["direction"] == "LEFT":
+        return np.where(inside, np.left_shift(x, by), 0).astype(x.dtype, copy=False)
+    fill = np.where(x < 0, -1, 0) if x.dtype.kind == "i" else 0
+    return np.where(inside, np.right_shift(x, by), fill).astype(x.dtype, copy=False)
+
+
 def _sum(a, *xs):
     out = xs[0]
     for x in xs[1:]:
@@ -153,6 +168,8 @@ KERNELS = {
     **{k: _binary(f) for k, f in BINARY.items()},
     "Div": _div,
     "Sum": _sum,
+    "BitShift": _bit_shift,
+    "BitwiseNot": lambda a, x: np.invert(x),
     "Mod": lambda a, x, y: np.fmod(x, y) if a["fmod"] else np.mod(x, y),
     "Where": lambda a, c, x, y: np.where(c, x, y),
 }

@@ -4,7 +4,7 @@ reader.py     load the file, external data, graph checks (cycles, dangling input
 registry.py   op table: ONNX op -> the function mapping it, with versions and attributes handled
 functions.py  ops ONNX defines as functions of other ops, inlined before conversion
 context.py    conversion state; emitting IR nodes, folding them when their inputs are constant
-elementwise.py, nn.py, conv_transpose.py, einsum.py, reduce.py, resize.py, shapes.py
+bitwise.py, elementwise.py, nn.py, conv_transpose.py, einsum.py, reduce.py, resize.py, shapes.py
               one function per ONNX op
 volumetric.py 3-d Conv and pooling rewritten onto the 2-d IR ops
 convert.py    convert(): check everything up front, then map node by node; save()
@@ -13,7 +13,7 @@ from pycore.onnx import convert, save
 save(convert("model.onnx"), "out/")       # or: python -m pycore convert model.onnx out/
 """
 
-from . import conv_transpose, einsum, elementwise, nn, reduce, resize, shapes  # noqa: F401  (registers the op functions)
+from . import bitwise, conv_transpose, einsum, elementwise, nn, reduce, resize, shapes  # noqa: F401  (registers the op functions)
 from .context import ValueNeeded
 from .convert import convert, save
 from .registry import ConversionError, supported

@@ -173,3 +173,18 @@ def _where_grad(a, inputs, out, g):
 @op("Where", grad=_where_grad, dtype=lambda a, dtypes: dtypes[1])
 def _where(a, c, x, y):
     return broadcast(c, x, y)
+
+
+# integer bit operations (https://onnx.ai/onnx/operators/onnx__BitwiseAnd.html and its
+# neighbours, onnx__BitShift.html); not differentiable. A shift by a negative amount or by the
+# width or more gives what the sign alone gives (-1 for a negative right-shifted, else 0).
+for _name in ("BitwiseAnd", "BitwiseOr", "BitwiseXor"):
+    binary(_name)
+unary("BitwiseNot")
+
+
+@op("BitShift", {"direction": None})
+def _bit_shift(a, x, y):
+    if a["direction"] not in ("LEFT", "RIGHT"):
+        raise GraphError(f"BitShift direction={a['direction']!r} is not supported (only 'LEFT' or 'RIGHT')")
+    return broadcast(x, y)
