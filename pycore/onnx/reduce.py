@@ -188,3 +188,15 @@ def hardmax(ctx, node):
     positions = np.arange(dims[axis]).reshape([-1 if d == axis else 1 for d in range(len(dims))])
     hit = ctx.emit("Equal", [top, ctx.constant(positions, "positions")])
     ctx.reshape(ctx.emit("Cast", [hit], to=ctx.dtype(x)), shape, out)
+
+
+# https://onnx.ai/onnx/operators/onnx__LpNormalization.html: versions 1..22, x divided by its L1
+# or L2 norm along `axis` (default -1)
+@onnx_op("LpNormalization", (1, 22), ["axis", "p"])
+def lp_normalization(ctx, node):
+    x, p = node.input(0), int(node.attr("p", 2))
+    if p not in (1, 2):
+        node.fail(f"p={p} is not supported (only 1 or 2)")
+    r = {"axes": [int(node.attr("axis", -1))], "keepdims": 1}
+    norm = COMPOSED["ReduceL1" if p == 1 else "ReduceL2"](ctx, x, None, r)
+    ctx.emit("Div", [x, norm], node.output(0))

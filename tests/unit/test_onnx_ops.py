@@ -469,3 +469,8 @@ def test_handlers_cover_their_schemas():
             if h.since[0] <= schema.since_version:
                 missing = set(schema.attributes) - h.attrs - IGNORED_ATTRS - refused.get(op, set())
                 assert not missing, f"{op}-{schema.since_version}: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("attrs", [{}, {"p": 1}, {"axis": 1, "p": 2}, {"axis": 0, "p": 1}])
+def test_lp_normalization(attrs):
+    check("LpNormalization", x(3, 4, 5), attrs=attrs)
