@@ -191,7 +191,7 @@ def hardmax(ctx, node):
 
 
 # https://onnx.ai/onnx/operators/onnx__LpNormalization.html: versions 1..22, x divided by its L1
-# or L2 norm along `axis` (default -1)
+# or L2 norm along `axis` (default -1); an all-zero slice stays zero (divided by 1, not by its norm 0)
 @onnx_op("LpNormalization", (1, 22), ["axis", "p"])
 def lp_normalization(ctx, node):
     x, p = node.input(0), int(node.attr("p", 2))
@@ -199,4 +199,6 @@ def lp_normalization(ctx, node):
         node.fail(f"p={p} is not supported (only 1 or 2)")
     r = {"axes": [int(node.attr("axis", -1))], "keepdims": 1}
     norm = COMPOSED["ReduceL1" if p == 1 else "ReduceL2"](ctx, x, None, r)
+    zero = ctx.emit("Equal", [norm, ctx.constant(0.0, "zero", norm)])
+    norm = ctx.emit("Where", [zero, ctx.constant(1.0, "one", norm), norm])
     ctx.emit("Div", [x, norm], node.output(0))
