@@ -10,11 +10,11 @@ WG64 = {"WG": 64}
 # reduce.wgsl per op: initial value, combine (a, b), finish (acc, count)
 SUM = {"init": "0.0", "step": "a + b", "finish": "acc"}
 MEAN = {**SUM, "finish": "acc / count"}
-# an empty reduction gives ONNX's identity, -inf for max and +inf for min (built at run time: WGSL
-# constants cannot be infinite)
-EMPTY = "select(acc, inf_or_nan(acc, {}u), count == 0.0)"
-MAX = {"init": "-3.402823e38", "step": "max(a, b)", "finish": EMPTY.format("0xff800000")}
-MIN = {"init": "3.402823e38", "step": "min(a, b)", "finish": EMPTY.format("0x7f800000")}
+# max starts from -inf and min from +inf (built at run time: WGSL constants cannot be infinite), so
+# a row of -inf (a fully masked attention row) keeps its max, and an empty reduction gives ONNX's
+# identity
+MAX = {"init": "inf_or_nan(0.0, 0xff800000u)", "step": "max(a, b)", "finish": "acc"}
+MIN = {"init": "inf_or_nan(0.0, 0x7f800000u)", "step": "min(a, b)", "finish": "acc"}
 PROD = {"init": "1.0", "step": "a * b", "finish": "acc"}
 REDUCE = {
     "ReduceSum": SUM,
