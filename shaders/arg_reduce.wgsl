@@ -1,6 +1,7 @@
 // ArgMax along one axis: one workgroup per output index, each invocation scanning a strided share of
 // the axis, then a tree through workgroup memory. The input is viewed as (outer, length, inner);
-// the index is written as its exact f32 value (every tensor is stored as f32 words). `{{ op }}` is
+// the index is written as `{{ y_type }}`, the output's element type (i32 for an int64 index, or an
+// exact f32 value where every tensor is stored as f32 words). `{{ op }}` is
 // the op table's "(v, i) beats (bv, bi)" predicate of pycore/webgpu/reduce.py, ties included, so
 // the result does not depend on how the axis was split among invocations.
 
@@ -12,7 +13,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<T>;
-@group(0) @binding(2) var<storage, read_write> dst: array<T>;
+@group(0) @binding(2) var<storage, read_write> dst: array<{{ y_type }}>;
 
 override WG: u32 = 64;  // a power of two
 
@@ -54,6 +55,6 @@ fn main(
         workgroupBarrier();
     }
     if li == 0u && out < p.outputs {
-        dst[out] = T(f32(part_i[0]));
+        dst[out] = {{ y_type }}(part_i[0]);
     }
 }

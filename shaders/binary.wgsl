@@ -1,6 +1,7 @@
 // y = op(a, b) with numpy broadcasting; `{{ op }}` is an expression in `a` and `b` taken from the
-// op table in pycore/webgpu/elementwise.py. Broadcast dimensions have stride 0; the host merges
-// dimensions first, so equal shapes run with rank 1.
+// op table in pycore/webgpu/elementwise.py, converted to the output's element type (a comparison's
+// bool to 0u / 1u); `{{ a_type }}`, `{{ b_type }}` and `{{ y_type }}` are the element types.
+// Broadcast dimensions have stride 0; the host merges dimensions first, so equal shapes run with rank 1.
 
 struct Params {
     n: u32,
@@ -11,14 +12,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> lhs: array<T>;
-@group(0) @binding(2) var<storage, read> rhs: array<T>;
-@group(0) @binding(3) var<storage, read_write> dst: array<T>;
+@group(0) @binding(1) var<storage, read> lhs: array<{{ a_type }}>;
+@group(0) @binding(2) var<storage, read> rhs: array<{{ b_type }}>;
+@group(0) @binding(3) var<storage, read_write> dst: array<{{ y_type }}>;
 
 override WG: u32 = 256;
 
-fn op(a: T, b: T) -> T {
-    return {{ op }};
+fn op(a: {{ a_type }}, b: {{ b_type }}) -> {{ y_type }} {
+    return {{ y_type }}({{ op }});
 }
 
 @compute @workgroup_size(WG)

@@ -1,5 +1,6 @@
 // Strided copy: dst[dst_offset + c . dst_strides] = src[src_offset + c . src_strides] for every
-// coordinate c of `shape`. Transpose, Concat (one dispatch per input) and copies of views use it.
+// coordinate c of `shape`. Transpose, Concat (one dispatch per input) and copies of views use it;
+// it moves elements of any type, `{{ type }}`, unchanged.
 
 struct Params {
     n: u32,
@@ -12,8 +13,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<T>;
-@group(0) @binding(2) var<storage, read_write> dst: array<T>;
+@group(0) @binding(1) var<storage, read> src: array<{{ type }}>;
+@group(0) @binding(2) var<storage, read_write> dst: array<{{ type }}>;
 
 override WG: u32 = 256;
 

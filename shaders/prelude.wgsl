@@ -2,8 +2,9 @@
 // The kernels' placeholders (a name in double braces) are filled by pycore/webgpu/shaders.py;
 // this file has none.
 
-// The storage element: every tensor is f32 words (float16 tensors are packed two to a word and
-// widened by half_unpack.wgsl before a kernel reads them).
+// The storage element of the float kernels: f32 words (float16 tensors are packed two to a word and
+// widened by half_unpack.wgsl before a kernel reads them). The elementwise and copy kernels name
+// their element types instead (i32 for integers, u32 for bools), filled in by the planners.
 alias T = f32;
 
 fn sigmoid(x: f32) -> f32 {
@@ -90,6 +91,12 @@ fn mod_trunc(a: f32, b: f32) -> f32 {
 fn mod_floor(a: f32, b: f32) -> f32 {
     let r = mod_trunc(a, b);
     return select(r, r + b, r != 0.0 && (r < 0.0) != (b < 0.0));
+}
+
+// integer a mod b with the sign of b (ONNX Mod with fmod=0); WGSL's % takes a's sign
+fn mod_floor_int(a: i32, b: i32) -> i32 {
+    let r = a % b;
+    return select(r, r + b, r != 0 && (r < 0) != (b < 0));
 }
 
 // f32 rounded to the nearest float16 (ties to even, subnormals, overflow to inf) as numpy's

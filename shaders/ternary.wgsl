@@ -1,6 +1,7 @@
 // y = op(c, a, b) with numpy broadcasting over three operands (Where); `{{ op }}` is an expression
 // in `c`, `a` and `b` taken from the op table in pycore/webgpu/elementwise.py. Broadcast
-// dimensions have stride 0; the host merges dimensions first, as for binary.wgsl.
+// dimensions have stride 0; the host merges dimensions first, as for binary.wgsl. `{{ c_type }}`,
+// `{{ a_type }}`, `{{ b_type }}` and `{{ y_type }}` are the element types.
 
 struct Params {
     n: u32,
@@ -12,15 +13,15 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> first: array<T>;
-@group(0) @binding(2) var<storage, read> second: array<T>;
-@group(0) @binding(3) var<storage, read> third: array<T>;
-@group(0) @binding(4) var<storage, read_write> dst: array<T>;
+@group(0) @binding(1) var<storage, read> first: array<{{ c_type }}>;
+@group(0) @binding(2) var<storage, read> second: array<{{ a_type }}>;
+@group(0) @binding(3) var<storage, read> third: array<{{ b_type }}>;
+@group(0) @binding(4) var<storage, read_write> dst: array<{{ y_type }}>;
 
 override WG: u32 = 256;
 
-fn op(c: T, a: T, b: T) -> T {
-    return {{ op }};
+fn op(c: {{ c_type }}, a: {{ a_type }}, b: {{ b_type }}) -> {{ y_type }} {
+    return {{ y_type }}({{ op }});
 }
 
 @compute @workgroup_size(WG)

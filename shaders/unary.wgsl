@@ -1,5 +1,7 @@
 // y = op(x) elementwise; `{{ op }}` is an expression in x, alpha, beta, lo and hi taken from the op
-// table in pycore/webgpu/elementwise.py (epilogue.wgsl evaluates the same expressions).
+// table in pycore/webgpu/elementwise.py (epilogue.wgsl evaluates the same expressions), converted
+// to the output's element type (a comparison's bool to 0u / 1u). `{{ x_type }}` and `{{ y_type }}`
+// are the element types of the input and the output.
 
 struct Params {
     n: u32,
@@ -10,13 +12,13 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<T>;
-@group(0) @binding(2) var<storage, read_write> dst: array<T>;
+@group(0) @binding(1) var<storage, read> src: array<{{ x_type }}>;
+@group(0) @binding(2) var<storage, read_write> dst: array<{{ y_type }}>;
 
 override WG: u32 = 256;
 
-fn op(x: T, alpha: f32, beta: f32, lo: f32, hi: f32) -> T {
-    return {{ op }};
+fn op(x: {{ x_type }}, alpha: f32, beta: f32, lo: f32, hi: f32) -> {{ y_type }} {
+    return {{ y_type }}({{ op }});
 }
 
 @compute @workgroup_size(WG)

@@ -25,9 +25,9 @@ from .device import (
 )
 from .plan import plan_buffers
 from .planners import PLANNERS
-from .step import View
+from .step import ELEMENT, HELD, HOST, View
 
-ITEM = 4  # bytes per float32
+ITEM = 4  # bytes per element: f32, i32 and u32 alike
 
 
 def _bytes(shape):
@@ -38,8 +38,9 @@ def _bytes(shape):
 class PlanContext:
     """What a kernel planner may ask while planning: shapes, and scratch tensors of its own."""
 
-    def __init__(self, shapes):
+    def __init__(self, shapes, dtypes=None):
         self.shapes = dict(shapes)
+        self.dtypes = dict(dtypes or {})  # none given: every tensor is held as f32 words
         self.consts = {}
 
     def const(self, array, name):
@@ -51,8 +52,13 @@ class PlanContext:
     def shape(self, name):
         return self.shapes[name] if name else ()
 
-    def temp(self, shape, name):
+    def element(self, name):
+        """The WGSL element type that holds tensor `name` (absent, "": the dummy's, f32)."""
+        return HELD[self.dtypes.get(name, "float32")]
+
+    def temp(self, shape, name, dtype="float32"):
         self.shapes[name] = tuple(shape)
+        self.dtypes[name] = dtype
         return name
 
     def broadcast_shape(self, names):
@@ -79,24 +85,46 @@ def missing_ops(graph):
     return sorted({n.op for n in graph.nodes} - PLANNERS.keys())
 
 
-# what a kernel may read: the GPU holds every tensor in f32 words, bools as 0.0 / 1.0
-READS = ("float32", "bool")
+I32 = np.iinfo(np.int32)
 
 
 def refuse_dtypes(graph):
-    """Refuses what f32 words would change: an input or weight that is not float32 (the upload
-    would convert it), or an integer or float16 tensor that a kernel reads (f32 arithmetic is not
-    integer or half arithmetic). Integers a kernel only writes (ArgMax, Cast) are exact below 2**24."""
-    for t in [i.name for i in graph.inputs] + sorted(graph.weights):
-        if graph.dtypes[t] != "float32":
-            raise PycoreError(f"the WebGPU path runs float32 tensors only; tensor {t!r} is {graph.dtypes[t]}")
-    for n in graph.nodes:
-        for t in n.inputs:
-            if t and graph.dtypes[t] not in READS:
-                raise PycoreError(
-                    f"the WebGPU path runs float32 tensors only; tensor {t!r} (read by {n.name!r}, "
-                    f"{n.op}) is {graph.dtypes[t]}"
-                )
+    """Refuses a tensor of a dtype the GPU does not hold (step.ELEMENT: not float16, float64 or the
+    8-bit integers, except as what Cast writes, step.WRITTEN), or an int64 constant it cannot,
+    before anything is planned."""
+    tensors = [i.name for i in graph.inputs] + sorted(graph.weights)
+    tensors += [t for n in graph.nodes for t in n.inputs if t]
+    tensors += [t for n in graph.nodes if n.op != "Cast" for t in n.outputs]
+    for t in dict.fromkeys(tensors):
+        if graph.dtypes[t] not in ELEMENT:
+            raise PycoreError(
+                f"the WebGPU path runs {', '.join(ELEMENT)} tensors only; tensor {t!r} is {graph.dtypes[t]}"
+            )
+    for t, w in graph.weights.items():
+        held(t, w, graph.dtypes[t])
+
+
+def refuse_elements(node, step, ctx):
+    """A kernel declares the element type of each buffer it binds; bound to a tensor held as
+    another type it would read the bits as that type: refused, so the model runs on the CPU path."""
+    for t, declared in zip([*step.reads, step.writes], shaders.elements(shaders.key(step))):
+        if t and declared != ctx.element(t):
+            raise PycoreError(
+                f"the WebGPU path runs {node.op} on {declared} tensors only; tensor {t!r} "
+                f"(of {node.name!r}) is {ctx.dtypes[t]}"
+            )
+
+
+def held(name, array, dtype):
+    """An array as the GPU holds a tensor of this dtype; int64 values past int32's range cannot be
+    held, and are refused naming the tensor."""
+    element, x = ELEMENT[dtype], np.asarray(array)
+    if element == "i32" and x.size and (x.min() < I32.min or x.max() > I32.max):
+        raise PycoreError(
+            f"the WebGPU path runs int64 tensors only where their values fit int32; tensor {name!r} "
+            f"holds {x.min()} .. {x.max()}"
+        )
+    return np.ascontiguousarray(x, HOST[element])
 
 
 class WebGPUBackend:
@@ -140,16 +168,19 @@ class WebGPUBackend:
         return self.owned[-1]
 
     def _plan_steps(self, graph):
-        ctx = PlanContext(graph.shapes)
+        ctx = PlanContext(graph.shapes, graph.dtypes)
         steps, roots = [], {t: t for t in ctx.shapes}
         for node in graph.nodes:
             out = PLANNERS[node.op](node, ctx)
             if isinstance(out, View):
                 roots[node.outputs[0]] = roots[out.source]
             else:
+                for s in out:
+                    refuse_elements(node, s, ctx)
                 steps.extend(out)
         roots.update({t: t for t in ctx.shapes if t not in roots})
         self.shapes, self.consts = ctx.shapes, {**graph.weights, **ctx.consts}
+        self.dtypes = {t: ctx.dtypes.get(t, "float32") for t in ctx.shapes}
         return steps, roots
 
     async def _compile(self):
@@ -187,7 +218,7 @@ class WebGPUBackend:
         for t in pinned:
             self.buffers[t] = self._buffer(sizes[t], storage)
             if t in self.consts:  # uploaded once, here
-                dev.write_buffer(self.buffers[t], 0, np.ascontiguousarray(self.consts[t], np.float32))
+                dev.write_buffer(self.buffers[t], 0, held(t, self.consts[t], self.dtypes[t]))
         self.dummy = self._buffer(16, storage)  # bound where an optional input is absent
         self.params, self.param_offsets = upload_params(dev, self.steps)
         self.owned.append(self.params)
@@ -223,11 +254,11 @@ class WebGPUBackend:
             raise self._lost()
         try:
             for name, shape, buffer in self.inputs:
-                x = np.asarray(feeds[name], np.float32, order="C")  # ascontiguousarray makes 0-d 1-d
+                x = np.asarray(feeds[name])
                 if x.shape != shape:
                     raise ShapeError(f"input {name!r} must have shape {list(shape)}, got {list(x.shape)}")
                 if x.size:  # an empty tensor (a dimension of 0) has nothing to write
-                    self.dev.write_buffer(buffer, 0, x)
+                    self.dev.write_buffer(buffer, 0, held(name, x, self.dtypes[name]))
             self.dev.submit(self.dispatches, self.copies)
             data = await self.dev.read_buffer(self.staging, self.staging_size)
         except PycoreError:
@@ -236,10 +267,12 @@ class WebGPUBackend:
             if self.dev.check_lost(e):
                 raise self._lost() from e
             raise
-        return {
-            t: np.frombuffer(data, np.float32, n // ITEM, at).reshape(self.shapes[t]).copy()
-            for t, at, n in self.readback
-        }
+        return {t: self._read(t, data, at, n) for t, at, n in self.readback}
+
+    def _read(self, t, data, at, n):
+        """Output t from the staging bytes, in the graph's dtype (int64 from i32, bool from 0u / 1u)."""
+        stored = np.frombuffer(data, HOST[HELD[self.dtypes[t]]], n // ITEM, at).reshape(self.shapes[t])
+        return stored.astype(self.dtypes[t])
 
     def _lost(self):
         return DeviceLost(f"the GPU device was lost ({self.dev.lost}); create the backend again")

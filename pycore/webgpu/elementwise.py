@@ -1,11 +1,13 @@
 """Elementwise ops: tables from op type to a WGSL expression drive one unary, one binary and one
-ternary shader. Every tensor is stored as f32 words, so a bool is 0.0 / 1.0 and an integer its exact
-f32 value: comparisons write 0.0 or 1.0, and Cast rounds as the target type would."""
+ternary shader, one table per element type of the inputs (f32, i32 for integers, u32 for bools).
+The shaders convert each result to the output's element type, so a comparison writes 0u / 1u into
+a bool tensor, or 0.0 / 1.0 where every tensor is stored as f32 words (pycore.Tensor's webgpu
+device, where an integer is its exact f32 value and Cast rounds as the target type would)."""
 
 import math
 
 from .. import ops
-from ..errors import GraphError
+from ..errors import GraphError, PycoreError
 from .step import F32_MAX, Step, View, broadcast_strides, flat, merge_dims
 
 WG = {"WG": 256}  # invocations per workgroup of all three shaders
@@ -54,18 +56,25 @@ BY_ATTR = {
 }
 
 
-def expression(op, attrs):
-    """The WGSL expression of an elementwise op with these attributes."""
-    if op in BY_ATTR:
-        name, table = BY_ATTR[op]
-        return table[attrs[name]]  # the op's record refused other values at load
-    return UNARY.get(op) or BINARY[op]
+def expression(op, attrs, element="f32"):
+    """The WGSL expression of an elementwise op with these attributes, on inputs of this element
+    type; an op the type has no expression for is refused (the CPU path runs it)."""
+    table, by_attr = TABLES[element]
+    if op in by_attr:
+        name, values = by_attr[op]
+        return values[attrs[name]]  # the op's record refused other values at load
+    if op not in table:
+        kinds = [KINDS[e] for e, (ops_, by) in TABLES.items() if op in ops_ or op in by]
+        kinds = " and ".join(kinds)
+        raise PycoreError(f"the WebGPU path runs {op} on {kinds} tensors only, not {KINDS[element]}")
+    return table[op]
 
 
-# Cast by target dtype (pycore.ops.DTYPES). f32 words cannot hold more than f32, so float64 is a
-# copy, while float16 rounds to its 11-bit significand; integers truncate toward zero, and the 8-bit
-# ones keep their low byte, as numpy's cast through int32 does on x86 (beyond int32's range numpy's
-# result is platform-defined anyway).
+# Cast from float storage by target dtype (pycore.ops.DTYPES). f32 words cannot hold more than f32,
+# so float64 is a copy, while float16 rounds to its 11-bit significand; integers truncate toward
+# zero, and the 8-bit ones keep their low byte, as numpy's cast through int32 does on x86 (beyond
+# int32's range numpy's result is platform-defined anyway). From integer or bool storage the values
+# are whole already: the shader's conversion to the output's type is the cast, bool(x) for a bool.
 CAST = {
     "float32": "x",
     "float64": "x",
@@ -74,7 +83,7 @@ CAST = {
     "int32": "trunc(x)",
     "int8": "f32((i32(x) << 24u) >> 24u)",
     "uint8": "f32(u32(i32(x)) & 255u)",
-    "bool": "select(0.0, 1.0, x != 0.0)",
+    "bool": "bool(x)",
 }
 
 # expressions in a and b
@@ -86,15 +95,42 @@ BINARY = {
     "Pow": "pow_onnx(a, b)",
     "Max": "max(a, b)",
     "Min": "min(a, b)",
-    "Greater": "select(0.0, 1.0, a > b)",
-    "Less": "select(0.0, 1.0, a < b)",
-    "Equal": "select(0.0, 1.0, a == b)",
-    "GreaterOrEqual": "select(0.0, 1.0, a >= b)",
-    "LessOrEqual": "select(0.0, 1.0, a <= b)",
 }
 
+# comparisons give a WGSL bool, which the shaders convert to the output's element type
+COMPARE = {
+    "Greater": "a > b",
+    "Less": "a < b",
+    "Equal": "a == b",
+    "GreaterOrEqual": "a >= b",
+    "LessOrEqual": "a <= b",
+}
+
+# on integer storage (i32): WGSL's integer / truncates toward zero, as ONNX's Div does, and its %
+# takes the dividend's sign, as C's fmod
+INTEGER = {
+    "Add": "a + b",
+    "Sub": "a - b",
+    "Mul": "a * b",
+    "Div": "a / b",
+    "Max": "max(a, b)",
+    "Min": "min(a, b)",
+    "Neg": "-x",
+    "Abs": "abs(x)",
+    "Sign": "sign(x)",
+    **COMPARE,
+}
+
+# expression tables by the inputs' element type: (by op, by op and attribute as BY_ATTR)
+TABLES = {
+    "f32": ({**UNARY, **BINARY, **COMPARE}, BY_ATTR),
+    "i32": (INTEGER, {"Mod": ("fmod", {0: "mod_floor_int(a, b)", 1: "a % b"})}),
+    "u32": ({"Equal": "a == b"}, {}),
+}
+KINDS = {"f32": "float32", "i32": "integer", "u32": "bool"}
+
 # expressions in c, a and b
-TERNARY = {"Where": "select(b, a, c != 0.0)"}
+TERNARY = {"Where": "select(b, a, bool(c))"}
 
 
 def scalars(attrs):
@@ -118,23 +154,40 @@ def epilogue(attrs):
 
 
 def unary(node, ctx):
-    n = math.prod(ctx.shape(node.outputs[0]))
-    return [
-        unary_step(node.inputs[0], node.outputs[0], n, expression(node.op, node.attrs), scalars(node.attrs))
-    ]
+    x, out = node.inputs[0], node.outputs[0]
+    expr = expression(node.op, node.attrs, ctx.element(x))
+    return [unary_step(x, out, math.prod(ctx.shape(out)), expr, ctx, scalars(node.attrs))]
 
 
 def cast(node, ctx):
     to = node.attrs["to"]
     if to not in CAST:
         raise GraphError(f"node {node.name!r}: Cast to {to!r} is not supported; use one of {sorted(CAST)}")
-    n = math.prod(ctx.shape(node.outputs[0]))
-    return [unary_step(node.inputs[0], node.outputs[0], n, CAST[to])]
+    x, out = node.inputs[0], node.outputs[0]
+    expr = CAST[to] if ctx.element(x) == "f32" else "bool(x)" if to == "bool" else "x"
+    return [unary_step(x, out, math.prod(ctx.shape(out)), expr, ctx)]
 
 
-def unary_step(x, out, n, op, own=None):
+def unary_step(x, out, n, op, ctx, own=None):
     params = {"n": n, **(own or scalars({}))}  # Cast and copies use none of them
-    return Step(("unary",), params, [x], out, flat(n, WG["WG"]), fill={"op": op}, overrides=WG)
+    fill = {"op": op, **types(ctx, x=x, y=out)}
+    return Step(("unary",), params, [x], out, flat(n, WG["WG"]), fill=fill, overrides=WG)
+
+
+def types(ctx, **tensors):
+    """The shaders' element type placeholders: {"a_type": "i32", ...} for a=tensor..."""
+    return {f"{k}_type": ctx.element(t) for k, t in tensors.items()}
+
+
+def same_element(node, ctx, names):
+    """The one element type of these inputs; inputs of two types are refused (ONNX gives such ops
+    one type, so only a graph built by hand mixes them)."""
+    kinds = {ctx.element(t) for t in names}
+    if len(kinds) > 1:
+        raise PycoreError(
+            f"the WebGPU path runs {node.op} on same-type tensors only; {node.name!r} mixes {sorted(kinds)}"
+        )
+    return kinds.pop()
 
 
 def binary_step(expr, x, y, out, ctx):
@@ -144,11 +197,13 @@ def binary_step(expr, x, y, out, ctx):
     )
     n = math.prod(shape)
     params = {"n": n, "rank": len(dims), "shape": dims, "a_strides": sa, "b_strides": sb}
-    return Step(("binary",), params, [x, y], out, flat(n, WG["WG"]), fill={"op": expr}, overrides=WG)
+    fill = {"op": expr, **types(ctx, a=x, b=y, y=out)}
+    return Step(("binary",), params, [x, y], out, flat(n, WG["WG"]), fill=fill, overrides=WG)
 
 
 def binary(node, ctx):
-    return [binary_step(expression(node.op, node.attrs), *node.inputs[:2], node.outputs[0], ctx)]
+    expr = expression(node.op, node.attrs, same_element(node, ctx, node.inputs[:2]))
+    return [binary_step(expr, *node.inputs[:2], node.outputs[0], ctx)]
 
 
 def ternary(node, ctx):
@@ -157,8 +212,10 @@ def ternary(node, ctx):
     dims, (sc, sa, sb) = merge_dims(shape, *[broadcast_strides(ctx.shape(t), shape) for t in node.inputs[:3]])
     n = math.prod(shape)
     params = {"n": n, "rank": len(dims), "shape": dims, "c_strides": sc, "a_strides": sa, "b_strides": sb}
-    step = Step(("ternary",), params, node.inputs[:3], out, flat(n, WG["WG"]), {"op": TERNARY[node.op]}, WG)
-    return [step]
+    c, a, b = node.inputs[:3]
+    same_element(node, ctx, [a, b])
+    fill = {"op": TERNARY[node.op], **types(ctx, c=c, a=a, b=b, y=out)}
+    return [Step(("ternary",), params, [c, a, b], out, flat(n, WG["WG"]), fill, WG)]
 
 
 def sum_(node, ctx):
@@ -166,19 +223,20 @@ def sum_(node, ctx):
     xs, out = [t for t in node.inputs if t], node.outputs[0]
     if len(xs) == 1:
         n = math.prod(ctx.shape(out))
-        return [unary_step(xs[0], out, n, "x")]
-    steps, acc = [], xs[0]
+        return [unary_step(xs[0], out, n, "x", ctx)]
+    steps, acc, add = [], xs[0], expression("Add", {}, same_element(node, ctx, xs))
     for i, x in enumerate(xs[1:]):
         last = i == len(xs) - 2
-        target = out if last else ctx.temp(ctx.broadcast_shape(xs[: i + 2]), f"{out}.partial{i}")
-        steps.append(binary_step(BINARY["Add"], acc, x, target, ctx))
+        shape = ctx.broadcast_shape(xs[: i + 2])
+        target = out if last else ctx.temp(shape, f"{out}.partial{i}", ctx.dtypes.get(out, "float32"))
+        steps.append(binary_step(add, acc, x, target, ctx))
         acc = target
     return steps
 
 
 PLANNERS = {
     **{op: unary for op in [*UNARY, "Gelu"]},
-    **{op: binary for op in [*BINARY, "Mod"]},
+    **{op: binary for op in [*BINARY, *COMPARE, "Mod"]},
     **{op: ternary for op in TERNARY},
     "Cast": cast,
     "Sum": sum_,

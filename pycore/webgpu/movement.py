@@ -9,12 +9,12 @@ WG256 = {"WG": 256}
 PAD_MODES = {"constant": 0, "reflect": 1, "edge": 2}
 
 
-def copy_step(src, dst, shape, src_strides, dst_strides, src_offset=0, dst_offset=0):
+def copy_step(src, dst, shape, src_strides, dst_strides, ctx, src_offset=0, dst_offset=0):
     dims, (ss, ds) = merge_dims(shape, src_strides, dst_strides)
     n = math.prod(shape)
     params = {"n": n, "rank": len(dims), "src_offset": src_offset, "dst_offset": dst_offset}
     params |= {"shape": dims, "src_strides": ss, "dst_strides": ds}
-    return Step(("copy",), params, [src], dst, flat(n, 256), overrides=WG256)
+    return Step(("copy",), params, [src], dst, flat(n, 256), {"type": ctx.element(src)}, WG256)
 
 
 def transpose(node, ctx):
@@ -24,7 +24,7 @@ def transpose(node, ctx):
         return View(node.inputs[0])
     out = ctx.shape(node.outputs[0])
     src = strides(shape)
-    return [copy_step(node.inputs[0], node.outputs[0], out, [src[p] for p in perm], strides(out))]
+    return [copy_step(node.inputs[0], node.outputs[0], out, [src[p] for p in perm], strides(out), ctx)]
 
 
 def concat(node, ctx):
@@ -33,7 +33,7 @@ def concat(node, ctx):
     for x in node.inputs:
         shape = ctx.shape(x)
         if math.prod(shape):
-            steps.append(copy_step(x, node.outputs[0], shape, strides(shape), dst, 0, at * dst[axis]))
+            steps.append(copy_step(x, node.outputs[0], shape, strides(shape), dst, ctx, 0, at * dst[axis]))
         at += shape[axis]
     return steps
 
@@ -45,7 +45,7 @@ def slice_(node, ctx):
     src = [s * k for s, k in zip(st, a["steps"])]
     if not math.prod(out):
         return []
-    return [copy_step(node.inputs[0], node.outputs[0], out, src, strides(out), offset)]
+    return [copy_step(node.inputs[0], node.outputs[0], out, src, strides(out), ctx, offset)]
 
 
 def pad(node, ctx):
@@ -63,7 +63,7 @@ def expand(node, ctx):
     """A broadcasting copy: the input is read with stride 0 along its broadcast dimensions."""
     x, out = node.inputs[0], node.outputs[0]
     shape = ctx.shape(out)
-    return [copy_step(x, out, shape, broadcast_strides(ctx.shape(x), shape), strides(shape))]
+    return [copy_step(x, out, shape, broadcast_strides(ctx.shape(x), shape), strides(shape), ctx)]
 
 
 PLANNERS = {

@@ -55,7 +55,7 @@ ARG = {
 def arg_reduce(node, ctx):
     shape, axis = ctx.shape(node.inputs[0]), node.attrs["axis"]
     outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
-    fill = {"op": ARG[node.op, int(node.attrs["select_last_index"])]}
+    fill = {"op": ARG[node.op, int(node.attrs["select_last_index"])], "y_type": ctx.element(node.outputs[0])}
     params = {"outputs": outer * inner, "length": length, "inner": inner}
     return [Step(("arg_reduce",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), fill, WG64)]
 

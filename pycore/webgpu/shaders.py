@@ -39,6 +39,17 @@ def render(files, fill):
     return PLACEHOLDER.sub(value, text)
 
 
+STORAGE = re.compile(r"\bvar\s*<\s*storage\b[^>]*>\s*\w+\s*:\s*array\s*<\s*(?:vec\d\s*<\s*)?(\w+)")
+
+
+@cache
+def elements(k):
+    """The element type of each storage buffer the shader of pipeline key k binds, in binding
+    order (the prelude's alias T is f32)."""
+    files, fill, overrides = k
+    return [{"T": "f32"}.get(e, e) for e in STORAGE.findall(render(files, dict(fill)))]
+
+
 def key(step):
     """Pipelines are cached by (shader, template values, overrides)."""
     return (step.shader, tuple(sorted(step.fill.items())), tuple(sorted(step.overrides.items())))

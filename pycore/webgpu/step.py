@@ -18,6 +18,16 @@ from . import uniforms
 MAX_GROUPS = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
 F32_MAX = float(np.finfo(np.float32).max)
 
+# The WGSL element type that holds each dtype a model's tensors may have on the GPU, and its numpy
+# twin for uploads and readback. WGSL has no 64-bit integers: int64 is held as i32 where its values
+# fit (checked where they reach the GPU); a bool as 0u / 1u.
+ELEMENT = {"float32": "f32", "int64": "i32", "int32": "i32", "bool": "u32"}
+HOST = {"f32": np.float32, "i32": np.int32, "u32": np.uint32}
+# dtypes that Cast may write but no kernel reads (graph outputs): held as the values they are,
+# converted on readback
+WRITTEN = {"float64": "f32", "float16": "f32", "int8": "i32", "uint8": "i32"}
+HELD = {**ELEMENT, **WRITTEN}
+
 
 @dataclass
 class Step:

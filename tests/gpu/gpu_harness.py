@@ -73,6 +73,7 @@ def run(backend, feeds):
 
 def max_rel_error(got, want):
     """Largest error relative to the reference's scale, so near-zero entries do not dominate."""
+    got, want = got.astype(np.float64), want.astype(np.float64)  # bools and integers too
     scale = max(float(np.abs(want).max()), 1e-6) if want.size else 1.0
     return float(np.abs(got - want).max() / scale) if want.size else 0.0
 
@@ -90,6 +91,7 @@ def check(nodes, feeds, weights=None, outputs=("y",), optimize=False, rtol=RTOL)
     errors = {}
     for t in outputs:
         assert got[t].shape == want[t].shape, f"{t}: GPU shape {got[t].shape}, CPU {want[t].shape}"
+        assert got[t].dtype == want[t].dtype, f"{t}: GPU dtype {got[t].dtype}, CPU {want[t].dtype}"
         errors[t] = max_rel_error(got[t], want[t])
         record({n.op for n in g.nodes}, errors[t])
         assert errors[t] <= rtol, f"{t}: max error {errors[t]:.3g} relative to max |CPU| exceeds {rtol}"

@@ -57,12 +57,12 @@ def test_where(shapes):
 
 
 def test_comparison_feeds_where():
-    """A bool made on the GPU (0.0 / 1.0) is a condition for Where and a number for Cast and Mul."""
+    """A bool made on the GPU (0u / 1u) is a condition for Where, and a number once cast."""
     nodes = [
         node("GreaterOrEqual", ["a", "b"], ["m"]),
         node("Where", ["m", "a", "b"], ["y"]),
         node("Cast", ["m"], ["z"], to="float32"),
-        node("Mul", ["m", "a"], ["w"]),
+        node("Mul", ["z", "a"], ["w"]),
     ]
     feeds = {"a": ties(4, 6, seed=1), "b": ties(6, seed=2)}
     check(nodes, feeds, outputs=("y", "z", "w"), rtol=0.0)

@@ -106,19 +106,27 @@ def test_a_dtype_pycore_lacks_is_refused_in_model_json():
         Graph.from_json(doc, {})
 
 
-def test_webgpu_refuses_tensors_that_are_not_float32():
+def test_webgpu_refuses_what_it_cannot_hold_or_compute():
     """Before it opens a device: the model falls back to the CPU path with this note."""
     from pycore.webgpu import WebGPUBackend
 
-    with pytest.raises(PycoreError, match="the WebGPU path runs float32 tensors only; tensor 'n' is int64"):
-        asyncio.run(WebGPUBackend.create(convert(counted_model())))
-    m = typed_model(
-        [helper.make_node("Cast", ["x"], ["i"], to=TensorProto.INT32), helper.make_node("Neg", ["i"], ["y"])],
-        [("x", TensorProto.FLOAT, [4])],
-        [("y", TensorProto.INT32, [4])],
+    def refusal(nodes, inputs, outputs, inits=()):
+        with pytest.raises(PycoreError) as e:
+            asyncio.run(WebGPUBackend.create(convert(typed_model(nodes, inputs, outputs, inits))))
+        return str(e.value)
+
+    doubles = [("x", TensorProto.DOUBLE, [4])]
+    neg = [helper.make_node("Neg", ["x"], ["y"])]
+    assert "tensors only; tensor 'x' is float64" in refusal(neg, doubles, doubles)
+    big = numpy_helper.from_array(np.array([1, 2**40], np.int64), "big")
+    ints = [("n", TensorProto.INT64, [2])]
+    add = [helper.make_node("Add", ["n", "big"], ["y"])]
+    assert refusal(add, ints, ints, [big]) == (
+        "the WebGPU path runs int64 tensors only where their values fit int32; "
+        "tensor 'big' holds 1 .. 1099511627776"
     )
-    with pytest.raises(PycoreError, match=r"tensor 'i' \(read by .*Neg\) is int32"):
-        asyncio.run(WebGPUBackend.create(convert(m)))
+    pow_ = [helper.make_node("Pow", ["n", "n"], ["y"])]
+    assert "runs Pow on float32 tensors only, not integer" in refusal(pow_, ints, ints)
 
 
 def _files(graph):

@@ -1,0 +1,194 @@
+"""Integer and bool tensors on the WebGPU path, each against the CPU path, exactly: int64 and int32
+held as i32, bool as 0u / 1u, read back in the graph's dtype; int64 values past int32's range are
+refused, naming the tensor, and ops with no kernel for a type are refused, never computed wrong."""
+
+import json
+
+import numpy as np
+import pytest
+from gpu_harness import gpu, node, run
+
+from pycore.cpu import CPUBackend
+from pycore.errors import PycoreError
+from pycore.graph import Graph
+
+RNG = np.random.default_rng(7)
+
+
+def ints(*shape, dtype=np.int64, high=9):
+    return RNG.integers(-high, high + 1, shape).astype(dtype)
+
+
+def flags(*shape):
+    return RNG.random(shape) > 0.5
+
+
+def typed_graph(nodes, feeds, outputs=("y",)):
+    doc = {
+        "format": "pycore/1",
+        "name": "dtypes",
+        "inputs": [{"name": k, "shape": list(v.shape), "dtype": v.dtype.name} for k, v in feeds.items()],
+        "outputs": list(outputs),
+        "nodes": nodes,
+    }
+    return Graph.from_json(json.dumps(doc), {})
+
+
+def check(nodes, feeds, outputs=("y",)):
+    """The GPU's outputs equal the CPU path's, dtype included."""
+    g = typed_graph(nodes, feeds, outputs)
+    want = CPUBackend(g).run_sync(feeds)
+    backend = gpu(g)
+    try:
+        got = run(backend, feeds)
+    finally:
+        backend.close()
+    for t in outputs:
+        assert got[t].dtype == want[t].dtype, f"{t}: GPU dtype {got[t].dtype}, CPU {want[t].dtype}"
+        np.testing.assert_array_equal(got[t], want[t], err_msg=t)
+
+
+def refusal(nodes, feeds, outputs=("y",)):
+    with pytest.raises(PycoreError) as e:
+        backend = gpu(typed_graph(nodes, feeds, outputs))
+        try:
+            run(backend, feeds)
+        finally:
+            backend.close()
+    return str(e.value)
+
+
+VALUES = {
+    "int64": lambda *s: ints(*s, high=2**31 - 1),  # all of int32's range
+    "int32": lambda *s: ints(*s, dtype=np.int32, high=2**31 - 1),
+    "bool": flags,
+    "float32": lambda *s: RNG.standard_normal(s).astype(np.float32),
+}
+
+
+@pytest.mark.parametrize("dtype", sorted(VALUES))
+def test_movement_copies_every_type_unchanged(dtype):
+    x, z = VALUES[dtype](3, 4, 5), VALUES[dtype](3, 2, 5)
+    nodes = [
+        node("Transpose", ["x"], ["t"], perm=[2, 0, 1]),
+        node("Slice", ["x"], ["s"], starts=[1, 0, 1], ends=[3, 4, 5], axes=[0, 1, 2], steps=[1, 2, 2]),
+        node("Concat", ["x", "z"], ["c"], axis=1),
+        node("Reshape", ["z"], ["r"], shape=[3, 1, 10]),
+        node("Expand", ["r"], ["e"], shape=[3, 4, 10]),
+    ]
+    check(nodes, {"x": x, "z": z}, outputs=("t", "s", "c", "e"))
+
+
+CASTS = [
+    ("float32", "int64"),
+    ("float32", "int32"),
+    ("float32", "bool"),
+    ("int64", "float32"),
+    ("int64", "int32"),
+    ("int64", "bool"),
+    ("int32", "int64"),
+    ("bool", "float32"),
+    ("bool", "int64"),
+    ("bool", "int32"),
+]
+
+
+@pytest.mark.parametrize("source,to", CASTS, ids=str)
+def test_cast_between_types(source, to):
+    x = VALUES[source](257)
+    if source == "float32":  # truncation toward zero, exact zeros and halves
+        x = np.concatenate([x * 100, [-0.5, 0.5, -0.0, 0.0, -2.7, 2.7]]).astype(np.float32)
+    if source == "int64" and to != "int32":
+        x = ints(257, high=2**24)  # beyond 2**24 float32 rounds; numpy and the GPU may round alike, or not
+    check([node("Cast", ["x"], to=to)], {"x": x})
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "float32"])
+@pytest.mark.parametrize("op", ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"])
+def test_comparisons_give_bool(op, dtype):
+    a, b = (
+        (VALUES[dtype](4, 5) // 2**28, VALUES[dtype](5) // 2**28)
+        if dtype != "float32"
+        else (
+            np.round(VALUES[dtype](4, 5)),
+            np.round(VALUES[dtype](5)),
+        )
+    )  # small integers, so that there are ties
+    check([node(op, ["a", "b"])], {"a": a, "b": b})
+
+
+def test_equal_of_bools():
+    check([node("Equal", ["a", "b"])], {"a": flags(3, 7), "b": flags(7)})
+
+
+@pytest.mark.parametrize("dtype", sorted(VALUES))
+def test_where_picks_any_type(dtype):
+    feeds = {"c": flags(4, 1, 6), "a": VALUES[dtype](5, 6), "b": VALUES[dtype](6)}
+    check([node("Where", ["c", "a", "b"])], feeds)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div", "Max", "Min", ("Mod", 0), ("Mod", 1)])
+def test_integer_arithmetic(op, dtype):
+    """Div truncates toward zero and Mod takes the divisor's sign (fmod=0) or the dividend's."""
+    op, attrs = (op, {}) if isinstance(op, str) else (op[0], {"fmod": op[1]})
+    a, b = ints(6, 7, dtype=dtype, high=1000), ints(7, dtype=dtype, high=30)
+    b[b == 0] = 7
+    check([node(op, ["a", "b"], **attrs)], {"a": a, "b": b})
+
+
+@pytest.mark.parametrize("op", ["Neg", "Abs", "Sign"])
+def test_integer_unary(op):
+    check([node(op, ["x"])], {"x": ints(300, high=2**31 - 1)})
+
+
+def test_sum_of_integers():
+    check([node("Sum", ["a", "b", "c"])], {"a": ints(2, 3), "b": ints(3), "c": ints(2, 1)})
+
+
+def test_argmax_writes_int64():
+    x = np.round(RNG.standard_normal((3, 70, 4)) * 2).astype(np.float32)  # ties
+    check([node("ArgMax", ["x"], axis=1, keepdims=0, select_last_index=0)], {"x": x})
+
+
+def test_an_integer_shape_graph():
+    """What shape arithmetic looks like: an index computed, compared, masked, cast back to float."""
+    nodes = [
+        node("Mul", ["n", "two"], ["m"]),
+        node("Less", ["m", "limit"], ["keep"]),
+        node("Where", ["keep", "m", "limit"], ["y"]),
+        node("Cast", ["keep"], ["w"], to="float32"),
+    ]
+    feeds = {"n": ints(10), "two": np.array(2, np.int64), "limit": np.array([5], np.int64)}
+    check(nodes, feeds, outputs=("y", "keep", "w"))
+
+
+def test_int64_input_past_int32_is_refused_when_fed():
+    feeds = {"a": np.array([1, -(2**31) - 1], np.int64), "b": ints(2)}
+    message = refusal([node("Add", ["a", "b"])], feeds)
+    assert message == (
+        "the WebGPU path runs int64 tensors only where their values fit int32; "
+        "tensor 'a' holds -2147483649 .. 1"
+    )
+
+
+def test_int64_at_int32_limits_is_held():
+    """(Arithmetic whose int64 result leaves int32's range wraps on the GPU: -(-2**31) is not held.)"""
+    edge = np.array([2**31 - 1, -(2**31), 0, -1], np.int64)
+    check([node("Max", ["x", "w"])], {"x": edge, "w": edge[::-1].copy()})
+
+
+def test_ops_without_an_integer_kernel_are_refused():
+    assert "runs Pow on float32 tensors only, not integer" in refusal(
+        [node("Pow", ["a", "b"])],
+        {
+            "a": ints(3),
+            "b": ints(3),
+        },
+    )
+    # a kernel that reads f32 words (here ReduceSum's) is never bound to an integer tensor
+    message = refusal([node("ReduceSum", ["a"], axes=[0], keepdims=0)], {"a": ints(3)})
+    assert (
+        message
+        == "the WebGPU path runs ReduceSum on f32 tensors only; tensor 'a' (of 'reducesum_y') is int64"
+    )
