@@ -121,11 +121,15 @@ INTEGER = {
     **COMPARE,
 }
 
+# on bool storage (u32, 0 or 1): ONNX's And and Or arrive as Mul and Max (pycore/onnx), Not and
+# Xor as Equal
+BOOLEAN = {"Equal": "a == b", "Mul": "a * b", "Max": "max(a, b)", "Min": "min(a, b)"}
+
 # expression tables by the inputs' element type: (by op, by op and attribute as BY_ATTR)
 TABLES = {
     "f32": ({**UNARY, **BINARY, **COMPARE}, BY_ATTR),
     "i32": (INTEGER, {"Mod": ("fmod", {0: "mod_floor_int(a, b)", 1: "a % b"})}),
-    "u32": ({"Equal": "a == b"}, {}),
+    "u32": (BOOLEAN, {}),
 }
 KINDS = {"f32": "float32", "i32": "integer", "u32": "bool"}
 

@@ -117,8 +117,9 @@ def test_comparisons_give_bool(op, dtype):
     check([node(op, ["a", "b"])], {"a": a, "b": b})
 
 
-def test_equal_of_bools():
-    check([node("Equal", ["a", "b"])], {"a": flags(3, 7), "b": flags(7)})
+@pytest.mark.parametrize("op", ["Equal", "Mul", "Max", "Min"])  # what Not, Xor, And and Or become
+def test_ops_of_bools(op):
+    check([node(op, ["a", "b"])], {"a": flags(3, 7), "b": flags(7)})
 
 
 @pytest.mark.parametrize("dtype", sorted(VALUES))
