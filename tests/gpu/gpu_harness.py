@@ -78,16 +78,21 @@ def max_rel_error(got, want):
     return float(np.abs(got - want).max() / scale) if want.size else 0.0
 
 
+def on_both(g, feeds):
+    """(the CPU path's outputs, the GPU path's) of graph `g` on `feeds`."""
+    want = CPUBackend(g).run_sync(feeds)
+    backend = gpu(g)
+    try:
+        return want, run(backend, feeds)
+    finally:
+        backend.close()
+
+
 def check(nodes, feeds, weights=None, outputs=("y",), optimize=False, rtol=RTOL):
     """Runs the graph on the CPU path and the GPU path and compares every output."""
     g = graph(nodes, feeds, weights, outputs, optimize)
     feeds = {k: np.asarray(v, np.float32) for k, v in feeds.items()}
-    want = CPUBackend(g).run_sync(feeds)
-    backend = gpu(g)
-    try:
-        got = run(backend, feeds)
-    finally:
-        backend.close()
+    want, got = on_both(g, feeds)
     errors = {}
     for t in outputs:
         assert got[t].shape == want[t].shape, f"{t}: GPU shape {got[t].shape}, CPU {want[t].shape}"

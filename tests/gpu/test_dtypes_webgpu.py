@@ -6,9 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from gpu_harness import gpu, node, run
+from gpu_harness import gpu, node, on_both, run
 
-from pycore.cpu import CPUBackend
 from pycore.errors import PycoreError
 from pycore.graph import Graph
 
@@ -36,13 +35,7 @@ def typed_graph(nodes, feeds, outputs=("y",)):
 
 def check(nodes, feeds, outputs=("y",)):
     """The GPU's outputs equal the CPU path's, dtype included."""
-    g = typed_graph(nodes, feeds, outputs)
-    want = CPUBackend(g).run_sync(feeds)
-    backend = gpu(g)
-    try:
-        got = run(backend, feeds)
-    finally:
-        backend.close()
+    want, got = on_both(typed_graph(nodes, feeds, outputs), feeds)
     for t in outputs:
         assert got[t].dtype == want[t].dtype, f"{t}: GPU dtype {got[t].dtype}, CPU {want[t].dtype}"
         np.testing.assert_array_equal(got[t], want[t], err_msg=t)
