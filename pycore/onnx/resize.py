@@ -72,9 +72,6 @@ def resize(ctx, node):
         for a, s in zip(axes, given_scales):
             scales[a] = s
         scales, sizes = _from_scales(ctx, node, scales)
-        if coords == "align_corners" and any(n * s != m for n, s, m in zip(shape, scales, sizes)):
-            # the spec divides by the scaled length n * s, onnxruntime by the whole one: they differ
-            node.fail("align_corners with scales that give no whole length is ambiguous: give sizes")
     else:
         sizes = list(shape)
         for a, m in zip(axes, given_sizes):

@@ -118,8 +118,14 @@ INTEGER = {
     "Neg": "-x",
     "Abs": "abs(x)",
     "Sign": "sign(x)",
+    # exact on i32 for int32, and for int64 values that fit int32 (the only ones held)
+    "BitwiseAnd": "a & b",
+    "BitwiseOr": "a | b",
+    "BitwiseXor": "a ^ b",
+    "BitwiseNot": "~x",
     **COMPARE,
 }
+BITWISE = ("BitwiseAnd", "BitwiseOr", "BitwiseXor")
 
 # on bool storage (u32, 0 or 1): ONNX's And and Or arrive as Mul and Max (pycore/onnx), Not and
 # Xor as Equal
@@ -238,12 +244,19 @@ def sum_(node, ctx):
     return steps
 
 
+def bit_shift(node, ctx):
+    """Refused: WGSL masks a shift amount to the width where ONNX gives the sign's fill, and an
+    int64 shifted left leaves int32's range unseen; the CPU path runs it."""
+    raise PycoreError(f"the WebGPU path does not run {node.op} ({node.name!r}); the CPU path does")
+
+
 PLANNERS = {
-    **{op: unary for op in [*UNARY, "Gelu"]},
-    **{op: binary for op in [*BINARY, *COMPARE, "Mod"]},
+    **{op: unary for op in [*UNARY, "Gelu", "BitwiseNot"]},
+    **{op: binary for op in [*BINARY, *COMPARE, *BITWISE, "Mod"]},
     **{op: ternary for op in TERNARY},
     "Cast": cast,
     "Sum": sum_,
+    "BitShift": bit_shift,
     "Identity": lambda node, ctx: View(node.inputs[0]),  # the CPU copies; a GPU alias is free
     "Dropout": lambda node, ctx: View(node.inputs[0]),  # inference
 }

@@ -136,6 +136,21 @@ def test_integer_unary(op):
     check([node(op, ["x"])], {"x": ints(300, high=2**31 - 1)})
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+@pytest.mark.parametrize("op", ["BitwiseAnd", "BitwiseOr", "BitwiseXor"])
+def test_bitwise_ops(op, dtype):
+    """Negative values too: i32's two's complement is int64's, for values that fit int32."""
+    a, b = ints(6, 7, dtype=dtype, high=2**31 - 1), ints(7, dtype=dtype, high=2**31 - 1)
+    check([node(op, ["a", "b"])], {"a": a, "b": b})
+
+
+def test_bitwise_not_and_bit_shift_refused():
+    check([node("BitwiseNot", ["x"])], {"x": ints(300, high=2**31 - 1)})
+    feeds = {"a": ints(3, dtype=np.int32, high=100), "b": ints(3, dtype=np.int32, high=3)}
+    message = refusal([node("BitShift", ["a", "b"], direction="LEFT")], feeds)
+    assert message.startswith("the WebGPU path does not run BitShift")
+
+
 def test_sum_of_integers():
     check([node("Sum", ["a", "b", "c"])], {"a": ints(2, 3), "b": ints(3), "c": ints(2, 1)})
 

@@ -85,16 +85,14 @@ def _interpolates(case):
 
 def test_resize_matches_the_node_suite():
     """The node suite's Resize and Upsample cases in nearest and linear, scales or sizes made
-    constants, on WebGPU (tests/unit/test_onnx_ops.py runs them on the CPU path and says why one
-    expected output is the spec's rather than the suite's)."""
+    constants, on WebGPU (tests/unit/test_onnx_ops.py runs them on the CPU path; node_suite.expected
+    says why one expected output is the spec's rather than the suite's)."""
     from tools import onnx_conformance as conf
     from tools.conformance import node_suite
 
     cases = [c for c in node_suite.node_cases_of("Resize", "Upsample") if _interpolates(c)]
     for case in cases:
         model, feeds, expected = node_suite.folded(case)
-        if case.name == "test_resize_downsample_scales_linear_align_corners":
-            expected = [np.array([[[[1.0, 4.0]]]], np.float32)]
         ok, err, why = conf.compare(list(on_gpu(model, feeds).values()), expected, case.rtol, case.atol)
         assert ok, f"{case.name}: {why} (max error {err})"
     assert len(cases) == 23
