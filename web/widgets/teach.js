@@ -248,15 +248,16 @@ export class Teacher {
       this.#note(`Could not go back to the original: ${e.message}`);
       return;
     }
-    this.#personal = null;
-    this.#showKind();
-    this.#status("");
     const notes = ["Back to the original model.", kept(this.#examples.length)];
     try {
       await this.#store.savePersonal(null);
     } catch (e) {
       notes.push(`(The old model could not be removed from this browser: ${e.message}.)`);
     }
+    // the kind shown and the note change together, after the last await: one is never seen alone
+    this.#personal = null;
+    this.#showKind();
+    this.#status("");
     this.#note(notes.filter(Boolean).join(" "));
     this.#widget.rerun();
   }
