@@ -111,8 +111,13 @@ def planned(nodes, shapes):
 HALF_STEPS = [lazy._pack("t0.f32", "t0.half", 5), lazy._unpack("t0.half", "t0", 5)]
 
 
+# ops of integer tensors only, which these float32 cases cannot plan: their steps are the unary and
+# binary ones reached above (tests/gpu/test_dtypes_webgpu.py runs them)
+INTEGER_ONLY = {"BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}
+
+
 def test_the_cases_reach_every_op_and_every_shader_that_takes_a_uniform():
-    assert sorted(set(PLANNERS) - {n["op"] for nodes, _ in CASES for n in nodes}) == []
+    assert sorted(set(PLANNERS) - INTEGER_ONLY - {n["op"] for nodes, _ in CASES for n in nodes}) == []
     with_uniform = {p.stem for p in shaders.folder().glob("*.wgsl") if "var<uniform>" in p.read_text()}
     reached = {f for case in CASES for s in planned(*case) for f in s.shader}
     reached |= {f for s in HALF_STEPS for f in s.shader}
