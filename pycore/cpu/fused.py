@@ -5,10 +5,10 @@ The runners come from wasm.fused_kernels (the wasm kernels in Pyodide; the unit 
 modules through wasmtime): address(array) and the exports, called with wasm's gemm_args (c =
 clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows), depthwise_args
 (a depthwise 3x3 or 5x5 conv, stride 1 or 2, that pads the input itself in a scratch plane) and
-im2col_args. An activation their clip cannot express (GELU, hard-swish, sigmoid, ...) runs after
-them, as its own numpy kernel on their result. Whatever they cannot take (another dtype, other
-groups, alpha or beta, batched weights) runs the numpy kernel it replaces, unchanged, so a model
-never depends on which ops the kernels cover.
+im2col_args. A grouped conv is one GEMM per group (_per_group). An activation their clip cannot
+express (GELU, hard-swish, sigmoid, ...) runs after them, as its own numpy kernel on their result.
+Whatever they cannot take (another dtype, alpha or beta, batched weights) runs the numpy kernel it
+replaces, unchanged, so a model never depends on which ops the kernels cover.
 
 kernels(runners) are the kernel table's entries, resolving everything at each call (tensors
 computed at once); Planner prepares a loaded model's nodes once, each run then only sets the
@@ -66,6 +66,22 @@ def _depthwise_form(a2, channels, w, residual):
     )
 
 
+def _per_group(groups, weights, cols, y, bias, residual):
+    """The GEMM operands (a, b, c, bias, residual) of each group of a conv on one image: group g's
+    outputs are its rows of the weights [M, K] times its channels' rows of the columns [G * K, HW],
+    which are consecutive, since the columns (im2col's, or the image itself) are ordered by channel."""
+    m, k = weights.shape[0] // groups, cols.shape[0] // groups
+    for g in range(groups):
+        rows = slice(g * m, (g + 1) * m)
+        yield (
+            weights[rows],
+            cols[g * k : (g + 1) * k],
+            y[rows],
+            None if bias is None else bias[rows],
+            None if residual is None else residual[rows],
+        )
+
+
 def _array_calls(runners):
     """run_gemm(a, b, c, bias, bias_axis, residual, lo, hi), run_depthwise(x, w, bias, y, scratch,
     stride, lo, hi, pads) and run_im2col(a2, x, cols): the kernels called on arrays, their arguments packed at
@@ -120,14 +136,16 @@ def kernels(runners):
         clip, after = clip_bounds(a)
         if not _float32(x, w, b, residual):
             return nn.conv(a, x, w, b, residual)
-        if a["group"] != 1:
-            a2, x4 = nn._as_2d(a, x)
-            if run_depthwise is None or not _depthwise_form(a2, x4.shape[1], w, residual is not None):
-                return nn.conv(a, x, w, b, residual)
-            w4 = w.reshape(*w.shape[:2], *a2["kernel_shape"])
-            return _after(after, depthwise(a, a2, x4, w4, b, clip, x.ndim == 3))
         lifted = x.ndim == 3
         a2, x4 = nn._as_2d(a, x)
+        groups = a["group"]
+        if (
+            groups != 1
+            and run_depthwise is not None
+            and _depthwise_form(a2, x4.shape[1], w, residual is not None)
+        ):
+            w4 = w.reshape(*w.shape[:2], *a2["kernel_shape"])
+            return _after(after, depthwise(a, a2, x4, w4, b, clip, lifted))
         n, c, h, wd = x4.shape
         m = w.shape[0]
         if a2["kernel_shape"] == [1, 1] and a2["strides"] == [1, 1] and not any(a2["pads"]):
@@ -140,7 +158,10 @@ def kernels(runners):
         weights = np.ascontiguousarray(w).reshape(m, -1)
         bias = None if b is None else np.ascontiguousarray(b).reshape(m)
         for i in range(n):
-            run_gemm(weights, cols[i], y[i], bias, 0, None if r is None else r[i], *clip)
+            for wg, cg, yg, bg, rg in _per_group(
+                groups, weights, cols[i], y[i], bias, None if r is None else r[i]
+            ):
+                run_gemm(wg, cg, yg, bg, 0, rg, *clip)
         return _after(after, y.reshape(shape))
 
     def gemm(a, x, w, c=None, residual=None):
@@ -204,22 +225,25 @@ def _fits(x, shape):
 
 
 class _Calls:
-    """A kernel's calls for one node, one per image, their arguments packed once at load. Only the
-    pointers of the operands that change from run to run are set before each run (`varying`: each
-    one's argument position and byte step per image), and an operand's address is looked up again
-    only when another array comes: a planned buffer is the same array every run."""
+    """A kernel's calls for one node (one per image, or per image and group), their arguments packed
+    once at load. Only the pointers of the operands that change from run to run are set before each
+    run (`varying`: each one's argument position and the stand-in it was packed with, whose address
+    gives each call's offset into it), and an operand's address is looked up again only when another
+    array comes: a planned buffer is the same array every run."""
 
     def __init__(self, fn, address, packed, varying=()):
-        self.fn, self.address, self.packed, self.varying = fn, address, [list(p) for p in packed], varying
+        self.fn, self.address, self.packed = fn, address, [list(p) for p in packed]
+        self.varying = [(pos, [p[pos] - address(like) for p in packed]) for pos, like in varying]
         self.last, self.ptrs = [None] * len(varying), [0] * len(varying)
 
     def __call__(self, *operands):
         for j, x in enumerate(operands):
             if x is not self.last[j]:
                 self.last[j], self.ptrs[j] = x, self.address(x)
-        for i, args in enumerate(self.packed):
-            for (pos, step), ptr in zip(self.varying, self.ptrs):
-                args[pos] = ptr + i * step
+        for (pos, offsets), ptr in zip(self.varying, self.ptrs):
+            for args, offset in zip(self.packed, offsets):
+                args[pos] = ptr + offset
+        for args in self.packed:
             self.fn(*args)
 
 
@@ -300,12 +324,10 @@ class Planner:
         if has_res and shapes.get(names[3]) != ys:
             return None
         clip, after = clip_bounds(a)
-        if a["group"] != 1:
-            if self.depthwise is None or not _depthwise_form(a2, xs4[1], w, has_res):
-                return None
+        if a["group"] != 1 and self.depthwise is not None and _depthwise_form(a2, xs4[1], w, has_res):
             run, out = self._depthwise_conv(a2, xs4, w, b, clip, len(xs) == 3)
         else:
-            prepared = self._gemm_conv(a2, xs4, w, b, clip, has_res)
+            prepared = self._gemm_conv(a2, xs4, w, b, clip, has_res, a["group"])
             if prepared is None:
                 return None
             run, out = prepared
@@ -320,9 +342,10 @@ class Planner:
 
         return conv
 
-    def _gemm_conv(self, a2, xs4, w, b, clip, has_res):
-        """(run(x[, residual]), output buffer) of a group-1 conv: per image, y = w @ columns, the
-        columns being the image itself for a 1x1 stride-1 conv without pads, else im2col's."""
+    def _gemm_conv(self, a2, xs4, w, b, clip, has_res, groups):
+        """(run(x[, residual]), output buffer) of a conv that is not depthwise's: per image and group,
+        y = w @ columns, the columns being the image itself for a 1x1 stride-1 conv without pads,
+        else im2col's."""
         n, c, h, wd = xs4
         (kh, kw), m = a2["kernel_shape"], w.shape[0]
         oh, ow = nn.output_size(a2, (h, wd))
@@ -331,22 +354,29 @@ class Planner:
             return None
         weights = self.hold(np.ascontiguousarray(w).reshape(m, -1))
         y = self.output((n, m, oh * ow))
-        res, res_step = (np.empty((m, oh * ow), F32), [(11, 4 * m * oh * ow)]) if has_res else (None, [])
-        image, image_step = np.empty((c, h, wd), F32), 4 * c * h * wd
-        cols = [image.reshape(c, h * wd)] * n if direct else self.empty((n, c * kh * kw, oh * ow))
+        res = np.empty((n, m, oh * ow), F32) if has_res else None
+        image = np.empty(xs4, F32)  # stands in for the input, as res for the residual
+        cols = image.reshape(n, c, h * wd) if direct else self.empty((n, c * kh * kw, oh * ow))
+        packed = [
+            wasm.gemm_args(self.address, wg, cg, yg, bg, 0, rg, *clip)
+            for i in range(n)
+            for wg, cg, yg, bg, rg in _per_group(
+                groups, weights, cols[i], y[i], b, None if res is None else res[i]
+            )
+        ]
         gemm = _Calls(
             self.gemm,
             self.address,
-            [wasm.gemm_args(self.address, weights, cols[i], y[i], b, 0, res, *clip) for i in range(n)],
-            ([(2, image_step)] if direct else []) + res_step,
+            packed,
+            ([(2, image)] if direct else []) + ([(11, res)] if has_res else []),
         )
         if direct:
             return gemm, y
         im2col = _Calls(
             self.im2col,
             self.address,
-            [wasm.im2col_args(self.address, a2, image, cols[i]) for i in range(n)],
-            [(0, image_step)],
+            [wasm.im2col_args(self.address, a2, image[i], cols[i]) for i in range(n)],
+            [(0, image)],
         )
 
         def run(x, *residual):
@@ -361,14 +391,16 @@ class Planner:
         n, c, h, wd = xs4
         k, stride = a2["kernel_shape"][0], a2["strides"][0]
         oh, ow = nn.output_size(a2, (h, wd))
-        image, scratch = np.empty((c, h, wd), F32), self.empty(wasm.depthwise_plane(k, stride, (oh, ow)))
+        image, scratch = np.empty(xs4, F32), self.empty(wasm.depthwise_plane(k, stride, (oh, ow)))
         y = self.output((n, c, oh, ow))
         filters = self.hold(np.ascontiguousarray(w).reshape(c, k, k))
         packed = [
-            wasm.depthwise_args(self.address, image, filters, b, y[i], scratch, stride, *clip, a2["pads"][:2])
+            wasm.depthwise_args(
+                self.address, image[i], filters, b, y[i], scratch, stride, *clip, a2["pads"][:2]
+            )
             for i in range(n)
         ]
-        calls = _Calls(self.depthwise, self.address, packed, [(0, image.nbytes)])
+        calls = _Calls(self.depthwise, self.address, packed, [(0, image)])
         return calls, y[:, :, 0, :] if lifted else y
 
     def _gemm(self, a, names, xs, w, consts, shapes):
@@ -391,18 +423,18 @@ class Planner:
         clip, after = clip_bounds(a)
         if a["transB"] and xs[0] == 1:
             # y.T = w @ x.T, w as stored: x's one row is a column already (the GEMV form)
-            y = self.output((n, 1))
-            packed = wasm.gemm_args(
-                self.address, w, np.empty((xs[1], 1), F32), y, bias, 0, _like(y, has_res), *clip
-            )
-            varying = [(2, 0)]
+            y, x = self.output((n, 1)), np.empty((xs[1], 1), F32)
+            residual = _like(y, has_res)
+            packed = wasm.gemm_args(self.address, w, x, y, bias, 0, residual, *clip)
+            varying = [(2, x)]
             y = y.reshape(1, n)
         else:
             wk = self.hold(np.ascontiguousarray(w.T) if a["transB"] else w)  # (K, N), transposed once
-            y = self.output((xs[0], n))
-            packed = wasm.gemm_args(self.address, np.empty(xs, F32), wk, y, bias, 1, _like(y, has_res), *clip)
-            varying = [(0, 0)]
-        return self._single(self.eager["Gemm"], a, packed, varying, has_res, xs, y, after, 3)
+            y, x = self.output((xs[0], n)), np.empty(xs, F32)
+            residual = _like(y, has_res)
+            packed = wasm.gemm_args(self.address, x, wk, y, bias, 1, residual, *clip)
+            varying = [(0, x)]
+        return self._single(self.eager["Gemm"], a, packed, varying, residual, xs, y, after, 3)
 
     def _matmul(self, a, names, xs, w, consts, shapes):
         has_res = bool(names[2])
@@ -412,14 +444,15 @@ class Planner:
         clip, after = clip_bounds(a)
         y = self.output(ys)
         y2 = y.reshape(-1, ys[-1])
-        x2 = np.empty((y2.shape[0], xs[-1]), F32)
-        packed = wasm.gemm_args(self.address, x2, w, y2, None, 0, _like(y2, has_res), *clip)
-        return self._single(self.eager["MatMul"], a, packed, [(0, 0)], has_res, xs, y, after, 2)
+        x2, residual = np.empty((y2.shape[0], xs[-1]), F32), _like(y2, has_res)
+        packed = wasm.gemm_args(self.address, x2, w, y2, None, 0, residual, *clip)
+        return self._single(self.eager["MatMul"], a, packed, [(0, x2)], residual, xs, y, after, 2)
 
-    def _single(self, fallback, a, packed, varying, has_res, xs, y, after, res_index):
+    def _single(self, fallback, a, packed, varying, residual, xs, y, after, res_index):
         """The runner of a node that is one GEMM call on its first input (and residual, input
-        res_index), its weights and bias packed in."""
-        calls = _Calls(self.gemm, self.address, [packed], varying + ([(11, 0)] if has_res else []))
+        res_index, where `residual` is its stand-in), its weights and bias packed in."""
+        has_res = residual is not None
+        calls = _Calls(self.gemm, self.address, [packed], varying + ([(11, residual)] if has_res else []))
         ys = y.shape
 
         def single(*inputs):

@@ -79,7 +79,9 @@ CONVS = {
     "sigmoid after the kernel": (conv_attrs(3, pad=1, activation="Sigmoid"), (1, 3, 8, 8), 4),
     "hard-swish after the kernel": (conv_attrs(3, pad=1, activation="HardSwish"), (1, 3, 8, 8), 4),
     "depthwise gelu after the kernel": (conv_attrs(3, pad=1, group=6, activation="Gelu"), (1, 6, 9, 8), 6),
-    "groups 2: numpy": (conv_attrs(3, pad=1, group=2), (1, 4, 8, 8), 6),
+    "groups 2": (conv_attrs(3, pad=1, group=2), (1, 4, 8, 8), 6),
+    "groups 3 1x1 (ShuffleNet's)": (conv_attrs(1, group=3, activation="Relu"), (2, 12, 7, 9), 15),
+    "groups 4 3x3 stride 2": (conv_attrs(3, stride=2, pad=1, group=4, **RELU6), (1, 8, 11, 10), 12),
     "depthwise 3x3": (conv_attrs(3, pad=1, group=6, **RELU6), (1, 6, 13, 11), 6),
     "depthwise 3x3 stride 2": (conv_attrs(3, stride=2, pad=1, group=5, activation="Relu"), (2, 5, 14, 15), 5),
     "depthwise 5x5": (conv_attrs(5, pad=2, group=4), (1, 4, 9, 10), 4),
@@ -100,8 +102,8 @@ CONVS = {
         (1, 3, 3, 5),
         3,
     ),
-    "depthwise dilated: numpy": (conv_attrs(3, pad=2, dilation=2, group=3), (1, 3, 9, 9), 3),
-    "depthwise 7x7: numpy": (conv_attrs(7, pad=3, group=3), (1, 3, 9, 9), 3),
+    "one channel a group, dilated": (conv_attrs(3, pad=2, dilation=2, group=3), (1, 3, 9, 9), 3),
+    "one channel a group, 7x7": (conv_attrs(7, pad=3, group=3), (1, 3, 9, 9), 3),
 }
 
 
@@ -120,23 +122,18 @@ def test_conv_matches_numpy(ops, case, extras):
     before = len(ops["calls"])
     got = ops["Conv"](a, x, w, b, None if r is None else r.copy())
     assert_close(got, want, w[0].size)
-    ran = set(ops["calls"][before:])
-    if "numpy" in case:
-        assert not ran
-    else:
-        columns = {"im2col"} if case != "1x1" else set()  # a 1x1 conv multiplies the input itself
-        assert ran == (
-            {"depthwise"}
-            if "depthwise" in case and r is None
-            else {"gemm"} | columns
-            if a["group"] == 1
-            else set()
-        )
+    assert set(ops["calls"][before:]) == kernels_run(case, r is not None)
 
 
-@pytest.mark.parametrize(
-    "case", ["1x1", "3x3 pad", "3x3 stride 2 relu6", "5x5 dilated", "1-d", "groups 2: numpy"]
-)
+def kernels_run(case, residual):
+    """The kernels a conv case calls: the depthwise one where it fits, else one GEMM per group, on
+    im2col's columns unless the conv is 1x1 (it multiplies the input itself)."""
+    if case.startswith("depthwise") and not residual:
+        return {"depthwise"}
+    return {"gemm"} | (set() if "1x1" in case else {"im2col"})
+
+
+@pytest.mark.parametrize("case", ["1x1", "3x3 pad", "3x3 stride 2 relu6", "5x5 dilated", "1-d", "groups 2"])
 def test_conv_weight_gradient_matches_numpy(ops, case):
     a, shape, m = CONVS[case]
     rng = np.random.default_rng(len(case))
@@ -147,7 +144,7 @@ def test_conv_weight_gradient_matches_numpy(ops, case):
     before = len(ops["calls"])
     got = ops["ConvGradWeight"](a, x, dy)
     assert_close(got, want, dy.size // m)
-    assert (len(ops["calls"]) > before) == ("numpy" not in case)
+    assert (len(ops["calls"]) > before) == (a["group"] == 1)  # a grouped one runs on numpy
 
 
 GEMMS = {
@@ -263,13 +260,12 @@ def test_planned_conv_matches_numpy_run_after_run(case, extras):
         feeds["r"] = rng.standard_normal(KERNELS["Conv"](a, x, weights["w"]).shape, np.float32)
     inputs = ["x", "w", "b" if "b" in weights else "", *(["r"] if "r" in feeds else [])]
     backend, calls, prepared = planned("Conv", a, feeds, weights, inputs)
-    depthwise_residual = "depthwise" in case and "r" in feeds
-    assert prepared == ("numpy" not in case and not depthwise_residual)
+    assert prepared
     first, second, again = run_twice(backend, feeds, rng)
     for got, fed in [(first, feeds), (second, again)]:
         want = KERNELS["Conv"](a, fed["x"], weights["w"], weights.get("b"), fed.get("r"))
         assert_close(got, want, weights["w"][0].size)
-    assert bool(calls) == ("numpy" not in case and not depthwise_residual)
+    assert set(calls) == kernels_run(case, "r" in feeds)
 
 
 def models():
