@@ -1,6 +1,7 @@
 // y = op(a, b) with numpy broadcasting; `{{ op }}` is an expression in `a` and `b` taken from the
 // op table in pycore/webgpu/elementwise.py, converted to the output's element type (a comparison's
-// bool to 0u / 1u); `{{ a_type }}`, `{{ b_type }}` and `{{ y_type }}` are the element types.
+// bool to 0u / 1u); `{{ a_type }}`, `{{ b_type }}` and `{{ y_type }}` are the element types, and
+// `{{ a_math }}` and `{{ b_math }}` the types a and b are loaded into (f32 for f16, else their own).
 // Broadcast dimensions have stride 0; the host merges dimensions first, so equal shapes run with rank 1.
 
 struct Params {
@@ -18,7 +19,7 @@ struct Params {
 
 override WG: u32 = 256;
 
-fn op(a: {{ a_type }}, b: {{ b_type }}) -> {{ y_type }} {
+fn op(a: {{ a_math }}, b: {{ b_math }}) -> {{ y_type }} {
     return {{ y_type }}({{ op }});
 }
 
@@ -38,5 +39,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         ia += c * at8(p.a_strides, d - 1u);
         ib += c * at8(p.b_strides, d - 1u);
     }
-    dst[i] = op(lhs[ia], rhs[ib]);
+    dst[i] = op({{ a_math }}(lhs[ia]), {{ b_math }}(rhs[ib]));
 }

@@ -1,11 +1,14 @@
 // Shared prelude: the loader puts this in front of every kernel before compiling it.
 // The kernels' placeholders (a name in double braces) are filled by pycore/webgpu/shaders.py;
-// this file has none.
+// this file has one, T.
 
-// The storage element of the float kernels: f32 words (float16 tensors are packed two to a word and
-// widened by half_unpack.wgsl before a kernel reads them). The elementwise and copy kernels name
-// their element types instead (i32 for integers, u32 for bools), filled in by the planners.
-alias T = f32;
+// The storage element of the float kernels: f32, or f16 for a float16 model on a device with
+// shader-f16 (shaders.py then puts `enable f16;` first). Kernels load T into f32, compute in f32
+// and store T(result), so float16 rounds once per kernel, as the CPU path's float32 accumulation
+// does. The elementwise and copy kernels name their element types instead (i32 for integers, u32
+// for bools), filled in by the planners. (The tensor device's float16 is packed two to a word and
+// widened by half_unpack.wgsl, on any device.)
+alias T = {{ T }};
 
 fn sigmoid(x: f32) -> f32 {
     // exp(-x) overflows to +inf for x < -88, and 1 / inf = 0 is the right limit

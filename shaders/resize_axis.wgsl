@@ -13,7 +13,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<T>;
-@group(0) @binding(2) var<storage, read> taps: array<T>;
+@group(0) @binding(2) var<storage, read> taps: array<f32>;  // f32 whatever T is: indices must stay exact
 @group(0) @binding(3) var<storage, read_write> dst: array<T>;
 
 override WG: u32 = 256;
@@ -27,12 +27,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let k = i % p.inner;
     let j = (i / p.inner) % p.out_len;
     let row = (i / (p.inner * p.out_len)) * p.in_len;
-    let a = f32(x[(row + u32(f32(taps[j]))) * p.inner + k]);
+    let a = f32(x[(row + u32(taps[j])) * p.inner + k]);
     if p.linear == 0u {
         dst[i] = T(a);
         return;
     }
-    let b = f32(x[(row + u32(f32(taps[p.out_len + j]))) * p.inner + k]);
+    let b = f32(x[(row + u32(taps[p.out_len + j])) * p.inner + k]);
     let w = f32(taps[2u * p.out_len + j]);
     dst[i] = T(a * (1.0 - w) + b * w);
 }

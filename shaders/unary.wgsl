@@ -1,7 +1,8 @@
 // y = op(x) elementwise; `{{ op }}` is an expression in x, alpha, beta, lo and hi taken from the op
 // table in pycore/webgpu/elementwise.py (epilogue.wgsl evaluates the same expressions), converted
 // to the output's element type (a comparison's bool to 0u / 1u). `{{ x_type }}` and `{{ y_type }}`
-// are the element types of the input and the output.
+// are the element types of the input and the output; `{{ x_math }}` the type x is loaded into
+// (f32 for an f16 input, else its own).
 
 struct Params {
     n: u32,
@@ -17,7 +18,7 @@ struct Params {
 
 override WG: u32 = 256;
 
-fn op(x: {{ x_type }}, alpha: f32, beta: f32, lo: f32, hi: f32) -> {{ y_type }} {
+fn op(x: {{ x_math }}, alpha: f32, beta: f32, lo: f32, hi: f32) -> {{ y_type }} {
     return {{ y_type }}({{ op }});
 }
 
@@ -25,6 +26,6 @@ fn op(x: {{ x_type }}, alpha: f32, beta: f32, lo: f32, hi: f32) -> {{ y_type }} 
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg, WG);
     if i < p.n {
-        dst[i] = op(src[i], p.alpha, p.beta, p.lo, p.hi);
+        dst[i] = op({{ x_math }}(src[i]), p.alpha, p.beta, p.lo, p.hi);
     }
 }

@@ -5,7 +5,7 @@ fail the step a fault names. The browser tests do the same to navigator.gpu (bro
     dev = await faulty(NativeDevice, "device-reject").open()   # GPUUnavailable: rejected, for real
 """
 
-FAULTS = ("no-gpu", "no-adapter", "device-reject", "shader-fail")
+FAULTS = ("no-gpu", "no-adapter", "device-reject", "shader-fail", "no-f16")
 # device-reject asks for one more than the adapter has of this limit: a genuine refusal
 OVER_LIMIT = "max_compute_workgroup_storage_size"
 # shader-fail gives every shader a function that cannot compile: the compiler's own error comes back
@@ -14,7 +14,8 @@ BROKEN = "\nfn broken() -> f32 { return 1.0 + ; }\n"
 
 def faulty(binding, fault):
     """A subclass of the Device class `binding` that fails as `fault` (one of FAULTS) says: no API,
-    no adapter, a device request over the adapter's limits, or shaders that do not compile."""
+    no adapter, a device request over the adapter's limits, shaders that do not compile, or an
+    adapter without shader-f16."""
     if fault not in FAULTS:
         raise ValueError(f"fault must be one of {FAULTS}, got {fault!r}")
 
@@ -28,10 +29,14 @@ def faulty(binding, fault):
             return None if fault == "no-adapter" else await super()._request_adapter(gpu)
 
         @classmethod
-        async def _request_device(cls, adapter, limits):
+        def _adapter_has(cls, adapter, feature):
+            return fault != "no-f16" and super()._adapter_has(adapter, feature)
+
+        @classmethod
+        async def _request_device(cls, adapter, limits, features):
             if fault == "device-reject":
                 limits = {**limits, OVER_LIMIT: cls._adapter_limit(adapter, OVER_LIMIT) + 1}
-            return await super()._request_device(adapter, limits)
+            return await super()._request_device(adapter, limits, features)
 
         async def create_compute_pipeline(self, code, constants, label):
             code = code + BROKEN if fault == "shader-fail" else code

@@ -71,7 +71,7 @@ UNARY = {
     "Sqrt": lambda a, x: np.sqrt(x),
     "Neg": lambda a, x: -x,
     "Abs": lambda a, x: np.abs(x),
-    "LeakyRelu": lambda a, x: np.where(x >= 0, x, x * np.float32(a["alpha"])),
+    "LeakyRelu": lambda a, x: np.where(x >= 0, x, x * x.dtype.type(a["alpha"])),
     "Clip": lambda a, x: np.clip(x, a["min"], a["max"]).astype(x.dtype, copy=False),
     "Erf": lambda a, x: _erf(x).astype(x.dtype, copy=False),
     "Gelu": _gelu,

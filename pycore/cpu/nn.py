@@ -208,8 +208,8 @@ def average_pool(a, x):
     lifted = x.ndim == 3
     a2, x = _as_2d(a, x)
     win = _windows(x, a2)
-    total = win.sum(axis=(4, 5), dtype=x.dtype)
-    y = total / pool_count(a, a2, x.shape, total.shape[2:])
+    total = win.sum(axis=(4, 5), dtype=np.promote_types(x.dtype, np.float32))  # float16 rounds once
+    y = (total / pool_count(a, a2, x.shape, total.shape[2:])).astype(x.dtype, copy=False)
     return y[:, :, 0, :] if lifted else y
 
 

@@ -25,28 +25,28 @@ from .device import (
 )
 from .plan import plan_buffers
 from .planners import PLANNERS
-from .step import ELEMENT, HELD, HOST, View
-
-ITEM = 4  # bytes per element: f32, i32 and u32 alike
+from .step import HELD, HOST, SIZE, View, elements
 
 
-def _bytes(shape):
+def _bytes(shape, element="f32"):
     # bindings need a non-zero size and 4-byte multiples; 16 keeps vec4 loads in bounds too
-    return max(16, -(-math.prod(shape) * ITEM // 16) * 16)
+    return max(16, -(-math.prod(shape) * SIZE[element] // 16) * 16)
 
 
 class PlanContext:
     """What a kernel planner may ask while planning: shapes, and scratch tensors of its own."""
 
-    def __init__(self, shapes, dtypes=None):
+    def __init__(self, shapes, dtypes=None, held=HELD):
         self.shapes = dict(shapes)
         self.dtypes = dict(dtypes or {})  # none given: every tensor is held as f32 words
+        self.held = held  # dtype -> element, as this device holds it (step.elements)
         self.consts = {}
 
-    def const(self, array, name):
+    def const(self, array, name, dtype="float32"):
         """A constant tensor of the planner's own, uploaded once with the weights."""
-        self.consts[name] = np.ascontiguousarray(array, np.float32)
+        self.consts[name] = np.ascontiguousarray(array, dtype)
         self.shapes[name] = self.consts[name].shape
+        self.dtypes[name] = dtype
         return name
 
     def shape(self, name):
@@ -54,7 +54,7 @@ class PlanContext:
 
     def element(self, name):
         """The WGSL element type that holds tensor `name` (absent, "": the dummy's, f32)."""
-        return HELD[self.dtypes.get(name, "float32")]
+        return self.held[self.dtypes.get(name, "float32")]
 
     def temp(self, shape, name, dtype="float32"):
         self.shapes[name] = tuple(shape)
@@ -88,20 +88,27 @@ def missing_ops(graph):
 I32 = np.iinfo(np.int32)
 
 
-def refuse_dtypes(graph):
-    """Refuses a tensor of a dtype the GPU does not hold (step.ELEMENT: not float16, float64 or the
-    8-bit integers, except as what Cast writes, step.WRITTEN), or an int64 constant it cannot,
-    before anything is planned."""
+def refuse_dtypes(graph, dev):
+    """Refuses a tensor of a dtype this device's kernels do not read (step.elements: float64 and
+    the 8-bit integers, and float16 without shader-f16, only as what Cast writes, step.WRITTEN),
+    or an int64 constant it cannot hold, before anything is planned."""
+    element = elements(dev.features)[0]
     tensors = [i.name for i in graph.inputs] + sorted(graph.weights)
     tensors += [t for n in graph.nodes for t in n.inputs if t]
     tensors += [t for n in graph.nodes if n.op != "Cast" for t in n.outputs]
     for t in dict.fromkeys(tensors):
-        if graph.dtypes[t] not in ELEMENT:
+        dtype = graph.dtypes[t]
+        if dtype == "float16" and dtype not in element:
             raise PycoreError(
-                f"the WebGPU path runs {', '.join(ELEMENT)} tensors only; tensor {t!r} is {graph.dtypes[t]}"
+                f"the WebGPU path runs float16 tensors only where the adapter has shader-f16, and "
+                f"{dev.info} has not; tensor {t!r} is float16"
+            )
+        if dtype not in element:
+            raise PycoreError(
+                f"the WebGPU path runs {', '.join(element)} tensors only; tensor {t!r} is {dtype}"
             )
     for t, w in graph.weights.items():
-        held(t, w, graph.dtypes[t])
+        held(t, w, element[graph.dtypes[t]])
 
 
 def refuse_elements(node, step, ctx):
@@ -115,16 +122,17 @@ def refuse_elements(node, step, ctx):
             )
 
 
-def held(name, array, dtype):
-    """An array as the GPU holds a tensor of this dtype; int64 values past int32's range cannot be
+def held(name, array, element):
+    """An array as the GPU holds it in this element type; int64 values past int32's range cannot be
     held, and are refused naming the tensor."""
-    element, x = ELEMENT[dtype], np.asarray(array)
+    x = np.asarray(array)
     if element == "i32" and x.size and (x.min() < I32.min or x.max() > I32.max):
         raise PycoreError(
             f"the WebGPU path runs int64 tensors only where their values fit int32; tensor {name!r} "
             f"holds {x.min()} .. {x.max()}"
         )
-    return np.ascontiguousarray(x, HOST[element])
+    x = np.ascontiguousarray(x, HOST[element]).reshape(-1)
+    return np.pad(x, (0, -x.nbytes % 4 // x.itemsize))  # writes move whole words (an odd f16 count)
 
 
 class WebGPUBackend:
@@ -137,13 +145,13 @@ class WebGPUBackend:
         missing = missing_ops(graph)
         if missing:
             raise PycoreError(f"the WebGPU path has no kernel for {missing}")
-        refuse_dtypes(graph)
         self = cls()
         self.graph = graph
-        self.steps, self.roots = self._plan_steps(graph)
         self.dev = device if device is not None else await shared_device()
         if self.dev.software and not software:
             raise SoftwareAdapter(f"the only WebGPU adapter, {self.dev.info}, is a software fallback")
+        refuse_dtypes(graph, self.dev)
+        self.steps, self.roots = self._plan_steps(graph)
         self.owned = []
         # browsers report most setup errors asynchronously, through error scopes
         self.dev.push_error_scope()
@@ -168,7 +176,7 @@ class WebGPUBackend:
         return self.owned[-1]
 
     def _plan_steps(self, graph):
-        ctx = PlanContext(graph.shapes, graph.dtypes)
+        ctx = PlanContext(graph.shapes, graph.dtypes, elements(self.dev.features)[1])
         steps, roots = [], {t: t for t in ctx.shapes}
         for node in graph.nodes:
             out = PLANNERS[node.op](node, ctx)
@@ -176,11 +184,14 @@ class WebGPUBackend:
                 roots[node.outputs[0]] = roots[out.source]
             else:
                 for s in out:
+                    if "f16" in {ctx.element(t) for t in [*s.reads, s.writes] if t}:
+                        s.fill = {"T": "f16", **s.fill}  # a new dict: planners share theirs
                     refuse_elements(node, s, ctx)
                 steps.extend(out)
         roots.update({t: t for t in ctx.shapes if t not in roots})
         self.shapes, self.consts = ctx.shapes, {**graph.weights, **ctx.consts}
         self.dtypes = {t: ctx.dtypes.get(t, "float32") for t in ctx.shapes}
+        self.elements = {t: ctx.element(t) for t in ctx.shapes}
         return steps, roots
 
     async def _compile(self):
@@ -203,7 +214,7 @@ class WebGPUBackend:
         used |= {self.roots[t] for t in g.outputs} | {i.name for i in g.inputs}
         pinned = {i.name for i in g.inputs} | set(g.outputs) | (set(self.consts) & used)
         pinned = {self.roots[t] for t in pinned}
-        sizes = {t: _bytes(self.shapes[t]) for t in used}
+        sizes = {t: _bytes(self.shapes[t], self.elements[t]) for t in used}
         biggest = max(sizes, key=sizes.get)
         limit = min(dev.limits["max_storage_buffer_binding_size"], dev.limits["max_buffer_size"])
         if sizes[biggest] > limit:
@@ -218,14 +229,14 @@ class WebGPUBackend:
         for t in pinned:
             self.buffers[t] = self._buffer(sizes[t], storage)
             if t in self.consts:  # uploaded once, here
-                dev.write_buffer(self.buffers[t], 0, held(t, self.consts[t], self.dtypes[t]))
+                dev.write_buffer(self.buffers[t], 0, held(t, self.consts[t], self.elements[t]))
         self.dummy = self._buffer(16, storage)  # bound where an optional input is absent
         self.params, self.param_offsets = upload_params(dev, self.steps)
         self.owned.append(self.params)
         # outputs are copied into one mappable buffer so a run maps once
         self.readback, at = [], 0
         for t in g.outputs:
-            n = math.prod(self.shapes[t]) * ITEM
+            n = -(-math.prod(self.shapes[t]) * SIZE[self.elements[t]] // 4) * 4  # copies move words
             self.readback.append((t, at, n))
             at += -(-n // 16) * 16
         self.staging = self._buffer(max(at, 16), MAP_READ | COPY_DST)
@@ -234,7 +245,7 @@ class WebGPUBackend:
     def _binding(self, t):
         if not t:
             return (self.dummy, 0, 16)
-        return (self.buffers[self.roots[t]], 0, _bytes(self.shapes[t]))
+        return (self.buffers[self.roots[t]], 0, _bytes(self.shapes[t], self.elements[t]))
 
     def _bind(self):
         self.dispatches = []
@@ -258,7 +269,7 @@ class WebGPUBackend:
                 if x.shape != shape:
                     raise ShapeError(f"input {name!r} must have shape {list(shape)}, got {list(x.shape)}")
                 if x.size:  # an empty tensor (a dimension of 0) has nothing to write
-                    self.dev.write_buffer(buffer, 0, held(name, x, self.dtypes[name]))
+                    self.dev.write_buffer(buffer, 0, held(name, x, self.elements[name]))
             self.dev.submit(self.dispatches, self.copies)
             data = await self.dev.read_buffer(self.staging, self.staging_size)
         except PycoreError:
@@ -271,7 +282,8 @@ class WebGPUBackend:
 
     def _read(self, t, data, at, n):
         """Output t from the staging bytes, in the graph's dtype (int64 from i32, bool from 0u / 1u)."""
-        stored = np.frombuffer(data, HOST[HELD[self.dtypes[t]]], n // ITEM, at).reshape(self.shapes[t])
+        count = math.prod(self.shapes[t])
+        stored = np.frombuffer(data, HOST[self.elements[t]], count, at).reshape(self.shapes[t])
         return stored.astype(self.dtypes[t])
 
     def _lost(self):

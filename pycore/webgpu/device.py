@@ -17,6 +17,8 @@ MAP_READ, COPY_SRC, COPY_DST, UNIFORM, STORAGE = 0x1, 0x4, 0x8, 0x40, 0x80
 
 # a large model needs the adapter's largest buffers and bindings, not the spec's defaults
 SIZE_LIMITS = ("max_storage_buffer_binding_size", "max_buffer_size")
+# asked for where the adapter has them: shader-f16 lets float16 tensors stay on the GPU as f16
+OPTIONAL_FEATURES = ("shader-f16",)
 
 
 class GPUUnavailable(PycoreError):
@@ -34,15 +36,17 @@ class DeviceLost(PycoreError):
 class Device(ABC):
     """An open WebGPU device: `await Binding.open()`, then buffers, pipelines, bind groups and
     one-encoder submits. Attributes: `info` (the adapter, in words), `software` (a CPU
-    implementation of WebGPU: correct but slow), `limits`, `lost` (why the device went away; None
-    while alive), `pipelines` (the backend's cache, as long-lived as the device), `raw`."""
+    implementation of WebGPU: correct but slow), `limits`, `features` (those of OPTIONAL_FEATURES the
+    device has), `lost` (why the device went away; None while alive), `pipelines` (the backend's
+    cache, as long-lived as the device), `raw`."""
 
     NO_API = "the binding found no WebGPU entry point"  # why there is no API, in the binding's words
     NO_ADAPTER = "the binding's request_adapter found none"
     REQUIRED_LIMITS = {}  # asked for on top of SIZE_LIMITS
 
-    def __init__(self, raw, info, software, limits):
+    def __init__(self, raw, info, software, limits, features):
         self.raw, self.info, self.software, self.limits = raw, info, software, limits
+        self.features = frozenset(features)
         self.lost = None
         self.pipelines = {}
         self.live = {}  # id -> (buffer, size), for leak checks; holding the buffer keeps its id unique
@@ -58,7 +62,8 @@ class Device(ABC):
         if adapter is None:
             raise GPUUnavailable(f"no WebGPU adapter: {cls.NO_ADAPTER}")
         limits = {**cls.REQUIRED_LIMITS, **{k: cls._adapter_limit(adapter, k) for k in SIZE_LIMITS}}
-        return cls(adapter, await cls._request_device(adapter, limits))
+        features = [f for f in OPTIONAL_FEATURES if cls._adapter_has(adapter, f)]
+        return cls(adapter, await cls._request_device(adapter, limits, features))
 
     def create_buffer(self, size, usage):
         buffer = self._create_buffer(size, usage)
@@ -129,8 +134,14 @@ class Device(ABC):
 
     @classmethod
     @abstractmethod
-    async def _request_device(cls, adapter, limits):
-        """A device with these required limits (snake_case keys); GPUUnavailable if refused."""
+    def _adapter_has(cls, adapter, feature):
+        """Whether the adapter offers this feature (by its spec name, e.g. "shader-f16")."""
+
+    @classmethod
+    @abstractmethod
+    async def _request_device(cls, adapter, limits, features):
+        """A device with these required limits (snake_case keys) and features; GPUUnavailable if
+        refused."""
 
     @abstractmethod
     def _create_buffer(self, size, usage):

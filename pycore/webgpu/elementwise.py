@@ -8,7 +8,7 @@ import math
 
 from .. import ops
 from ..errors import GraphError, PycoreError
-from .step import F32_MAX, Step, View, broadcast_strides, flat, merge_dims
+from .step import F32_MAX, MATH, Step, View, broadcast_strides, flat, merge_dims
 
 WG = {"WG": 256}  # invocations per workgroup of all three shaders
 
@@ -137,7 +137,8 @@ TABLES = {
     "i32": (INTEGER, {"Mod": ("fmod", {0: "mod_floor_int(a, b)", 1: "a % b"})}),
     "u32": (BOOLEAN, {}),
 }
-KINDS = {"f32": "float32", "i32": "integer", "u32": "bool"}
+TABLES["f16"] = TABLES["f32"]  # float16 is loaded into f32 (step.MATH) and computed as float32
+KINDS = {"f32": "float32", "f16": "float16", "i32": "integer", "u32": "bool"}
 
 # expressions in c, a and b
 TERNARY = {"Where": "select(b, a, bool(c))"}
@@ -174,7 +175,7 @@ def cast(node, ctx):
     if to not in CAST:
         raise GraphError(f"node {node.name!r}: Cast to {to!r} is not supported; use one of {sorted(CAST)}")
     x, out = node.inputs[0], node.outputs[0]
-    expr = CAST[to] if ctx.element(x) == "f32" else "bool(x)" if to == "bool" else "x"
+    expr = CAST[to] if ctx.element(x) in ("f32", "f16") else "bool(x)" if to == "bool" else "x"
     return [unary_step(x, out, math.prod(ctx.shape(out)), expr, ctx)]
 
 
@@ -185,8 +186,12 @@ def unary_step(x, out, n, op, ctx, own=None):
 
 
 def types(ctx, **tensors):
-    """The shaders' element type placeholders: {"a_type": "i32", ...} for a=tensor..."""
-    return {f"{k}_type": ctx.element(t) for k, t in tensors.items()}
+    """The shaders' element type placeholders: {"a_type": "i32", ...} for a=tensor..., and the
+    type each is loaded into for the op's expression, {"a_math": ...} (f32 for f16)."""
+    elements = {k: ctx.element(t) for k, t in tensors.items()}
+    return {f"{k}_type": e for k, e in elements.items()} | {
+        f"{k}_math": MATH.get(e, e) for k, e in elements.items()
+    }
 
 
 def same_element(node, ctx, names):

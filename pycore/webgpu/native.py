@@ -11,7 +11,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 
-from .device import Device, GPUUnavailable
+from .device import OPTIONAL_FEATURES, Device, GPUUnavailable
 
 # WebGPU's default limits, which is what a browser device has unless it asks for more: wgpu-py
 # would otherwise hand out the adapter's (larger) limits and hide shaders that break in browsers.
@@ -77,6 +77,7 @@ class NativeDevice(Device):
             info=f"{adapter.info['device']} ({adapter.info['backend_type']}, wgpu-py)",
             software=adapter.info["adapter_type"] == "CPU",  # lavapipe/llvmpipe
             limits={k.replace("-", "_"): v for k, v in device.limits.items()},
+            features=device.features & set(OPTIONAL_FEATURES),
         )
 
     @classmethod
@@ -100,9 +101,15 @@ class NativeDevice(Device):
         return adapter.limits[_dashed(name)]
 
     @classmethod
-    async def _request_device(cls, adapter, limits):
+    def _adapter_has(cls, adapter, feature):
+        return feature in adapter.features
+
+    @classmethod
+    async def _request_device(cls, adapter, limits, features):
         try:
-            return adapter.request_device_sync(required_limits={_dashed(k): v for k, v in limits.items()})
+            return adapter.request_device_sync(
+                required_features=list(features), required_limits={_dashed(k): v for k, v in limits.items()}
+            )
         except Exception as e:
             raise GPUUnavailable(f"request_device was rejected: {e}") from None
 

@@ -10,7 +10,7 @@ the wasm heap could move if the heap grows); mapped ranges are copied out before
 import js
 from pyodide.ffi import JsException, create_proxy, to_js
 
-from .device import Device, GPUUnavailable
+from .device import OPTIONAL_FEATURES, Device, GPUUnavailable
 
 MAP_MODE_READ = 0x1
 # the device limits the backend reads
@@ -53,6 +53,7 @@ class BrowserDevice(Device):
             # a fallback adapter is a CPU implementation of WebGPU (SwiftShader)
             software=bool(getattr(info, "isFallbackAdapter", False)),
             limits={k: int(getattr(device.limits, camel(k))) for k in LIMITS},
+            features=[f for f in OPTIONAL_FEATURES if device.features.has(f)],
         )
         self._on_lost = create_proxy(self._lost)  # kept: the promise may settle much later
         device.lost.then(self._on_lost)
@@ -73,9 +74,15 @@ class BrowserDevice(Device):
         return getattr(adapter.limits, camel(name))
 
     @classmethod
-    async def _request_device(cls, adapter, limits):
+    def _adapter_has(cls, adapter, feature):
+        return bool(adapter.features.has(feature))
+
+    @classmethod
+    async def _request_device(cls, adapter, limits, features):
         try:
-            return await adapter.requestDevice(js_desc(required_limits=limits))
+            return await adapter.requestDevice(
+                js_desc(required_features=list(features), required_limits=limits)
+            )
         except JsException as e:
             raise GPUUnavailable(f"request_device was rejected: {_message(e)}") from None
 

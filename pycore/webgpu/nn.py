@@ -96,7 +96,7 @@ def conv(node, ctx):
     a = node.attrs
     xs, out = ctx.shape(x), ctx.shape(node.outputs[0])
     if not b:  # the passes always add a bias; a graph run as written may lack one
-        b = ctx.const(np.zeros(out[1], np.float32), f"{node.name}.zero_bias")
+        b = ctx.const(np.zeros(out[1]), f"{node.name}.zero_bias", ctx.dtypes.get(x, "float32"))
     win = window_2d(a, xs)
     n, c, m, g = xs[0], xs[1], out[1], a["group"]
     oh, ow = (1, out[2]) if len(out) == 3 else out[2:]
@@ -197,7 +197,11 @@ def resize(node, ctx):
         n, m = shape[axis], a["sizes"][axis]
         taps = ctx.const(np.stack(resize_taps(a, axis, n, m)), f"{node.name}.taps{axis}")
         shape[axis] = m
-        dst = out if k == len(axes) - 1 else ctx.temp(shape, f"{out}.axis{axis}")
+        dst = (
+            out
+            if k == len(axes) - 1
+            else ctx.temp(shape, f"{out}.axis{axis}", ctx.dtypes.get(out, "float32"))
+        )
         total = math.prod(shape)
         params = {"n": total, "in_len": n, "out_len": m, "inner": math.prod(shape[axis + 1 :])}
         params["linear"] = a["mode"] == "linear"

@@ -27,8 +27,10 @@ def source(stem):
 
 
 def render(files, fill):
-    """The prelude then each file, with placeholders filled; a missing value is an error, not ''."""
-    values = dict(fill)
+    """The prelude then each file, with placeholders filled; a missing value is an error, not ''.
+    The float kernels' element T is f32 unless `fill` says f16; a shader with an f16 anywhere
+    starts by enabling it (a device without shader-f16 is never given one: backend.py)."""
+    values = {"T": "f32", **fill}
     text = "\n".join(source(f) for f in ("prelude", *files))
 
     def value(m):
@@ -36,7 +38,8 @@ def render(files, fill):
             raise KeyError(f"shader {files}: no value for placeholder {{{{ {m.group(1)} }}}}")
         return str(values[m.group(1)])
 
-    return PLACEHOLDER.sub(value, text)
+    enable = "enable f16;\n" if "f16" in values.values() else ""
+    return enable + PLACEHOLDER.sub(value, text)
 
 
 STORAGE = re.compile(r"\bvar\s*<\s*storage\b[^>]*>\s*\w+\s*:\s*array\s*<\s*(?:vec\d\s*<\s*)?(\w+)")
@@ -45,9 +48,10 @@ STORAGE = re.compile(r"\bvar\s*<\s*storage\b[^>]*>\s*\w+\s*:\s*array\s*<\s*(?:ve
 @cache
 def elements(k):
     """The element type of each storage buffer the shader of pipeline key k binds, in binding
-    order (the prelude's alias T is f32)."""
+    order (the prelude's alias T as filled)."""
     files, fill, overrides = k
-    return [{"T": "f32"}.get(e, e) for e in STORAGE.findall(render(files, dict(fill)))]
+    alias = {"T": dict(fill).get("T", "f32")}
+    return [alias.get(e, e) for e in STORAGE.findall(render(files, dict(fill)))]
 
 
 def key(step):

@@ -22,11 +22,23 @@ F32_MAX = float(np.finfo(np.float32).max)
 # twin for uploads and readback. WGSL has no 64-bit integers: int64 is held as i32 where its values
 # fit (checked where they reach the GPU); a bool as 0u / 1u.
 ELEMENT = {"float32": "f32", "int64": "i32", "int32": "i32", "bool": "u32"}
-HOST = {"f32": np.float32, "i32": np.int32, "u32": np.uint32}
+# float16 as f16, on a device with shader-f16 (elements() below); kernels compute it in f32 (MATH)
+HALF = {"float16": "f16"}
+HOST = {"f32": np.float32, "i32": np.int32, "u32": np.uint32, "f16": np.float16}
+SIZE = {e: np.dtype(h).itemsize for e, h in HOST.items()}
+MATH = {"f16": "f32"}  # the type an element is loaded into for arithmetic, where not itself
 # dtypes that Cast may write but no kernel reads (graph outputs): held as the values they are,
 # converted on readback
 WRITTEN = {"float64": "f32", "float16": "f32", "int8": "i32", "uint8": "i32"}
 HELD = {**ELEMENT, **WRITTEN}
+
+
+def elements(features):
+    """(dtype -> element a kernel may read, dtype -> element it is held as) on a device with these
+    features."""
+    if "shader-f16" in features:
+        return {**ELEMENT, **HALF}, {**HELD, **HALF}
+    return ELEMENT, HELD
 
 
 @dataclass

@@ -24,8 +24,8 @@ class Buffer:
 class Raw:
     """The device object a real binding would get from request_device."""
 
-    def __init__(self, limits):
-        self.limits, self.destroyed = limits, False
+    def __init__(self, limits, features):
+        self.limits, self.features, self.destroyed = limits, features, False
 
     def destroy(self):
         self.destroyed = True
@@ -53,7 +53,9 @@ class RecordingDevice(Device):
     NO_ADAPTER = "the recording device was asked to have none"
 
     def __init__(self, adapter, device):
-        super().__init__(device, info="recording device", software=True, limits=device.limits)
+        super().__init__(
+            device, info="recording device", software=True, limits=device.limits, features=device.features
+        )
         self.log = []
 
     @classmethod
@@ -62,18 +64,22 @@ class RecordingDevice(Device):
 
     @classmethod
     async def _request_adapter(cls, gpu):
-        return {"limits": ADAPTER_LIMITS}
+        return {"limits": ADAPTER_LIMITS, "features": {"shader-f16"}}
 
     @classmethod
     def _adapter_limit(cls, adapter, name):
         return adapter["limits"][name]
 
     @classmethod
-    async def _request_device(cls, adapter, limits):
+    def _adapter_has(cls, adapter, feature):
+        return feature in adapter["features"]
+
+    @classmethod
+    async def _request_device(cls, adapter, limits, features):
         over = [k for k, v in limits.items() if v > adapter["limits"].get(k, v)]
         if over:
             raise GPUUnavailable(f"request_device was rejected: the adapter has less {over}")
-        return Raw({**adapter["limits"], **limits})
+        return Raw({**adapter["limits"], **limits}, set(features))
 
     def _create_buffer(self, size, usage):
         return Buffer(size, usage)

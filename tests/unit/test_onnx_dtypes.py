@@ -107,12 +107,18 @@ def test_a_dtype_pycore_lacks_is_refused_in_model_json():
 
 
 def test_webgpu_refuses_what_it_cannot_hold_or_compute():
-    """Before it opens a device: the model falls back to the CPU path with this note."""
+    """Before anything is planned (on a device that records, no GPU needed): the model falls back
+    to the CPU path with this note."""
+    from recording_device import RecordingDevice
+
     from pycore.webgpu import WebGPUBackend
+
+    device = asyncio.run(RecordingDevice.open())
 
     def refusal(nodes, inputs, outputs, inits=()):
         with pytest.raises(PycoreError) as e:
-            asyncio.run(WebGPUBackend.create(convert(typed_model(nodes, inputs, outputs, inits))))
+            graph = convert(typed_model(nodes, inputs, outputs, inits))
+            asyncio.run(WebGPUBackend.create(graph, device=device))
         return str(e.value)
 
     doubles = [("x", TensorProto.DOUBLE, [4])]
@@ -126,7 +132,7 @@ def test_webgpu_refuses_what_it_cannot_hold_or_compute():
         "tensor 'big' holds 1 .. 1099511627776"
     )
     pow_ = [helper.make_node("Pow", ["n", "n"], ["y"])]
-    assert "runs Pow on float32 tensors only, not integer" in refusal(pow_, ints, ints)
+    assert "runs Pow on float32 and float16 tensors only, not integer" in refusal(pow_, ints, ints)
 
 
 def _files(graph):
