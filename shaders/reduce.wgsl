@@ -1,9 +1,11 @@
-// Reductions (ReduceSum/Mean/Max, GlobalAveragePool, GlobalMaxPool): one workgroup per output
-// value combines every input value that maps to it, then a tree through workgroup memory. The
+// Reductions (ReduceSum/Mean/Max/Min/Prod, GlobalAveragePool, GlobalMaxPool): one workgroup per
+// output value combines every input value that maps to it, then a tree through workgroup memory. The
 // input index is split into kept dimensions (which output) and reduced ones (which term), each
 // with its own shape and input strides; the host merges dimensions first so ranks stay small.
-// The op table in pycore/webgpu/reduce.py fills `{{ init }}`, `{{ step }}` (combines `a` and `b`)
-// and `{{ finish }}` (in `acc` and `count`).
+// The op table of the input's element type in pycore/webgpu/reduce.py fills `{{ init }}`,
+// `{{ step }}` (combines `a` and `b`) and `{{ finish }}` (in `acc` and `count`). `{{ x_type }}` is
+// the input's element type and `{{ y_type }}` the output's, in which the terms are combined (i32
+// for a bool's ReduceSum, whose result is int64).
 
 struct Params {
     outputs: u32,
@@ -17,14 +19,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<T>;
-@group(0) @binding(2) var<storage, read_write> dst: array<T>;
+@group(0) @binding(1) var<storage, read> x: array<{{ x_type }}>;
+@group(0) @binding(2) var<storage, read_write> dst: array<{{ y_type }}>;
 
 override WG: u32 = 64;  // a power of two
 
-var<workgroup> part: array<f32, WG>;
+var<workgroup> part: array<{{ y_type }}, WG>;
 
-fn combine(a: f32, b: f32) -> f32 {
+fn combine(a: {{ y_type }}, b: {{ y_type }}) -> {{ y_type }} {
     return {{ step }};
 }
 
@@ -47,9 +49,10 @@ fn main(
 ) {
     let out = wid.x + wid.y * nwg.x;  // uniform across the workgroup, so barriers below are legal
     let base = offset(min(out, p.outputs - 1u), p.kept_rank, p.kept_shape, p.kept_strides);
-    var acc: f32 = {{ init }};
+    var acc: {{ y_type }} = {{ init }};
     for (var i = li; i < p.count; i += WG) {
-        acc = combine(acc, f32(x[base + offset(i, p.reduced_rank, p.reduced_shape, p.reduced_strides)]));
+        let term = x[base + offset(i, p.reduced_rank, p.reduced_shape, p.reduced_strides)];
+        acc = combine(acc, {{ y_type }}(term));
     }
     part[li] = acc;
     workgroupBarrier();
@@ -61,7 +64,7 @@ fn main(
     }
     if li == 0u && out < p.outputs {
         let acc = part[0];
-        let count = f32(p.count);
-        dst[out] = T({{ finish }});
+        let count = {{ y_type }}(p.count);
+        dst[out] = {{ finish }};
     }
 }

@@ -14,6 +14,17 @@ def _reduce(fn):
     return lambda a, x: fn(x, axis=tuple(a["axes"]), keepdims=bool(a["keepdims"]))
 
 
+def _typed(fn):
+    """numpy sums and multiplies int32 in int64; ONNX (and the op record) keeps the input's integer
+    type, wrapping as it does. Bools and floats keep numpy's types (a bool's sum is int64)."""
+
+    def kernel(a, x):
+        dtype = x.dtype if x.dtype.kind in "iu" else None
+        return fn(x, axis=tuple(a["axes"]), keepdims=bool(a["keepdims"]), dtype=dtype)
+
+    return kernel
+
+
 def _extreme(fn, sign):
     """max and min have no identity in numpy, so an empty reduction raises there; ONNX gives the
     identity, -inf for max and +inf for min (the integer limits for integers)."""
@@ -34,10 +45,10 @@ def _extreme(fn, sign):
 
 
 KERNELS = {
-    "ReduceSum": _reduce(np.sum),
+    "ReduceSum": _typed(np.sum),
     "ReduceMean": _reduce(np.mean),
     "ReduceMax": _extreme(np.max, -1),
     "ReduceMin": _extreme(np.min, 1),
-    "ReduceProd": _reduce(np.prod),
+    "ReduceProd": _typed(np.prod),
     "ArgMax": argmax,
 }

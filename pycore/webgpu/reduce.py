@@ -1,13 +1,16 @@
 """Reductions over any set of axes (ReduceSum/Mean/Max/Min/Prod) and the global pools, which reduce the
-spatial axes: one table drives reduce.wgsl. ArgMax, which carries an index along, has its own."""
+spatial axes: one table per element type of the input drives reduce.wgsl. ArgMax, which carries an
+index along, has its own."""
 
 import math
 
+from ..errors import PycoreError
 from .step import Step, grid, merge_dims, strides
 
 WG64 = {"WG": 64}
 
-# reduce.wgsl per op: initial value, combine (a, b), finish (acc, count)
+# reduce.wgsl per op: initial value, combine (a, b), finish (acc, count); the terms are combined
+# in the output's element type
 SUM = {"init": "0.0", "step": "a + b", "finish": "acc"}
 MEAN = {**SUM, "finish": "acc / count"}
 # max starts from -inf and min from +inf (built at run time: WGSL constants cannot be infinite), so
@@ -16,7 +19,7 @@ MEAN = {**SUM, "finish": "acc / count"}
 MAX = {"init": "inf_or_nan(0.0, 0xff800000u)", "step": "max(a, b)", "finish": "acc"}
 MIN = {"init": "inf_or_nan(0.0, 0x7f800000u)", "step": "min(a, b)", "finish": "acc"}
 PROD = {"init": "1.0", "step": "a * b", "finish": "acc"}
-REDUCE = {
+FLOAT = {
     "ReduceSum": SUM,
     "ReduceMean": MEAN,
     "ReduceMax": MAX,
@@ -25,6 +28,24 @@ REDUCE = {
     "GlobalAveragePool": MEAN,
     "GlobalMaxPool": MAX,
 }
+# on i32 (int64 and int32): sums and products wrap as int32's do; an empty max or min gives int32's
+# limit (the CPU path's for int32, and int64's is past what i32 holds). ReduceMean takes floats only
+# (its op record), so integers have none.
+INTEGER = {
+    "ReduceSum": {**SUM, "init": "0"},
+    "ReduceMax": {**MAX, "init": "-2147483648"},  # abstract: 2147483648i is no i32 literal
+    "ReduceMin": {**MIN, "init": "2147483647"},
+    "ReduceProd": {**PROD, "init": "1"},
+}
+# on bools (u32, 0 or 1): max is any, min is all; ReduceSum counts in its int64 output's i32.
+# ReduceProd is left to the CPU path, whose numpy product of bools is int64, not the record's bool.
+BOOLEAN = {
+    "ReduceSum": INTEGER["ReduceSum"],
+    "ReduceMax": {**MAX, "init": "0u"},
+    "ReduceMin": {**MIN, "init": "1u"},
+}
+REDUCE = {"f32": FLOAT, "i32": INTEGER, "u32": BOOLEAN}
+KINDS = {"f32": "float32", "i32": "integer", "u32": "bool"}
 
 
 def reduce_step(x, out, shape, axes, fill):
@@ -39,9 +60,14 @@ def reduce_step(x, out, shape, axes, fill):
 
 
 def reduce(node, ctx):
-    shape = ctx.shape(node.inputs[0])
+    x, out = node.inputs[0], node.outputs[0]
+    shape, element = ctx.shape(x), ctx.element(x)
+    if node.op not in REDUCE[element]:
+        kinds = " and ".join(KINDS[e] for e, table in REDUCE.items() if node.op in table)
+        raise PycoreError(f"the WebGPU path runs {node.op} on {kinds} tensors only, not {KINDS[element]}")
     axes = node.attrs["axes"] if "axes" in node.attrs else range(2, len(shape))  # global pools
-    return [reduce_step(node.inputs[0], node.outputs[0], shape, list(axes), REDUCE[node.op])]
+    fill = {**REDUCE[element][node.op], "x_type": element, "y_type": ctx.element(out)}
+    return [reduce_step(x, out, shape, list(axes), fill)]
 
 
 # arg_reduce.wgsl per (op, select_last_index): when (v, i) beats the best so far (bv, bi); the
@@ -60,4 +86,4 @@ def arg_reduce(node, ctx):
     return [Step(("arg_reduce",), params, node.inputs[:1], node.outputs[0], grid(outer * inner), fill, WG64)]
 
 
-PLANNERS = {**{op: reduce for op in REDUCE}, "ArgMax": arg_reduce}
+PLANNERS = {**{op: reduce for op in FLOAT}, "ArgMax": arg_reduce}

@@ -7,9 +7,12 @@ import json
 import numpy as np
 import pytest
 from gpu_harness import gpu, node, on_both, run
+from onnx import TensorProto, helper
 
+from pycore import passes
 from pycore.errors import PycoreError
 from pycore.graph import Graph
+from pycore.onnx import convert
 
 RNG = np.random.default_rng(7)
 
@@ -195,9 +198,112 @@ def test_ops_without_an_integer_kernel_are_refused():
             "b": ints(3),
         },
     )
-    # a kernel that reads f32 words (here ReduceSum's) is never bound to an integer tensor
-    message = refusal([node("ReduceSum", ["a"], axes=[0], keepdims=0)], {"a": ints(3)})
-    assert (
-        message
-        == "the WebGPU path runs ReduceSum on f32 tensors only; tensor 'a' (of 'reducesum_y') is int64"
+    # a kernel that reads f32 words (here ArgMax's) is never bound to an integer tensor
+    message = refusal([node("ArgMax", ["a"], axis=0, keepdims=0, select_last_index=0)], {"a": ints(3)})
+    assert message == "the WebGPU path runs ArgMax on f32 tensors only; tensor 'a' (of 'argmax_y') is int64"
+    # ReduceMean's op record takes floats (the CPU path's mean of integers is float64)
+    message = refusal([node("ReduceMean", ["a"], axes=[0], keepdims=0)], {"a": ints(3)})
+    assert message == "the WebGPU path runs ReduceMean on float32 tensors only, not integer"
+    message = refusal([node("ReduceProd", ["a"], axes=[0], keepdims=0)], {"a": flags(3)})
+    assert message == "the WebGPU path runs ReduceProd on float32 and integer tensors only, not bool"
+
+
+AXES = [[0], [1], [2], [0, 2], [1, 2], [0, 1, 2]]
+
+
+@pytest.mark.parametrize("keepdims", [0, 1])
+@pytest.mark.parametrize("axes", AXES, ids=str)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+@pytest.mark.parametrize("op", ["ReduceSum", "ReduceMax", "ReduceMin"])
+def test_integer_reductions(op, dtype, axes, keepdims):
+    """Over 70 terms an output, more than one workgroup's 64 invocations hold (each starts from the
+    identity); sums of values near int32's limits that stay inside it."""
+    x = ints(3, 70, 5, dtype=dtype, high=2**31 - 1)
+    if op == "ReduceSum":
+        x //= 3 * 70 * 5
+    check([node(op, ["x"], axes=axes, keepdims=keepdims)], {"x": x})
+
+
+@pytest.mark.parametrize("axes", AXES, ids=str)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_integer_products(dtype, axes):
+    x = RNG.choice(np.array([-2, -1, 1, 1, 1, 2], dtype), (2, 5, 3))  # |product| <= 2**30
+    check([node("ReduceProd", ["x"], axes=axes, keepdims=1)], {"x": x})
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_integer_extremes_at_the_limits(dtype):
+    """A row of int32's minimum keeps it as its max, a row of its maximum as its min: the identities
+    are the limits themselves, not a value inside the range (which a sentinel row would lose to)."""
+    lo, hi = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+    x = np.array([[lo] * 70, [hi] * 70, [lo, hi] * 35, [-1] * 69 + [lo]], dtype)
+    for op in ("ReduceMax", "ReduceMin"):
+        check([node(op, ["x"], axes=[1], keepdims=0)], {"x": x})
+    sums = np.array([[hi, lo, 1], [hi - 2, 1, 1]], dtype)  # 0 and int32's maximum
+    check([node("ReduceSum", ["x"], axes=[1], keepdims=0)], {"x": sums})
+
+
+@pytest.mark.parametrize("op", ["ReduceMax", "ReduceMin"])
+def test_empty_integer_extremes_give_int32s_limits(op):
+    """ONNX's identity of an empty max or min (int64's own would not be held: refused where fed)."""
+    check([node(op, ["x"], axes=[1], keepdims=0)], {"x": np.zeros((3, 0, 2), np.int32)})
+
+
+@pytest.mark.parametrize("keepdims", [0, 1])
+@pytest.mark.parametrize("axes", AXES, ids=str)
+@pytest.mark.parametrize("op", ["ReduceMax", "ReduceMin", "ReduceSum"])
+def test_bool_reductions(op, axes, keepdims):
+    """Max is any, min all (rows of one value included), and a sum counts, in int64."""
+    x = flags(3, 70, 5)
+    x[0], x[1, :, 0] = True, False
+    check([node(op, ["x"], axes=axes, keepdims=keepdims)], {"x": x})
+
+
+@pytest.mark.parametrize("op", ["ReduceMax", "ReduceMin", "ReduceSum"])
+def test_empty_bool_reductions(op):
+    check([node(op, ["x"], axes=[0], keepdims=1)], {"x": np.zeros((0, 4), bool)})
+
+
+def converted(op, data, indices, **attrs):
+    """An ONNX model of one op on run-time data and indices, as pycore converts it."""
+    types = {np.dtype(np.int64): TensorProto.INT64, np.dtype(np.int32): TensorProto.INT32}
+    types[np.dtype(bool)] = TensorProto.BOOL
+    g = helper.make_graph(
+        [helper.make_node(op, ["data", "indices"], ["y"], **attrs)],
+        "g",
+        [
+            helper.make_tensor_value_info("data", types[data.dtype], data.shape),
+            helper.make_tensor_value_info("indices", types[indices.dtype], indices.shape),
+        ],
+        [helper.make_tensor_value_info("y", types[data.dtype], None)],
     )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    return passes.optimize(convert(m))
+
+
+def check_picked(g, feeds, want):
+    """on_both creates the GPU backend, which refuses (raises) rather than leave any node to the CPU
+    path: the selection ran on the GPU, through its integer (or bool) reduction."""
+    assert {n.op for n in g.nodes} & {"ReduceSum", "ReduceMax"}
+    cpu, got = on_both(g, feeds)
+    assert got["y"].dtype == cpu["y"].dtype == want.dtype
+    np.testing.assert_array_equal(cpu["y"], want)
+    np.testing.assert_array_equal(got["y"], want)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool], ids=str)
+def test_gather_with_run_time_indices(dtype):
+    data = VALUES[np.dtype(dtype).name](4, 6, 3)
+    indices = np.array([[5, 0], [-1, 2], [3, 3]], np.int64)  # negative counts from the end
+    feeds = {"data": data, "indices": indices}
+    check_picked(converted("Gather", data, indices, axis=1), feeds, np.take(data, indices % 6, axis=1))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool], ids=str)
+def test_gather_elements(dtype):
+    data = VALUES[np.dtype(dtype).name](4, 6)
+    indices = RNG.integers(-6, 6, (4, 5)).astype(np.int32)
+    feeds = {"data": data, "indices": indices}
+    want = np.take_along_axis(data, indices % 6, axis=1)
+    check_picked(converted("GatherElements", data, indices, axis=1), feeds, want)
