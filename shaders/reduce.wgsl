@@ -4,8 +4,8 @@
 // with its own shape and input strides; the host merges dimensions first so ranks stay small.
 // The op table of the input's element type in pycore/webgpu/reduce.py fills `{{ init }}`,
 // `{{ step }}` (combines `a` and `b`) and `{{ finish }}` (in `acc` and `count`). `{{ x_type }}` is
-// the input's element type and `{{ y_type }}` the output's, in which the terms are combined (i32
-// for a bool's ReduceSum, whose result is int64).
+// the input's element type and `{{ y_type }}` the output's; the terms are combined in `{{ y_math }}`
+// (the output's type, i32 for a bool's ReduceSum whose result is int64; f32 for an f16 output).
 
 struct Params {
     outputs: u32,
@@ -24,9 +24,9 @@ struct Params {
 
 override WG: u32 = 64;  // a power of two
 
-var<workgroup> part: array<{{ y_type }}, WG>;
+var<workgroup> part: array<{{ y_math }}, WG>;
 
-fn combine(a: {{ y_type }}, b: {{ y_type }}) -> {{ y_type }} {
+fn combine(a: {{ y_math }}, b: {{ y_math }}) -> {{ y_math }} {
     return {{ step }};
 }
 
@@ -49,10 +49,10 @@ fn main(
 ) {
     let out = wid.x + wid.y * nwg.x;  // uniform across the workgroup, so barriers below are legal
     let base = offset(min(out, p.outputs - 1u), p.kept_rank, p.kept_shape, p.kept_strides);
-    var acc: {{ y_type }} = {{ init }};
+    var acc: {{ y_math }} = {{ init }};
     for (var i = li; i < p.count; i += WG) {
         let term = x[base + offset(i, p.reduced_rank, p.reduced_shape, p.reduced_strides)];
-        acc = combine(acc, {{ y_type }}(term));
+        acc = combine(acc, {{ y_math }}(term));
     }
     part[li] = acc;
     workgroupBarrier();
@@ -64,7 +64,7 @@ fn main(
     }
     if li == 0u && out < p.outputs {
         let acc = part[0];
-        let count = {{ y_type }}(p.count);
-        dst[out] = {{ finish }};
+        let count = {{ y_math }}(p.count);
+        dst[out] = {{ y_type }}({{ finish }});
     }
 }

@@ -8,7 +8,7 @@ import math
 
 from .. import ops
 from ..errors import GraphError, PycoreError
-from .step import F32_MAX, MATH, Step, View, broadcast_strides, flat, merge_dims
+from .step import F32_MAX, MATH, Step, View, broadcast_strides, flat, merge_dims, no_kernel
 
 WG = {"WG": 256}  # invocations per workgroup of all three shaders
 
@@ -64,9 +64,7 @@ def expression(op, attrs, element="f32"):
         name, values = by_attr[op]
         return values[attrs[name]]  # the op's record refused other values at load
     if op not in table:
-        kinds = [KINDS[e] for e, (ops_, by) in TABLES.items() if op in ops_ or op in by]
-        kinds = " and ".join(kinds)
-        raise PycoreError(f"the WebGPU path runs {op} on {kinds} tensors only, not {KINDS[element]}")
+        raise no_kernel(op, [e for e, (ops_, by) in TABLES.items() if op in ops_ or op in by], element)
     return table[op]
 
 
@@ -138,7 +136,6 @@ TABLES = {
     "u32": (BOOLEAN, {}),
 }
 TABLES["f16"] = TABLES["f32"]  # float16 is loaded into f32 (step.MATH) and computed as float32
-KINDS = {"f32": "float32", "f16": "float16", "i32": "integer", "u32": "bool"}
 
 # expressions in c, a and b
 TERNARY = {"Where": "select(b, a, bool(c))"}

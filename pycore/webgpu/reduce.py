@@ -4,13 +4,12 @@ index along, has its own."""
 
 import math
 
-from ..errors import PycoreError
-from .step import Step, grid, merge_dims, strides
+from .step import MATH, Step, grid, merge_dims, no_kernel, strides
 
 WG64 = {"WG": 64}
 
 # reduce.wgsl per op: initial value, combine (a, b), finish (acc, count); the terms are combined
-# in the output's element type
+# in the output's element type (f32 for float16's, step.MATH)
 SUM = {"init": "0.0", "step": "a + b", "finish": "acc"}
 MEAN = {**SUM, "finish": "acc / count"}
 # max starts from -inf and min from +inf (built at run time: WGSL constants cannot be infinite), so
@@ -44,8 +43,7 @@ BOOLEAN = {
     "ReduceMax": {**MAX, "init": "0u"},
     "ReduceMin": {**MIN, "init": "1u"},
 }
-REDUCE = {"f32": FLOAT, "i32": INTEGER, "u32": BOOLEAN}
-KINDS = {"f32": "float32", "i32": "integer", "u32": "bool"}
+REDUCE = {"f32": FLOAT, "f16": FLOAT, "i32": INTEGER, "u32": BOOLEAN}
 
 
 def reduce_step(x, out, shape, axes, fill):
@@ -63,10 +61,10 @@ def reduce(node, ctx):
     x, out = node.inputs[0], node.outputs[0]
     shape, element = ctx.shape(x), ctx.element(x)
     if node.op not in REDUCE[element]:
-        kinds = " and ".join(KINDS[e] for e, table in REDUCE.items() if node.op in table)
-        raise PycoreError(f"the WebGPU path runs {node.op} on {kinds} tensors only, not {KINDS[element]}")
+        raise no_kernel(node.op, [e for e, table in REDUCE.items() if node.op in table], element)
     axes = node.attrs["axes"] if "axes" in node.attrs else range(2, len(shape))  # global pools
-    fill = {**REDUCE[element][node.op], "x_type": element, "y_type": ctx.element(out)}
+    y = ctx.element(out)
+    fill = {**REDUCE[element][node.op], "x_type": element, "y_type": y, "y_math": MATH.get(y, y)}
     return [reduce_step(x, out, shape, list(axes), fill)]
 
 

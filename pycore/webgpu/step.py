@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import PycoreError
 from . import uniforms
 
 MAX_GROUPS = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
@@ -31,6 +32,16 @@ MATH = {"f16": "f32"}  # the type an element is loaded into for arithmetic, wher
 # converted on readback
 WRITTEN = {"float64": "f32", "float16": "f32", "int8": "i32", "uint8": "i32"}
 HELD = {**ELEMENT, **WRITTEN}
+
+
+KINDS = {"f32": "float32", "f16": "float16", "i32": "integer", "u32": "bool"}
+
+
+def no_kernel(op, elements, element):
+    """The refusal of an op that has kernels for `elements` only, given a tensor of `element`."""
+    kinds = [KINDS[e] for e in elements]
+    listed = " and ".join([", ".join(kinds[:-1]), kinds[-1]] if len(kinds) > 1 else kinds)
+    return PycoreError(f"the WebGPU path runs {op} on {listed} tensors only, not {KINDS[element]}")
 
 
 def elements(features):

@@ -30,7 +30,7 @@ def test_every_shader_renders_with_its_placeholders_only():
         for name in shaders.PLACEHOLDER.findall(path.read_text()):
             known = {"op", "act", "taps", "init", "step", "finish"}
             known |= {"T", "type", "x_type", "y_type", "a_type", "b_type", "c_type"}  # element types
-            known |= {"x_math", "a_math", "b_math"}  # the types they are loaded into
+            known |= {"x_math", "a_math", "b_math", "y_math"}  # the types they are loaded into
             assert name in known, f"{path.name}: {{{{ {name} }}}}"
 
 

@@ -203,9 +203,9 @@ def test_ops_without_an_integer_kernel_are_refused():
     assert message == "the WebGPU path runs ArgMax on f32 tensors only; tensor 'a' (of 'argmax_y') is int64"
     # ReduceMean's op record takes floats (the CPU path's mean of integers is float64)
     message = refusal([node("ReduceMean", ["a"], axes=[0], keepdims=0)], {"a": ints(3)})
-    assert message == "the WebGPU path runs ReduceMean on float32 tensors only, not integer"
+    assert message == "the WebGPU path runs ReduceMean on float32 and float16 tensors only, not integer"
     message = refusal([node("ReduceProd", ["a"], axes=[0], keepdims=0)], {"a": flags(3)})
-    assert message == "the WebGPU path runs ReduceProd on float32 and integer tensors only, not bool"
+    assert message == "the WebGPU path runs ReduceProd on float32, float16 and integer tensors only, not bool"
 
 
 AXES = [[0], [1], [2], [0, 2], [1, 2], [0, 1, 2]]
