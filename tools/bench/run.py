@@ -12,6 +12,8 @@ input-in to probabilities-out, the `latency-ms` hook); onnxruntime-web runs on t
 --onnx times the light CNNs shipped with the onnx wheel (`python -m pycore list`) the other way
 round: pycore runs its own conversion of the .onnx file (dist/bench/onnx/<name>/), onnxruntime-web
 the original file. Their weights are ConstantOfShape fills (0.02), which changes no op's cost.
+--onnx also takes the exported modern models of tests/fixtures/user_models/ by file stem
+(vit-dynamo, convnext-torchscript, ...; `--onnx user` for all eight).
 """
 
 import argparse
@@ -25,9 +27,17 @@ sys.path.insert(0, str(ROOT))
 import build  # noqa: E402
 from tools.bench.to_onnx import check, export  # noqa: E402
 from tools.browser import adapter, launch, served  # noqa: E402
+from tools.user_models import FIXTURES  # noqa: E402
 
 BENCH = build.DIST / "bench"
 ORT = build.NODE / "onnxruntime-web" / "dist"
+
+
+def onnx_sources():
+    """{name: .onnx path} that --onnx takes: the light models and the user-model fixtures."""
+    from pycore.__main__ import light_models
+
+    return {**light_models(), **{f.stem: f for f in sorted(FIXTURES.glob("*.onnx"))}}
 
 
 def prepare(models, light=()):
@@ -44,10 +54,9 @@ def prepare(models, light=()):
         export(build.DIST / "models" / name, target)
         check(build.DIST / "models" / name, target)
     if light:
-        from pycore.__main__ import light_models
         from pycore.onnx import convert, save
 
-        sources = light_models()
+        sources = onnx_sources()
         for name in light:
             folder, original = BENCH / "onnx" / name, BENCH / "onnx" / f"{name}.onnx"
             save(convert(sources[name]), folder)  # again each time: the converter may have changed
@@ -105,7 +114,8 @@ def main():
     )
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
-    light = [m for m in args.onnx.split(",") if m]
+    users = [f.stem for f in sorted(FIXTURES.glob("*.onnx"))]
+    light = [n for m in args.onnx.split(",") if m for n in (users if m == "user" else [m])]
     prepare(models, light)
     results, adapter = measure(models, args.runs, light, args.paths)
     report(results, adapter)
