@@ -22,6 +22,7 @@ LABELS = {"gemm_relaxed": "CPU: wasm SIMD (relaxed) kernels", "gemm_simd": "CPU:
 CHOICES = ("auto", *GEMM, "numpy")
 DEPTHWISE = "depthwise_simd"
 IM2COL = "im2col"
+MAXPOOL = "maxpool"
 DEPTHWISE_SHAPES = {(3, 1), (3, 2), (5, 1), (5, 2)}  # (k, stride): kernels/depthwise.py's SHAPES
 BIAS_MODE = {None: 0, 0: 1, 1: 2}  # bias_axis -> the kernel's bias_mode: none, per row, per column
 
@@ -183,16 +184,32 @@ def check_depthwise(depthwise, address):
 def im2col_args(address, a2, x, cols):
     """The im2col kernel's arguments for cols = nn.im2col(a2, x[None])[0][0]: x one image [C, H, W],
     cols [C * KH * KW, OH * OW], both C-contiguous float32; a2 2-d conv attributes."""
+    return _window_args(address, a2, x, "cols", cols, lambda c, kh, kw, oh, ow: (c * kh * kw, oh * ow))
+
+
+def maxpool_args(address, a2, x, y):
+    """The maxpool kernel's arguments for y = nn.max_pool(a2, x[None])[0]: x one image [C, H, W],
+    y [C, OH, OW], both C-contiguous float32; a2 2-d pool attributes (ceil_mode in OH, OW)."""
+    return _window_args(address, a2, x, "y", y, lambda c, kh, kw, oh, ow: (c, oh, ow))
+
+
+def _window_args(address, a2, x, name, out, out_shape):
+    """The arguments im2col and maxpool share: x, its sizes, the window's, the output's, out."""
     from .nn import output_size
 
     (c, h, w), (kh, kw) = x.shape, a2["kernel_shape"]
     (sh, sw), (dh, dw), (pt, pl) = a2["strides"], a2["dilations"], a2["pads"][:2]
     oh, ow = output_size(a2, (h, w))
-    for name, v, shape in [("x", x, x.shape), ("cols", cols, (c * kh * kw, oh * ow))]:
+    for label, v, shape in [("x", x, x.shape), (name, out, out_shape(c, kh, kw, oh, ow))]:
         if v.dtype != np.float32 or v.shape != shape or not v.flags.c_contiguous:
-            raise ValueError(f"{name}: expected C-contiguous float32 {shape}, got {v.dtype} {v.shape}")
-    ptrs = [address(v) if v.size else 1 for v in (x, cols)]
+            raise ValueError(f"{label}: expected C-contiguous float32 {shape}, got {v.dtype} {v.shape}")
+    ptrs = [address(v) if v.size else 1 for v in (x, out)]
     return (ptrs[0], c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, ptrs[1])
+
+
+# small odd windows: strides, dilations, uneven pads, a window past the input (ceil_mode), a pad
+# wider than half the window
+WINDOWS = [(3, 1, 1, [1, 1, 1, 1], 0), (3, 2, 1, [0, 0, 1, 1], 1), (2, 3, 2, [2, 1, 0, 3], 0)]
 
 
 def check_im2col(im2col, address):
@@ -200,7 +217,7 @@ def check_im2col(im2col, address):
     from .nn import im2col as reference
 
     rng = np.random.default_rng(0)
-    for k, s, d, pads in [(3, 1, 1, [1, 1, 1, 1]), (3, 2, 1, [0, 0, 1, 1]), (2, 3, 2, [2, 1, 0, 3])]:
+    for k, s, d, pads, _ in WINDOWS:
         a2 = {"kernel_shape": [k, k], "strides": [s, s], "dilations": [d, d], "pads": pads}
         x = rng.standard_normal((2, 9, 8), np.float32)
         want = reference(a2, x[None])[0][0]
@@ -209,6 +226,29 @@ def check_im2col(im2col, address):
         if not np.array_equal(cols, want):
             return False
     return True
+
+
+def check_maxpool(maxpool, address):
+    """The maxpool kernel on small odd cases against nn.max_pool, -inf and NaN inputs included."""
+    from .nn import max_pool as reference
+
+    rng = np.random.default_rng(0)
+    for k, s, d, pads, ceil in WINDOWS:
+        a2 = {"kernel_shape": [k, k], "strides": [s, s], "dilations": [d, d], "pads": pads, "ceil_mode": ceil}
+        x = rng.standard_normal((2, 9, 8), np.float32)
+        x[0, 3, 2], x[1, 4, 4] = -np.inf, np.nan
+        want = reference(a2, x[None])[0]
+        y = np.full(want.shape, 7.0, np.float32)
+        maxpool(*maxpool_args(address, a2, x, y))
+        if not np.array_equal(y, want, equal_nan=True):
+            return False
+    return True
+
+
+@functools.cache
+def load_maxpool():
+    """(maxpool, name) where the module loads and passes check_maxpool, else (None, why)."""
+    return _load(MAXPOOL, "maxpool", 15, 0, check_maxpool)
 
 
 @functools.cache
@@ -247,8 +287,9 @@ def load_gemm(names=GEMM):
 
 def fused_kernels(choice="auto"):
     """(runners, note) for the CPU backend: runners maps "address" to address(array), the array's
-    byte address in the kernels' memory, and "gemm" (and "depthwise", "im2col" where they load) to
-    the kernel's export, called with gemm_args' (depthwise_args', im2col_args') arguments; empty
+    byte address in the kernels' memory, and "gemm" (and "depthwise", "im2col", "maxpool" where they
+    load) to the kernel's export, called with gemm_args' (depthwise_args', im2col_args',
+    maxpool_args') arguments; empty
     where numpy runs. The note, shown on the page, says which and why. choice is one of CHOICES:
     auto takes the fastest GEMM that loads, a module's name only that one, numpy none (the switch
     tests and benchmarks use to compare them).
@@ -262,7 +303,11 @@ def fused_kernels(choice="auto"):
     if gemm is None:
         return {}, f"CPU: numpy (no wasm SIMD: {why})"
     runners, missing = {"address": address, "gemm": gemm}, []
-    for key, (fn, fn_why) in [("depthwise", load_depthwise()), ("im2col", load_im2col())]:
+    for key, (fn, fn_why) in [
+        ("depthwise", load_depthwise()),
+        ("im2col", load_im2col()),
+        ("maxpool", load_maxpool()),
+    ]:
         if fn is None:
             missing.append(f"{key} on numpy: {fn_why}")
         else:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def through(gemm, calls):
     """Runners, as wasm.fused_kernels gives them, on wasmtime-run modules (the GEMM named, the
-    depthwise and the im2col one) sharing one stand-in for Pyodide's memory: each call copies the
+    depthwise, the im2col and the maxpool one) sharing one stand-in for Pyodide's memory: each call copies the
     arrays its pointers fall in, and copies back those it writes; each is logged in calls."""
     memory = Memory()
     runners = {"address": memory.address}
@@ -38,6 +38,7 @@ def through(gemm, calls):
         ("gemm", gemm, (0, 2, 9, 11), (4,)),
         ("depthwise", wasm.DEPTHWISE, (0, 1, 2), (3, 4)),
         ("im2col", wasm.IM2COL, (0,), (14,)),
+        ("maxpool", wasm.MAXPOOL, (0,), (14,)),
     ]:
         runners[key] = memory.calling(Kernel(WASM[module], pages=1024), key, reads, writes, calls)
     return runners
@@ -206,6 +207,68 @@ def test_matmul_matches_numpy(ops, xs, ws, rs):
     assert (len(ops["calls"]) > before) == (len(ws) == 2)
 
 
+def pool_attrs(k, stride, pad=0, dilation=1, ceil=0, dims=2):
+    return {
+        "kernel_shape": [k] * dims,
+        "strides": [stride] * dims,
+        "dilations": [dilation] * dims,
+        "pads": [pad] * (2 * dims),
+        "ceil_mode": ceil,
+        "storage_order": 0,
+    }
+
+
+POOLS = {
+    "2x2 stride 2 (MNIST's, VGG's)": (pool_attrs(2, 2), (1, 16, 28, 28)),
+    "3x3 stride 2 pad 1 (ResNet's)": (pool_attrs(3, 2, pad=1), (2, 3, 15, 14)),
+    "3x3 stride 1 pad 1 (Inception's)": (pool_attrs(3, 1, pad=1), (1, 5, 9, 8)),
+    "3x3 stride 2 ceil_mode (SqueezeNet's)": (pool_attrs(3, 2, ceil=1), (1, 4, 14, 13)),
+    "dilated, uneven pads": ({**pool_attrs(2, 1, dilation=2), "pads": [1, 0, 0, 2]}, (1, 3, 9, 10)),
+    "1-d": (pool_attrs(3, 2, pad=1, dims=1), (2, 4, 17)),
+    "5x5 stride 2 on 3x5, pads wider than the image": (pool_attrs(5, 2, pad=2), (1, 3, 3, 5)),
+}
+
+
+def pool_input(shape, rng):
+    """Values with ties, an infinity and a NaN, which the kernel must treat as np.maximum does."""
+    x = rng.integers(-3, 4, shape).astype(np.float32)
+    x.reshape(-1)[[1, 7]] = -np.inf, np.nan
+    return x
+
+
+@pytest.mark.parametrize("case", list(POOLS))
+def test_max_pool_matches_numpy(ops, case):
+    a, shape = POOLS[case]
+    x = pool_input(shape, np.random.default_rng(len(case)))
+    before = len(ops["calls"])
+    got = ops["MaxPool"](a, x)
+    want = KERNELS["MaxPool"](a, x)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert ops["calls"][before:] == ["maxpool"] * shape[0]  # one call per image
+
+
+def test_max_pool_of_other_dtypes_runs_on_numpy(ops):
+    a, shape = POOLS["2x2 stride 2 (MNIST's, VGG's)"]
+    x = np.arange(np.prod(shape)).reshape(shape).astype(np.float16)
+    before = len(ops["calls"])
+    np.testing.assert_array_equal(ops["MaxPool"](a, x), KERNELS["MaxPool"](a, x))
+    assert len(ops["calls"]) == before
+
+
+@pytest.mark.parametrize("case", list(POOLS))
+def test_planned_max_pool_matches_numpy_run_after_run(case):
+    a, shape = POOLS[case]
+    rng = np.random.default_rng(len(case))
+    feeds = {"x": pool_input(shape, rng)}
+    backend, calls, prepared = planned("MaxPool", a, feeds, {}, ["x"])
+    assert prepared
+    first, second, again = run_twice(backend, feeds, rng)
+    for got, fed in [(first, feeds), (second, again)]:
+        np.testing.assert_array_equal(got, KERNELS["MaxPool"](a, fed["x"]))
+    assert calls == ["maxpool"] * shape[0] * 2
+
+
 def test_clip_bounds_cover_what_the_kernel_clips_and_nothing_else():
     assert fused.clip_bounds({}) == ((-math.inf, math.inf), None)
     assert fused.clip_bounds({"activation": "Relu"}) == ((0.0, math.inf), None)
@@ -295,6 +358,7 @@ def test_whole_models_match_the_numpy_path(name):
         got = CPUBackend(graph, through(name, calls)).run_sync(feeds)
         assert "gemm" in calls, f"{model}: the kernel never ran"
         assert ("depthwise" in calls) == ("efficientnet" in model), model
+        assert ("maxpool" in calls) == ("mnist" in model), model
         for t in graph.outputs:
             scale = np.abs(want[t]).max() + 1e-6
             err = np.abs(got[t] - want[t]).max() / scale
