@@ -5,7 +5,8 @@ The runners come from wasm.fused_kernels (the wasm kernels in Pyodide; the unit 
 modules through wasmtime): address(array) and the exports, called with wasm's gemm_args (c =
 clip(a @ b + bias + residual, lo, hi) on float32 matrices with contiguous rows), depthwise_args
 (a depthwise 3x3 or 5x5 conv, stride 1 or 2, that pads the input itself in a scratch plane) and
-im2col_args. A grouped conv is one GEMM per group (_per_group). An activation their clip cannot
+im2col_args. A grouped conv is one GEMM per group, and a large GEMM calls in cache-sized blocks
+(_conv_gemms). An activation their clip cannot
 express (GELU, hard-swish, sigmoid, ...) runs after them, as its own numpy kernel on their result.
 Whatever they cannot take (another dtype, alpha or beta, batched weights) runs the numpy kernel it
 replaces, unchanged, so a model never depends on which ops the kernels cover.
@@ -66,20 +67,42 @@ def _depthwise_form(a2, channels, w, residual):
     )
 
 
-def _per_group(groups, weights, cols, y, bias, residual):
-    """The GEMM operands (a, b, c, bias, residual) of each group of a conv on one image: group g's
-    outputs are its rows of the weights [M, K] times its channels' rows of the columns [G * K, HW],
-    which are consecutive, since the columns (im2col's, or the image itself) are ordered by channel."""
+def _conv_gemms(groups, weights, cols, y, bias, residual, lo, hi):
+    """The GEMM calls' operands (a, b, c, bias, residual, lo, hi) of a conv on one image: one GEMM
+    per group, group g's outputs being its rows of the weights [M, K] times its channels' rows of the
+    columns [G * K, HW], which are consecutive, since the columns (im2col's, or the image itself) are
+    ordered by channel; each GEMM in cache-sized blocks (_blocks)."""
     m, k = weights.shape[0] // groups, cols.shape[0] // groups
     for g in range(groups):
         rows = slice(g * m, (g + 1) * m)
-        yield (
-            weights[rows],
-            cols[g * k : (g + 1) * k],
-            y[rows],
-            None if bias is None else bias[rows],
-            None if residual is None else residual[rows],
-        )
+        b, r = None if bias is None else bias[rows], None if residual is None else residual[rows]
+        yield from _blocks(weights[rows], cols[g * k : (g + 1) * k], y[rows], b, r, lo, hi)
+
+
+# The kernel walks bands of A's rows, each across all of B's columns, so a B larger than the cache
+# (VGG's first im2col columns: 115 MB) streams from memory once per band: 3-5 GFLOP/s where a
+# cached B gives 13-19 (Chromium, this 2-core Xeon; tools/bench/wasm_gemm.py). In panels of at most
+# PANEL bytes of B (K_BLOCK rows by as many columns as fit) every band finds the panel in cache.
+PANEL, K_BLOCK = 256 * 1024, 256
+
+
+def _blocks(a, b, c, bias, residual, lo, hi):
+    """c = clip(a @ b + bias + residual, lo, hi) as GEMM calls on panels of b: a deep K is summed
+    block by block into c (the kernel's residual may be c itself), the bias and residual added by
+    the first block, the clip applied by the last. bias is per row of c."""
+    k, n = b.shape
+    if k * n * 4 <= PANEL:
+        yield a, b, c, bias, residual, lo, hi
+        return
+    kc = min(k, K_BLOCK)
+    nc = max(8, PANEL // (4 * kc) // 8 * 8)
+    for j in range(0, n, nc):
+        cj = c[:, j : j + nc]
+        for k0 in range(0, k, kc):
+            first, last = k0 == 0, k0 + kc >= k
+            r = (None if residual is None else residual[:, j : j + nc]) if first else cj
+            bounds = (lo, hi) if last else (-math.inf, math.inf)
+            yield a[:, k0 : k0 + kc], b[k0 : k0 + kc, j : j + nc], cj, bias if first else None, r, *bounds
 
 
 def _array_calls(runners):
@@ -160,10 +183,10 @@ def kernels(runners):
         weights = np.ascontiguousarray(w).reshape(m, -1)
         bias = None if b is None else np.ascontiguousarray(b).reshape(m)
         for i in range(n):
-            for wg, cg, yg, bg, rg in _per_group(
-                groups, weights, cols[i], y[i], bias, None if r is None else r[i]
+            for wg, cg, yg, bg, rg, lo, hi in _conv_gemms(
+                groups, weights, cols[i], y[i], bias, None if r is None else r[i], *clip
             ):
-                run_gemm(wg, cg, yg, bg, 0, rg, *clip)
+                run_gemm(wg, cg, yg, bg, 0, rg, lo, hi)
         return _after(after, y.reshape(shape))
 
     def gemm(a, x, w, c=None, residual=None):
@@ -245,23 +268,31 @@ def _fits(x, shape):
 
 
 class _Calls:
-    """A kernel's calls for one node (one per image, or per image and group), their arguments packed
+    """A kernel's calls for one node (per image, group and cache block), their arguments packed
     once at load. Only the pointers of the operands that change from run to run are set before each
     run (`varying`: each one's argument position and the stand-in it was packed with, whose address
-    gives each call's offset into it), and an operand's address is looked up again only when another
-    array comes: a planned buffer is the same array every run."""
+    gives the offset into it of each call whose argument there points into it; a call whose
+    argument points elsewhere, as a later K block's residual at its own output, keeps it), and an
+    operand's address is looked up again only when another array comes: a planned buffer is the
+    same array every run."""
 
     def __init__(self, fn, address, packed, varying=()):
         self.fn, self.address, self.packed = fn, address, [list(p) for p in packed]
-        self.varying = [(pos, [p[pos] - address(like) for p in packed]) for pos, like in varying]
+        self.varying = []
+        for pos, like in varying:
+            start = address(like)
+            inside = [
+                (args, args[pos] - start) for args in self.packed if start <= args[pos] < start + like.nbytes
+            ]
+            self.varying.append((pos, inside))
         self.last, self.ptrs = [None] * len(varying), [0] * len(varying)
 
     def __call__(self, *operands):
         for j, x in enumerate(operands):
             if x is not self.last[j]:
                 self.last[j], self.ptrs[j] = x, self.address(x)
-        for (pos, offsets), ptr in zip(self.varying, self.ptrs):
-            for args, offset in zip(self.packed, offsets):
+        for (pos, inside), ptr in zip(self.varying, self.ptrs):
+            for args, offset in inside:
                 args[pos] = ptr + offset
         for args in self.packed:
             self.fn(*args)
@@ -382,10 +413,10 @@ class Planner:
         image = np.empty(xs4, F32)  # stands in for the input, as res for the residual
         cols = image.reshape(n, c, h * wd) if direct else self.empty((n, c * kh * kw, oh * ow))
         packed = [
-            wasm.gemm_args(self.address, wg, cg, yg, bg, 0, rg, *clip)
+            wasm.gemm_args(self.address, wg, cg, yg, bg, 0, rg, lo, hi)
             for i in range(n)
-            for wg, cg, yg, bg, rg in _per_group(
-                groups, weights, cols[i], y[i], b, None if res is None else res[i]
+            for wg, cg, yg, bg, rg, lo, hi in _conv_gemms(
+                groups, weights, cols[i], y[i], b, None if res is None else res[i], *clip
             )
         ]
         gemm = _Calls(

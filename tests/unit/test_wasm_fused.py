@@ -111,6 +111,11 @@ CONVS = {
 @pytest.mark.parametrize("case", list(CONVS))
 @pytest.mark.parametrize("extras", ["bias", "bias+residual", "none"])
 def test_conv_matches_numpy(ops, case, extras):
+    check_conv(ops, case, extras)
+
+
+def check_conv(ops, case, extras):
+    """The conv case on the kernel table's entry against numpy: (calls it made)."""
     a, shape, m = CONVS[case]
     rng = np.random.default_rng(len(case))
     x = rng.standard_normal(shape, np.float32)
@@ -124,6 +129,48 @@ def test_conv_matches_numpy(ops, case, extras):
     got = ops["Conv"](a, x, w, b, None if r is None else r.copy())
     assert_close(got, want, w[0].size)
     assert set(ops["calls"][before:]) == kernels_run(case, r is not None)
+    return ops["calls"][before:]
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Cache blocks of 128 floats of B, 8 rows deep: every case below runs in several panels and K
+    blocks, with ragged last ones, as a large conv does with the real sizes."""
+    monkeypatch.setattr(fused, "PANEL", 512)
+    monkeypatch.setattr(fused, "K_BLOCK", 8)
+
+
+GEMM_CONVS = [c for c in CONVS if not c.startswith("depthwise")]
+
+
+@pytest.mark.parametrize("case", GEMM_CONVS)
+@pytest.mark.parametrize("extras", ["bias+residual", "none"])
+def test_conv_in_cache_blocks_matches_numpy(ops, small_blocks, case, extras):
+    a, shape, _ = CONVS[case]
+    calls = check_conv(ops, case, extras)
+    assert calls.count("gemm") > shape[0] * a["group"]  # more than one call per image and group
+
+
+@pytest.mark.parametrize("case", ["3x3 pad", "3x3 stride 2 relu6", "1x1", "groups 4 3x3 stride 2"])
+@pytest.mark.parametrize("extras", ["bias+residual", "none"])
+def test_planned_conv_in_cache_blocks_matches_numpy_run_after_run(small_blocks, case, extras):
+    check_planned_conv(case, extras)
+
+
+def test_blocks_cover_the_gemm_once_with_bias_first_and_the_clip_last():
+    a, b = np.zeros((3, 600)), np.zeros((600, 500))
+    c, bias, r = np.zeros((3, 500)), np.zeros(3), np.zeros((3, 500))
+    blocks = list(fused._blocks(a, b, c, bias, r, 0.0, 6.0))
+    assert len(blocks) == 3 * 2  # K in 256 + 256 + 88; 500 columns in panels of 256 (256 KB / 1 KB)
+    seen = np.zeros((600, 500), int)
+    for ab, bb, cb, biasb, rb, lo, hi in blocks:
+        k0, j0 = divmod((bb.ctypes.data - b.ctypes.data) // b.itemsize, 500)
+        seen[k0 : k0 + bb.shape[0], j0 : j0 + bb.shape[1]] += 1
+        first, last = k0 == 0, k0 + bb.shape[0] == 600
+        assert ab.shape[1] == bb.shape[0] and cb.shape == (3, bb.shape[1])
+        assert (biasb is bias) == first and (lo, hi) == ((0.0, 6.0) if last else (-math.inf, math.inf))
+        assert np.shares_memory(rb, r) == first and np.shares_memory(rb, c) == (not first)
+    assert (seen == 1).all()
 
 
 def kernels_run(case, residual):
@@ -312,6 +359,10 @@ def run_twice(backend, feeds, rng):
 @pytest.mark.parametrize("case", list(CONVS))
 @pytest.mark.parametrize("extras", ["bias", "bias+residual", "none"])
 def test_planned_conv_matches_numpy_run_after_run(case, extras):
+    check_planned_conv(case, extras)
+
+
+def check_planned_conv(case, extras):
     a, shape, m = CONVS[case]
     rng = np.random.default_rng(len(case))
     x = rng.standard_normal(shape, np.float32)
