@@ -2,7 +2,9 @@
 
 - drop no-op nodes (Identity, Dropout in inference),
 - fold BatchNormalization into the convolution that feeds it,
-- fuse a residual Add and then an activation into the producing Conv/Gemm/MatMul (the epilogue).
+- fold a Mul or Add by a constant per channel into the Conv or BatchNormalization that feeds it,
+- fuse a residual Add (or a Sum of two) and then an activation into the producing Conv/Gemm/MatMul
+  (the epilogue).
 """
 
 import numpy as np
@@ -14,6 +16,7 @@ from .ops import OPS
 def optimize(graph):
     drop_noops(graph)
     fold_batchnorm(graph)
+    fold_channel_affine(graph)
     materialize_conv_bias(graph)
     fuse_epilogues(graph)
     prune_weights(graph)
@@ -73,6 +76,59 @@ def fold_batchnorm(graph):
         graph.nodes.remove(bn)
 
 
+def _per_channel(value, shape):
+    """The constant `value` as one number per channel (axis 1) of a tensor of `shape`, where it
+    broadcasts that way without growing the tensor; else None."""
+    value = np.asarray(value)
+    if value.ndim > len(shape) or len(shape) < 2 or value.dtype != np.float32:
+        return None
+    dims = (1,) * (len(shape) - value.ndim) + value.shape
+    if dims[0] != 1 or any(d != 1 for d in dims[2:]) or dims[1] not in (1, shape[1]):
+        return None
+    return np.broadcast_to(value.reshape(-1), (shape[1],))
+
+
+def fold_channel_affine(graph):
+    """A Mul or Add of a Conv's or a BatchNormalization's output by a constant per channel, folded
+    into its weights: Caffe's Scale layer, exported after a BatchNorm as x * gamma + beta (the ONNX
+    light models' Inception v2 and DenseNet-121 have one after every conv), then costs nothing."""
+    folded = True
+    while folded:
+        folded = False
+        for node in [n for n in graph.nodes if n.op in ("Mul", "Add")]:
+            for x, c in (node.inputs[:2], node.inputs[1::-1]):
+                src = next((n for n in graph.nodes if x in n.outputs), None)
+                if c in graph.weights and src is not None and _only_consumer(graph, x) is node:
+                    v = _per_channel(graph.weights[c], graph.shapes[x])
+                    if v is not None and _fold_affine(graph, src, node, v):
+                        folded = True
+                        break
+
+
+def _fold_affine(graph, src, node, v):
+    """Folds y = src's output * v (Mul) or + v (Add), v per channel, into src: whether it could."""
+    names = {"Conv": (1, 2), "BatchNormalization": (1, 2)}.get(src.op)
+    if names is None or "activation" in src.attrs or src.op == "Conv" and len(src.inputs) > 3:
+        return False
+    scale_at, shift_at = names
+    params = [t for t in src.inputs[1:] if t]
+    if any(t not in graph.weights or np.asarray(graph.weights[t]).dtype != np.float32 for t in params):
+        return False
+    scale = graph.weight(src.inputs[scale_at])
+    shift = graph.weight(src.inputs[shift_at]) if len(src.inputs) > shift_at and src.inputs[shift_at] else 0.0
+    if node.op == "Mul":
+        scale, shift = scale * v.reshape(-1, *[1] * (scale.ndim - 1)), shift * v
+    else:
+        shift = shift + v
+    inputs = list(src.inputs) + [""] * (shift_at + 1 - len(src.inputs))
+    for at, value, what in [(scale_at, scale, "scale"), (shift_at, shift, "shift")]:
+        inputs[at] = f"{node.name}.folded_{what}"
+        graph.weights[inputs[at]] = np.ascontiguousarray(value, np.float32)
+    src.inputs, src.outputs = inputs, list(node.outputs)
+    graph.nodes.remove(node)
+    return True
+
+
 def materialize_conv_bias(graph):
     """Gives every Conv a bias input so kernels have one form (X, W, B[, residual])."""
     for n in graph.nodes:
@@ -98,7 +154,8 @@ def fuse_epilogues(graph):
         nxt = _only_consumer(graph, out)
         if node.op == "Gemm" and len(node.inputs) < 3:
             node.inputs.append("")
-        if nxt is not None and nxt.op == "Add" and len(node.inputs) == n_inputs:
+        is_add = nxt is not None and (nxt.op == "Add" or nxt.op == "Sum" and len(nxt.inputs) == 2)
+        if is_add and len(node.inputs) == n_inputs:
             other = nxt.inputs[1] if nxt.inputs[0] == out else nxt.inputs[0]
             if other != out and graph.shapes.get(other) == graph.shapes[out]:
                 node.inputs.append(other)

@@ -119,6 +119,71 @@ def test_fold_batchnorm_keeps_shared_weights_intact():
     optimised(nodes, {"x": x}, weights, ops=["Conv", "Conv"])
 
 
+# --- a per-channel Mul or Add after a Conv or BatchNormalization --------------------------------
+
+
+@pytest.mark.parametrize("scale_shape", [(4, 1, 1), (1, 4, 1, 1), (1,), ()])
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_scale_layer_after_a_conv_folds_into_it(scale_shape, bias):
+    """Caffe's Scale after a folded BatchNorm, as the light models have it: conv, * gamma, + beta,
+    then ReLU: one Conv with its ReLU fused."""
+    x = rand(2, 3, 7, 9)
+    weights = {"w": rand(4, 3, 3, 3, seed=1), "b": rand(4, seed=2)}
+    weights |= {"gamma": rand(*scale_shape, seed=3), "beta": rand(*scale_shape, seed=4)}
+    nodes = [
+        node("Conv", ["x", "w", "b"] if bias else ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        node("Mul", ["c", "gamma"], ["scaled"], name="scale"),
+        node("Add", ["beta", "scaled"], ["shifted"], name="shift"),  # the constant first: either side
+        node("Relu", ["shifted"]),
+    ]
+    graph = optimised(nodes, {"x": x}, weights, ops=["Conv"])
+    assert graph.nodes[0].attrs["activation"] == "Relu"
+
+
+def test_a_scale_layer_after_a_batchnorm_folds_into_it():
+    x = rand(2, 4, 5, 6)
+    weights = {**bn_weights(4), "gamma": rand(4, 1, 1, seed=3), "beta2": rand(4, 1, 1, seed=4)}
+    nodes = [
+        node("Relu", ["x"], ["r"]),  # no conv before it: the BatchNorm stays
+        node("BatchNormalization", ["r", *BN_INPUTS], ["bn"], name="bn"),
+        node("Mul", ["bn", "gamma"], ["scaled"], name="scale"),
+        node("Add", ["scaled", "beta2"], name="shift"),
+    ]
+    optimised(nodes, {"x": x}, weights, ops=["Relu", "BatchNormalization"])
+
+
+@pytest.mark.parametrize(
+    "constant, why",
+    [
+        ((1, 4, 5, 1), "varies along a spatial axis"),
+        ((2, 4, 1, 1), "varies along the batch"),
+        ((4, 5, 6), "not per channel"),
+    ],
+)
+def test_a_constant_that_is_not_per_channel_stays(constant, why):
+    x = rand(2, 3, 5, 6)
+    weights = {"w": rand(4, 3, 1, 1, seed=1), "k": rand(*constant, seed=3)}
+    nodes = [node("Conv", ["x", "w"], ["c"]), node("Mul", ["c", "k"], name="scale")]
+    optimised(nodes, {"x": x}, weights, ops=["Conv", "Mul"])
+
+
+def test_a_scale_of_a_conv_output_read_elsewhere_stays():
+    x = rand(1, 3, 5, 6)
+    weights = {"w": rand(4, 3, 1, 1, seed=1), "gamma": rand(4, 1, 1, seed=3)}
+    nodes = [
+        node("Conv", ["x", "w"], ["c"]),
+        node("Mul", ["c", "gamma"], ["s"], name="scale"),
+        node("Sub", ["s", "c"], name="sub"),
+    ]
+    optimised(nodes, {"x": x}, weights, ops=["Conv", "Mul", "Sub"])
+
+
+def test_a_run_time_scale_stays():
+    x, g = rand(1, 3, 5, 6), rand(1, 4, 1, 1, seed=3)
+    nodes = [node("Conv", ["x", "w"], ["c"]), node("Mul", ["c", "g"], name="scale")]
+    optimised(nodes, {"x": x, "g": g}, {"w": rand(4, 3, 1, 1, seed=1)}, ops=["Conv", "Mul"])
+
+
 # --- activation epilogues -----------------------------------------------------------------------
 
 ACTIVATIONS = [
@@ -278,6 +343,25 @@ def test_matrix_product_residual(op):
     nodes = [node(op, ins, ["m"]), node("Add", ["r", "m"], ["s"]), node("Sigmoid", ["s"])]
     graph = optimised(nodes, {"x": x}, weights, ops=[op])
     assert graph.nodes[0].inputs[-1] == "r"
+
+
+def test_a_sum_of_two_is_a_residual_like_add():
+    """ResNet-50 as the light models export it: Sum(conv, shortcut) then Relu."""
+    x = rand(1, 4, 6, 6)
+    weights = {"w": rand(4, 4, 3, 3, seed=1)}
+    nodes = [
+        node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        node("Sum", ["c", "x"], ["s"], name="sum"),
+        node("Relu", ["s"]),
+    ]
+    graph = optimised(nodes, {"x": x}, weights, ops=["Conv"])
+    assert graph.nodes[0].inputs[3] == "x" and graph.nodes[0].attrs["activation"] == "Relu"
+
+
+def test_a_sum_of_three_is_not_a_residual():
+    x = rand(1, 4, 6, 6)
+    nodes = [node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), node("Sum", ["c", "x", "x"], name="sum")]
+    optimised(nodes, {"x": x}, {"w": rand(4, 4, 3, 3, seed=1)}, ops=["Conv", "Sum"])
 
 
 def test_broadcast_add_is_not_a_residual():
