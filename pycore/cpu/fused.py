@@ -16,6 +16,7 @@ computed at once); Planner prepares a loaded model's nodes once, each run then o
 pointers of its inputs and calls the kernel.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -107,9 +108,9 @@ def _blocks(a, b, c, bias, residual, lo, hi):
 
 def _array_calls(runners):
     """run_gemm(a, b, c, bias, bias_axis, residual, lo, hi), run_depthwise(x, w, bias, y, scratch,
-    stride, lo, hi, pads), run_im2col(a2, x, cols) and run_maxpool(a2, x, y): the kernels called on
-    arrays, their arguments packed at each call (wasm's gemm_args, depthwise_args, im2col_args,
-    maxpool_args); None for a kernel that did not load."""
+    stride, lo, hi, pads), run_im2col(a2, x, cols) and run_pool(a2, x, y, mode): the kernels called
+    on arrays, their arguments packed at each call (wasm's gemm_args, depthwise_args, im2col_args,
+    pool_args); None for a kernel that did not load."""
     address = runners["address"]
 
     def on_arrays(name, pack):
@@ -120,16 +121,16 @@ def _array_calls(runners):
         on_arrays("gemm", wasm.gemm_args),
         on_arrays("depthwise", wasm.depthwise_args),
         on_arrays("im2col", wasm.im2col_args),
-        on_arrays("maxpool", wasm.maxpool_args),
+        on_arrays("pool", wasm.pool_args),
     )
 
 
 def kernels(runners):
-    """The Conv, Gemm, MatMul, ConvGradWeight and MaxPool entries of the CPU kernel table, on
-    runners (wasm.fused_kernels': "address", "gemm", and where they loaded "depthwise", "im2col" and
-    "maxpool"). They resolve everything at each call: tensors computed at once use them, and a
+    """The Conv, Gemm, MatMul, ConvGradWeight, MaxPool and AveragePool entries of the CPU kernel
+    table, on runners (wasm.fused_kernels': "address", "gemm", and where they loaded "depthwise",
+    "im2col" and "pool"). They resolve everything at each call: tensors computed at once use them, and a
     loaded model where its plan (Planner) could not prepare a node."""
-    run_gemm, run_depthwise, run_im2col, run_maxpool = _array_calls(runners)
+    run_gemm, run_depthwise, run_im2col, run_pool = _array_calls(runners)
 
     def columns(a2, x4):
         """nn.im2col's (columns, (oh, ow)), by the im2col kernel where it loaded: one call per image
@@ -237,15 +238,15 @@ def kernels(runners):
         run_gemm(x2, np.ascontiguousarray(w), y.reshape(-1, shape[-1]), None, 0, r, *clip)
         return _after(after, y)
 
-    def max_pool(a, x):
-        if run_maxpool is None or x.dtype != np.float32 or x.ndim not in (3, 4):
-            return nn.max_pool(a, x)
+    def pool(op, a, x):
+        if run_pool is None or x.dtype != np.float32 or x.ndim not in (3, 4):
+            return nn.KERNELS[op](a, x)
         lifted = x.ndim == 3
         a2, x4 = nn._as_2d(a, x)
         x4 = np.ascontiguousarray(x4)
         y = np.empty((*x4.shape[:2], *nn.output_size(a2, x4.shape[2:])), np.float32)
         for i in range(x4.shape[0]):
-            run_maxpool(a2, x4[i], y[i])
+            run_pool(a2, x4[i], y[i], wasm.pool_mode(op, a))
         return y[:, :, 0, :] if lifted else y
 
     return {
@@ -253,13 +254,14 @@ def kernels(runners):
         "Gemm": gemm,
         "MatMul": matmul,
         "ConvGradWeight": conv_grad_weight,
-        "MaxPool": max_pool,
+        **{op: functools.partial(pool, op) for op in POOLS},
     }
 
 
 F32 = np.dtype(np.float32)
 # ops whose kernels (planned or not) never return a view of an input
-FRESH = {"Conv", "Gemm", "MatMul", "MaxPool"}
+POOLS = ("MaxPool", "AveragePool")
+FRESH = {"Conv", "Gemm", "MatMul", *POOLS}
 
 
 def _fits(x, shape):
@@ -312,7 +314,7 @@ class Planner:
     def __init__(self, runners):
         self.address, self.gemm = runners["address"], runners["gemm"]
         self.depthwise, self.im2col = runners.get("depthwise"), runners.get("im2col")
-        self.maxpool = runners.get("maxpool")
+        self.pool = runners.get("pool")
         self.eager = kernels(runners)
         self._buffers = {}  # id -> buffer, kept alive so that the ids stay theirs
         self._shared = []  # the output buffers: [index of the last node that may read it, buffer]
@@ -355,9 +357,9 @@ class Planner:
         kernel, weights or bias that are not float32 constants, a shape not known at load, a
         residual that broadcasts, attributes the kernels do not take. life: (the node's index, the
         index of the last node that may read its output); nodes are prepared in order."""
-        if node.op == "MaxPool":
+        if node.op in POOLS:
             self._life = life
-            return self._max_pool(node.attrs, shapes.get(node.inputs[0]))
+            return self._pool(node.op, node.attrs, shapes.get(node.inputs[0]))
         make = {"Conv": self._conv, "Gemm": self._gemm, "MatMul": self._matmul}.get(node.op)
         if make is None:
             return None
@@ -458,24 +460,26 @@ class Planner:
         calls = _Calls(self.depthwise, self.address, packed, [(0, image)])
         return calls, y[:, :, 0, :] if lifted else y
 
-    def _max_pool(self, a, xs):
-        """The runner of a MaxPool: one maxpool kernel call per image into a planned output."""
-        if self.maxpool is None or xs is None or len(xs) not in (3, 4):
+    def _pool(self, op, a, xs):
+        """The runner of a MaxPool or AveragePool: one pool kernel call per image into a planned
+        output."""
+        if self.pool is None or xs is None or len(xs) not in (3, 4):
             return None
         a2, _ = nn._as_2d(a, np.empty((0,) * len(xs), F32))
         xs4 = xs if len(xs) == 4 else (xs[0], xs[1], 1, xs[2])
         y, image = self.output((*xs4[:2], *nn.output_size(a2, xs4[2:]))), np.empty(xs4, F32)
-        packed = [wasm.maxpool_args(self.address, a2, image[i], y[i]) for i in range(xs4[0])]
-        calls, fallback = _Calls(self.maxpool, self.address, packed, [(0, image)]), self.eager["MaxPool"]
+        mode = wasm.pool_mode(op, a)
+        packed = [wasm.pool_args(self.address, a2, image[i], y[i], mode) for i in range(xs4[0])]
+        calls, fallback = _Calls(self.pool, self.address, packed, [(0, image)]), self.eager[op]
         out = y[:, :, 0, :] if len(xs) == 3 else y
 
-        def max_pool(x):
+        def pool(x):
             if not _fits(x, xs):
                 return fallback(a, x)
             calls(x)
             return out
 
-        return max_pool
+        return pool
 
     def _gemm(self, a, names, xs, w, consts, shapes):
         c, has_res = self.hold(_bias(consts, names[2])), bool(names[3])

@@ -22,7 +22,9 @@ LABELS = {"gemm_relaxed": "CPU: wasm SIMD (relaxed) kernels", "gemm_simd": "CPU:
 CHOICES = ("auto", *GEMM, "numpy")
 DEPTHWISE = "depthwise_simd"
 IM2COL = "im2col"
-MAXPOOL = "maxpool"
+POOL = "pool"
+# the pool kernel's `mode` by (op, count_include_pad)
+POOL_MODES = {("MaxPool", 0): 0, ("AveragePool", 0): 1, ("AveragePool", 1): 2}
 DEPTHWISE_SHAPES = {(3, 1), (3, 2), (5, 1), (5, 2)}  # (k, stride): kernels/depthwise.py's SHAPES
 BIAS_MODE = {None: 0, 0: 1, 1: 2}  # bias_axis -> the kernel's bias_mode: none, per row, per column
 
@@ -187,10 +189,17 @@ def im2col_args(address, a2, x, cols):
     return _window_args(address, a2, x, "cols", cols, lambda c, kh, kw, oh, ow: (c * kh * kw, oh * ow))
 
 
-def maxpool_args(address, a2, x, y):
-    """The maxpool kernel's arguments for y = nn.max_pool(a2, x[None])[0]: x one image [C, H, W],
-    y [C, OH, OW], both C-contiguous float32; a2 2-d pool attributes (ceil_mode in OH, OW)."""
-    return _window_args(address, a2, x, "y", y, lambda c, kh, kw, oh, ow: (c, oh, ow))
+def pool_mode(op, a):
+    """The pool kernel's mode for a MaxPool or an AveragePool with these attributes."""
+    return POOL_MODES[op, int(a.get("count_include_pad", 0)) if op == "AveragePool" else 0]
+
+
+def pool_args(address, a2, x, y, mode):
+    """The pool kernel's arguments for y = nn.max_pool(a2, x[None])[0] (mode 0) or nn.average_pool
+    (1, 2: count_include_pad 0, 1; pool_mode): x one image [C, H, W], y [C, OH, OW], both
+    C-contiguous float32; a2 2-d pool attributes (ceil_mode in OH, OW)."""
+    args = _window_args(address, a2, x, "y", y, lambda c, kh, kw, oh, ow: (c, oh, ow))
+    return (*args, a2["pads"][2], a2["pads"][3], mode)
 
 
 def _window_args(address, a2, x, name, out, out_shape):
@@ -228,27 +237,30 @@ def check_im2col(im2col, address):
     return True
 
 
-def check_maxpool(maxpool, address):
-    """The maxpool kernel on small odd cases against nn.max_pool, -inf and NaN inputs included."""
-    from .nn import max_pool as reference
+def check_pool(pool, address):
+    """The pool kernel on small odd cases of each mode against nn.max_pool and nn.average_pool,
+    -inf and NaN inputs included."""
+    from .nn import average_pool, max_pool
 
     rng = np.random.default_rng(0)
-    for k, s, d, pads, ceil in WINDOWS:
-        a2 = {"kernel_shape": [k, k], "strides": [s, s], "dilations": [d, d], "pads": pads, "ceil_mode": ceil}
-        x = rng.standard_normal((2, 9, 8), np.float32)
-        x[0, 3, 2], x[1, 4, 4] = -np.inf, np.nan
-        want = reference(a2, x[None])[0]
-        y = np.full(want.shape, 7.0, np.float32)
-        maxpool(*maxpool_args(address, a2, x, y))
-        if not np.array_equal(y, want, equal_nan=True):
-            return False
+    for (op, include), mode in POOL_MODES.items():
+        for k, s, d, pads, ceil in WINDOWS:
+            a2 = {"kernel_shape": [k, k], "strides": [s, s], "dilations": [d, d], "pads": pads}
+            a2 |= {"ceil_mode": ceil, "count_include_pad": include}
+            x = rng.standard_normal((2, 9, 8), np.float32)
+            x[0, 3, 2], x[1, 4, 4] = -np.inf, np.nan
+            want = (max_pool if op == "MaxPool" else average_pool)(a2, x[None])[0]
+            y = np.full(want.shape, 7.0, np.float32)
+            pool(*pool_args(address, a2, x, y, mode))
+            if not np.allclose(y, want, rtol=1e-5, atol=1e-5, equal_nan=True):  # means: roundoff
+                return False
     return True
 
 
 @functools.cache
-def load_maxpool():
-    """(maxpool, name) where the module loads and passes check_maxpool, else (None, why)."""
-    return _load(MAXPOOL, "maxpool", 15, 0, check_maxpool)
+def load_pool():
+    """(pool, name) where the module loads and passes check_pool, else (None, why)."""
+    return _load(POOL, "pool", 18, 0, check_pool)
 
 
 @functools.cache
@@ -287,9 +299,9 @@ def load_gemm(names=GEMM):
 
 def fused_kernels(choice="auto"):
     """(runners, note) for the CPU backend: runners maps "address" to address(array), the array's
-    byte address in the kernels' memory, and "gemm" (and "depthwise", "im2col", "maxpool" where they
+    byte address in the kernels' memory, and "gemm" (and "depthwise", "im2col", "pool" where they
     load) to the kernel's export, called with gemm_args' (depthwise_args', im2col_args',
-    maxpool_args') arguments; empty
+    pool_args') arguments; empty
     where numpy runs. The note, shown on the page, says which and why. choice is one of CHOICES:
     auto takes the fastest GEMM that loads, a module's name only that one, numpy none (the switch
     tests and benchmarks use to compare them).
@@ -306,7 +318,7 @@ def fused_kernels(choice="auto"):
     for key, (fn, fn_why) in [
         ("depthwise", load_depthwise()),
         ("im2col", load_im2col()),
-        ("maxpool", load_maxpool()),
+        ("pool", load_pool()),
     ]:
         if fn is None:
             missing.append(f"{key} on numpy: {fn_why}")

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def through(gemm, calls):
     """Runners, as wasm.fused_kernels gives them, on wasmtime-run modules (the GEMM named, the
-    depthwise, the im2col and the maxpool one) sharing one stand-in for Pyodide's memory: each call copies the
+    depthwise, the im2col and the pool one) sharing one stand-in for Pyodide's memory: each call copies the
     arrays its pointers fall in, and copies back those it writes; each is logged in calls."""
     memory = Memory()
     runners = {"address": memory.address}
@@ -38,7 +38,7 @@ def through(gemm, calls):
         ("gemm", gemm, (0, 2, 9, 11), (4,)),
         ("depthwise", wasm.DEPTHWISE, (0, 1, 2), (3, 4)),
         ("im2col", wasm.IM2COL, (0,), (14,)),
-        ("maxpool", wasm.MAXPOOL, (0,), (14,)),
+        ("pool", wasm.POOL, (0,), (14,)),
     ]:
         runners[key] = memory.calling(Kernel(WASM[module], pages=1024), key, reads, writes, calls)
     return runners
@@ -265,6 +265,28 @@ def pool_attrs(k, stride, pad=0, dilation=1, ceil=0, dims=2):
     }
 
 
+# (op, extra attributes) of each pool the kernel computes
+POOL_OPS = {
+    "max": ("MaxPool", {}),
+    "mean": ("AveragePool", {"count_include_pad": 0}),
+    "mean with pads": ("AveragePool", {"count_include_pad": 1}),
+}
+
+
+def pool_attrs_of(kind, a):
+    """A pool case's attributes for this kind of pool (AveragePool has no storage_order)."""
+    op, extra = POOL_OPS[kind]
+    return op, {k: v for k, v in {**a, **extra}.items() if op == "MaxPool" or k != "storage_order"}
+
+
+def assert_pooled(op, got, want):
+    assert got.shape == want.shape and got.dtype == want.dtype
+    if op == "MaxPool":
+        np.testing.assert_array_equal(got, want)
+    else:  # a mean of O(1) values, summed in another order: float32 roundoff
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
 POOLS = {
     "2x2 stride 2 (MNIST's, VGG's)": (pool_attrs(2, 2), (1, 16, 28, 28)),
     "3x3 stride 2 pad 1 (ResNet's)": (pool_attrs(3, 2, pad=1), (2, 3, 15, 14)),
@@ -276,44 +298,49 @@ POOLS = {
 }
 
 
-def pool_input(shape, rng):
-    """Values with ties, an infinity and a NaN, which the kernel must treat as np.maximum does."""
+def pool_input(shape, rng, op="MaxPool"):
+    """Values with ties, and for a max an infinity and a NaN, which the kernel must treat as
+    np.maximum does."""
     x = rng.integers(-3, 4, shape).astype(np.float32)
-    x.reshape(-1)[[1, 7]] = -np.inf, np.nan
+    if op == "MaxPool":
+        x.reshape(-1)[[1, 7]] = -np.inf, np.nan
     return x
 
 
 @pytest.mark.parametrize("case", list(POOLS))
-def test_max_pool_matches_numpy(ops, case):
+@pytest.mark.parametrize("kind", list(POOL_OPS))
+def test_pool_matches_numpy(ops, kind, case):
     a, shape = POOLS[case]
-    x = pool_input(shape, np.random.default_rng(len(case)))
+    op, a = pool_attrs_of(kind, a)
+    x = pool_input(shape, np.random.default_rng(len(case)), op)
     before = len(ops["calls"])
-    got = ops["MaxPool"](a, x)
-    want = KERNELS["MaxPool"](a, x)
-    assert got.shape == want.shape and got.dtype == want.dtype
-    np.testing.assert_array_equal(got, want)
-    assert ops["calls"][before:] == ["maxpool"] * shape[0]  # one call per image
+    assert_pooled(op, ops[op](a, x), KERNELS[op](a, x))
+    assert ops["calls"][before:] == ["pool"] * shape[0]  # one call per image
 
 
-def test_max_pool_of_other_dtypes_runs_on_numpy(ops):
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+def test_pools_of_other_dtypes_run_on_numpy(ops, op):
     a, shape = POOLS["2x2 stride 2 (MNIST's, VGG's)"]
+    a = {**a, "count_include_pad": 0}
     x = np.arange(np.prod(shape)).reshape(shape).astype(np.float16)
     before = len(ops["calls"])
-    np.testing.assert_array_equal(ops["MaxPool"](a, x), KERNELS["MaxPool"](a, x))
+    np.testing.assert_array_equal(ops[op](a, x), KERNELS[op](a, x))
     assert len(ops["calls"]) == before
 
 
 @pytest.mark.parametrize("case", list(POOLS))
-def test_planned_max_pool_matches_numpy_run_after_run(case):
+@pytest.mark.parametrize("kind", list(POOL_OPS))
+def test_planned_pool_matches_numpy_run_after_run(kind, case):
     a, shape = POOLS[case]
+    op, a = pool_attrs_of(kind, a)
     rng = np.random.default_rng(len(case))
-    feeds = {"x": pool_input(shape, rng)}
-    backend, calls, prepared = planned("MaxPool", a, feeds, {}, ["x"])
+    feeds = {"x": pool_input(shape, rng, op)}
+    backend, calls, prepared = planned(op, a, feeds, {}, ["x"])
     assert prepared
     first, second, again = run_twice(backend, feeds, rng)
     for got, fed in [(first, feeds), (second, again)]:
-        np.testing.assert_array_equal(got, KERNELS["MaxPool"](a, fed["x"]))
-    assert calls == ["maxpool"] * shape[0] * 2
+        assert_pooled(op, got, KERNELS[op](a, fed["x"]))
+    assert calls == ["pool"] * shape[0] * 2
 
 
 def test_clip_bounds_cover_what_the_kernel_clips_and_nothing_else():
@@ -409,7 +436,7 @@ def test_whole_models_match_the_numpy_path(name):
         got = CPUBackend(graph, through(name, calls)).run_sync(feeds)
         assert "gemm" in calls, f"{model}: the kernel never ran"
         assert ("depthwise" in calls) == ("efficientnet" in model), model
-        assert ("maxpool" in calls) == ("mnist" in model), model
+        assert ("pool" in calls) == ("mnist" in model), model
         for t in graph.outputs:
             scale = np.abs(want[t]).max() + 1e-6
             err = np.abs(got[t] - want[t]).max() / scale
