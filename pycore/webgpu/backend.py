@@ -27,6 +27,8 @@ from .plan import plan_buffers
 from .planners import PLANNERS
 from .step import HELD, HOST, SIZE, View, elements
 
+FLAG = 256  # WebGPU's largest min_storage_buffer_offset_alignment: each checking step's word is bound apart
+
 
 def _bytes(shape, element="f32"):
     # bindings need a non-zero size and 4-byte multiples; 16 keeps vec4 loads in bounds too
@@ -239,6 +241,13 @@ class WebGPUBackend:
             n = -(-math.prod(self.shapes[t]) * SIZE[self.elements[t]] // 4) * 4  # copies move words
             self.readback.append((t, at, n))
             at += -(-n // 16) * 16
+        # steps that check an int64 result each flag into a word of their own, read back with the
+        # outputs; a plan without them has no flag buffer and no copy
+        self.checking = [s.writes for s in self.steps if s.checks]
+        self.flags, self.flags_at = None, at
+        if self.checking:
+            self.flags = self._buffer(len(self.checking) * FLAG, storage)
+            at += len(self.checking) * FLAG
         self.staging = self._buffer(max(at, 16), MAP_READ | COPY_DST)
         self.staging_size = max(at, 16)
 
@@ -248,14 +257,19 @@ class WebGPUBackend:
         return (self.buffers[self.roots[t]], 0, _bytes(self.shapes[t], self.elements[t]))
 
     def _bind(self):
-        self.dispatches = []
+        self.dispatches, flagged = [], 0
         for s, off in zip(self.steps, self.param_offsets):
             pipeline = self.pipelines[shaders.key(s)]
             entries = [(self.params, off, len(s.uniform))] + [self._binding(t) for t in [*s.reads, s.writes]]
+            if s.checks:
+                entries.append((self.flags, FLAG * flagged, 4))
+                flagged += 1
             self.dispatches.append((pipeline, self.dev.create_bind_group(pipeline, entries), s.groups))
         self.copies = [
             (self.buffers[self.roots[t]], 0, self.staging, at, n) for t, at, n in self.readback if n
         ]
+        if self.flags:
+            self.copies.append((self.flags, 0, self.staging, self.flags_at, len(self.checking) * FLAG))
         self.inputs = [(i.name, tuple(self.shapes[i.name]), self.buffers[i.name]) for i in self.graph.inputs]
 
     async def run(self, feeds):
@@ -270,8 +284,11 @@ class WebGPUBackend:
                     raise ShapeError(f"input {name!r} must have shape {list(shape)}, got {list(x.shape)}")
                 if x.size:  # an empty tensor (a dimension of 0) has nothing to write
                     self.dev.write_buffer(buffer, 0, held(name, x, self.elements[name]))
+            if self.flags:
+                self.dev.write_buffer(self.flags, 0, np.zeros(len(self.checking) * FLAG // 4, np.uint32))
             self.dev.submit(self.dispatches, self.copies)
             data = await self.dev.read_buffer(self.staging, self.staging_size)
+            self._refuse_overflow(data)
         except PycoreError:
             raise
         except Exception as e:
@@ -279,6 +296,19 @@ class WebGPUBackend:
                 raise self._lost() from e
             raise
         return {t: self._read(t, data, at, n) for t, at, n in self.readback}
+
+    def _refuse_overflow(self, data):
+        """A step that computed an int64 value past int32's range flagged it (int64_checked.wgsl):
+        the run is refused as a fed value past that range is, never read back wrapped."""
+        if not self.flags:
+            return
+        words = np.frombuffer(data, np.uint32, len(self.checking) * FLAG // 4, self.flags_at)
+        for t, flag in zip(self.checking, words[:: FLAG // 4]):
+            if flag:
+                raise PycoreError(
+                    f"the WebGPU path runs int64 tensors only where their values fit int32; tensor {t!r} "
+                    "computed on the GPU leaves int32's range"
+                )
 
     def _read(self, t, data, at, n):
         """Output t from the staging bytes, in the graph's dtype (int64 from i32, bool from 0u / 1u)."""

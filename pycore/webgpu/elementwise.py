@@ -125,6 +125,17 @@ INTEGER = {
 }
 BITWISE = ("BitwiseAnd", "BitwiseOr", "BitwiseXor")
 
+# int64 held as i32: where an op's true int64 result may leave int32's range, its int64 variant
+# flags that on the GPU (int64_checked.wgsl) and the run is refused; int32 wraps, as numpy's does
+INT64_CHECKED = {
+    "Add": "add_checked(a, b)",
+    "Sub": "sub_checked(a, b)",
+    "Mul": "mul_checked(a, b)",
+    "Div": "div_checked(a, b)",
+    "Neg": "neg_checked(x)",
+    "Abs": "abs_checked(x)",
+}
+
 # on bool storage (u32, 0 or 1): ONNX's And and Or arrive as Mul and Max (pycore/onnx), Not and
 # Xor as Equal
 BOOLEAN = {"Equal": "a == b", "Mul": "a * b", "Max": "max(a, b)", "Min": "min(a, b)"}
@@ -161,10 +172,23 @@ def epilogue(attrs):
     return scalars(own), {"act": expression(act, own) if act else "x"}
 
 
+def int64_result(out, ctx):
+    """Whether tensor `out` is int64 held as i32 (not pycore.Tensor's f32 words)."""
+    return ctx.dtypes.get(out) == "int64" and ctx.element(out) == "i32"
+
+
+def int64_expression(op, attrs, element, out, ctx):
+    """expression(), checked for leaving int32's range where `out` is int64 held as i32: (expression,
+    checked)."""
+    if element == "i32" and op in INT64_CHECKED and int64_result(out, ctx):
+        return INT64_CHECKED[op], True
+    return expression(op, attrs, element), False
+
+
 def unary(node, ctx):
     x, out = node.inputs[0], node.outputs[0]
-    expr = expression(node.op, node.attrs, ctx.element(x))
-    return [unary_step(x, out, math.prod(ctx.shape(out)), expr, ctx, scalars(node.attrs))]
+    expr, checked = int64_expression(node.op, node.attrs, ctx.element(x), out, ctx)
+    return [unary_step(x, out, math.prod(ctx.shape(out)), expr, ctx, scalars(node.attrs), checked)]
 
 
 def cast(node, ctx):
@@ -172,14 +196,25 @@ def cast(node, ctx):
     if to not in CAST:
         raise GraphError(f"node {node.name!r}: Cast to {to!r} is not supported; use one of {sorted(CAST)}")
     x, out = node.inputs[0], node.outputs[0]
-    expr = CAST[to] if ctx.element(x) in ("f32", "f16") else "bool(x)" if to == "bool" else "x"
-    return [unary_step(x, out, math.prod(ctx.shape(out)), expr, ctx)]
+    floats = ctx.element(x) in ("f32", "f16")
+    expr = CAST[to] if floats else "bool(x)" if to == "bool" else "x"
+    checked = floats and to == "int64" and int64_result(out, ctx)
+    expr = "int64_from(x)" if checked else expr
+    return [unary_step(x, out, math.prod(ctx.shape(out)), expr, ctx, checked=checked)]
 
 
-def unary_step(x, out, n, op, ctx, own=None):
+def checking(shader, fill, reads, checked):
+    """A step's shader and fill, with int64_checked.wgsl's flag bound after its own buffers where
+    `checked`."""
+    if not checked:
+        return (shader,), fill
+    return (shader, "int64_checked"), {**fill, "flag": len(reads) + 2}
+
+
+def unary_step(x, out, n, op, ctx, own=None, checked=False):
     params = {"n": n, **(own or scalars({}))}  # Cast and copies use none of them
-    fill = {"op": op, **types(ctx, x=x, y=out)}
-    return Step(("unary",), params, [x], out, flat(n, WG["WG"]), fill=fill, overrides=WG)
+    shader, fill = checking("unary", {"op": op, **types(ctx, x=x, y=out)}, [x], checked)
+    return Step(shader, params, [x], out, flat(n, WG["WG"]), fill, WG, checked)
 
 
 def types(ctx, **tensors):
@@ -202,20 +237,21 @@ def same_element(node, ctx, names):
     return kinds.pop()
 
 
-def binary_step(expr, x, y, out, ctx):
+def binary_step(expr, x, y, out, ctx, checked=False):
     shape = ctx.shape(out)
     dims, (sa, sb) = merge_dims(
         shape, broadcast_strides(ctx.shape(x), shape), broadcast_strides(ctx.shape(y), shape)
     )
     n = math.prod(shape)
     params = {"n": n, "rank": len(dims), "shape": dims, "a_strides": sa, "b_strides": sb}
-    fill = {"op": expr, **types(ctx, a=x, b=y, y=out)}
-    return Step(("binary",), params, [x, y], out, flat(n, WG["WG"]), fill=fill, overrides=WG)
+    shader, fill = checking("binary", {"op": expr, **types(ctx, a=x, b=y, y=out)}, [x, y], checked)
+    return Step(shader, params, [x, y], out, flat(n, WG["WG"]), fill, WG, checked)
 
 
 def binary(node, ctx):
-    expr = expression(node.op, node.attrs, same_element(node, ctx, node.inputs[:2]))
-    return [binary_step(expr, *node.inputs[:2], node.outputs[0], ctx)]
+    element, out = same_element(node, ctx, node.inputs[:2]), node.outputs[0]
+    expr, checked = int64_expression(node.op, node.attrs, element, out, ctx)
+    return [binary_step(expr, *node.inputs[:2], out, ctx, checked)]
 
 
 def ternary(node, ctx):
@@ -236,12 +272,13 @@ def sum_(node, ctx):
     if len(xs) == 1:
         n = math.prod(ctx.shape(out))
         return [unary_step(xs[0], out, n, "x", ctx)]
-    steps, acc, add = [], xs[0], expression("Add", {}, same_element(node, ctx, xs))
+    steps, acc, element = [], xs[0], same_element(node, ctx, xs)
+    add, checked = int64_expression("Add", {}, element, out, ctx)
     for i, x in enumerate(xs[1:]):
         last = i == len(xs) - 2
         shape = ctx.broadcast_shape(xs[: i + 2])
         target = out if last else ctx.temp(shape, f"{out}.partial{i}", ctx.dtypes.get(out, "float32"))
-        steps.append(binary_step(add, acc, x, target, ctx))
+        steps.append(binary_step(add, acc, x, target, ctx, checked))
         acc = target
     return steps
 

@@ -5,7 +5,8 @@ A planner is `fn(node, ctx) -> [Step, ...]` or `View(source)` (a free reshape: t
 the input's buffer). A step's `params` holds a value for each member of its shader's `struct
 Params`, by name; uniforms.py packs them into the step's `uniform` bytes as the step is made.
 Bindings follow one convention: 0 the uniform, then `reads` in order (read-only storage; "" binds a
-dummy), then `writes` (read-write storage).
+dummy), then `writes` (read-write storage), then, for a step that `checks` an int64 result for
+leaving int32's range, its word of the backend's overflow flags (int64_checked.wgsl).
 """
 
 import math
@@ -61,6 +62,7 @@ class Step:
     groups: tuple
     fill: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
+    checks: bool = False
     uniform: bytes = field(init=False, repr=False)
 
     def __post_init__(self):

@@ -307,3 +307,80 @@ def test_gather_elements(dtype):
     feeds = {"data": data, "indices": indices}
     want = np.take_along_axis(data, indices % 6, axis=1)
     check_picked(converted("GatherElements", data, indices, axis=1), feeds, want)
+
+
+I32_MIN, I32_MAX = -(2**31), 2**31 - 1
+
+
+def longs(*values):
+    return np.array(values, np.int64)
+
+
+# int64 graphs whose computed values leave int32's range (their inputs fit): on the GPU each
+# kernel flags it and the run is refused as a fed value past int32 is, never read back wrapped
+LEAVING = {
+    "Add": ([node("Add", ["a", "b"])], {"a": longs(I32_MAX, 5), "b": longs(1, 2)}),
+    "Sub": ([node("Sub", ["a", "b"])], {"a": longs(I32_MIN, 3), "b": longs(1, 2)}),
+    "Mul": ([node("Mul", ["a", "b"])], {"a": longs(65536, 3), "b": longs(65536, 2)}),
+    "Mul by -1": ([node("Mul", ["a", "b"])], {"a": longs(-1, 3), "b": longs(I32_MIN, 2)}),
+    "Div": ([node("Div", ["a", "b"])], {"a": longs(I32_MIN, 3), "b": longs(-1, 2)}),
+    "Neg": ([node("Neg", ["x"])], {"x": longs(3, I32_MIN)}),
+    "Abs": ([node("Abs", ["x"])], {"x": longs(I32_MIN, 3)}),
+    "Sum": (  # a + b fits, its sum with c does not
+        [node("Sum", ["a", "b", "c"])],
+        {"a": longs(2**30, 1), "b": longs(2**30 - 1, 1), "c": longs(1, 1)},
+    ),
+    "Cast": ([node("Cast", ["x"], to="int64")], {"x": np.array([1.5, 3e9], np.float32)}),
+    "Cast -2**31 - 256": ([node("Cast", ["x"], to="int64")], {"x": np.array([-2147483904.0], np.float32)}),
+    "Cast NaN": ([node("Cast", ["x"], to="int64")], {"x": np.array([np.nan, 1.0], np.float32)}),
+    "Cast inf": ([node("Cast", ["x"], to="int64")], {"x": np.array([-np.inf, 1.0], np.float32)}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEAVING))
+def test_int64_results_past_int32_are_refused(case):
+    nodes, feeds = LEAVING[case]
+    assert refusal(nodes, feeds) == (
+        "the WebGPU path runs int64 tensors only where their values fit int32; "
+        "tensor 'y' computed on the GPU leaves int32's range"
+    )
+
+
+# the same graphs where every result fits: run on the GPU, equal to the CPU path exactly
+FITTING = {
+    "Add": {"a": longs(I32_MAX - 1, I32_MIN), "b": longs(1, 0)},
+    "Sub": {"a": longs(I32_MIN + 1, I32_MAX), "b": longs(1, 0)},
+    "Mul": {"a": longs(46340, -1, 0, -65536), "b": longs(46340, I32_MAX, I32_MIN, 32768)},
+    "Mul by -1": {"a": longs(-1, 2), "b": longs(I32_MAX, -(2**30))},
+    "Div": {"a": longs(I32_MIN, I32_MAX), "b": longs(1, -1)},
+    "Neg": {"x": longs(I32_MIN + 1, I32_MAX, 0)},
+    "Abs": {"x": longs(I32_MIN + 1, -5, 0)},
+    "Sum": {k: longs(2**29, -(2**29)) for k in "abc"},
+    "Cast": {"x": np.array([-2147483648.0, 2147483520.0, -2.7, 2.7], np.float32)},
+}
+
+
+@pytest.mark.parametrize("case", sorted(FITTING))
+def test_int64_results_that_fit_run_on_the_gpu(case):
+    check(LEAVING[case][0], FITTING[case])
+
+
+@pytest.mark.parametrize("case", ["Add", "Mul", "Neg", "Abs", "Sum"])
+def test_int32_wraps_as_on_the_cpu_path(case):
+    """int32 arithmetic wraps on the CPU path too (numpy's int32), so the GPU's int32 kernels are
+    not checked: the same wrapped values."""
+    nodes, feeds = LEAVING[case]
+    check(nodes, {k: v.astype(np.int32) for k, v in feeds.items()})
+
+
+def test_a_refused_run_leaves_the_next_run_clean():
+    """The flags are cleared each run: a run that fits after one that did not is read back."""
+    nodes, feeds = LEAVING["Add"]
+    backend = gpu(typed_graph(nodes, feeds))
+    try:
+        with pytest.raises(PycoreError, match="computed on the GPU leaves int32's range"):
+            run(backend, feeds)
+        fits = FITTING["Add"]
+        np.testing.assert_array_equal(run(backend, fits)["y"], fits["a"] + fits["b"])
+    finally:
+        backend.close()
