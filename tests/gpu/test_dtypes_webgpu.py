@@ -1,6 +1,7 @@
 """Integer and bool tensors on the WebGPU path, each against the CPU path, exactly: int64 and int32
-held as i32, bool as 0u / 1u, read back in the graph's dtype; int64 values past int32's range are
-refused, naming the tensor, and ops with no kernel for a type are refused, never computed wrong."""
+held as i32, bool as 0u / 1u, read back in the graph's dtype; int64 values past int32's range, fed
+or computed, are refused, naming the tensor, and ops with no kernel for a type are refused, never
+computed wrong."""
 
 import json
 
@@ -185,7 +186,7 @@ def test_int64_input_past_int32_is_refused_when_fed():
 
 
 def test_int64_at_int32_limits_is_held():
-    """(Arithmetic whose int64 result leaves int32's range wraps on the GPU: -(-2**31) is not held.)"""
+    """(Arithmetic whose int64 result leaves int32's range is refused: see LEAVING below.)"""
     edge = np.array([2**31 - 1, -(2**31), 0, -1], np.int64)
     check([node("Max", ["x", "w"])], {"x": edge, "w": edge[::-1].copy()})
 
@@ -384,3 +385,17 @@ def test_a_refused_run_leaves_the_next_run_clean():
         np.testing.assert_array_equal(run(backend, fits)["y"], fits["a"] + fits["b"])
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_only_int64_arithmetic_binds_and_reads_flags(dtype):
+    """int32 arithmetic and int64 ops whose results always fit (Max, comparisons) pay nothing."""
+    feeds = {"a": ints(3, dtype=dtype), "b": ints(3, dtype=dtype)}
+    plans = {"Add": dtype == np.int64, "Max": False, "Less": False}
+    for op, checks in plans.items():
+        backend = gpu(typed_graph([node(op, ["a", "b"])], feeds))
+        try:
+            assert (backend.flags is not None) == checks, op
+            assert len(backend.copies) == 1 + checks, op
+        finally:
+            backend.close()
